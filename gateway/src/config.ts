@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseEnv, resolveSecret } from '@loyalty/kit';
+
+const url = (fallback: string) => z.string().url().default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  MEMBERS_URL: url('http://127.0.0.1:4001'),
+  CAMPAIGNS_URL: url('http://127.0.0.1:4002'),
+  REWARDS_URL: url('http://127.0.0.1:4003'),
+  ANALYTICS_URL: url('http://127.0.0.1:4004'),
+  SUPERGRAPH_PATH: z.string().optional(),
+  JWT_SECRET: z.string().min(32).optional(),
+  SERVICE_SECRET: z.string().min(32).optional(),
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  LOG_LEVEL: z.string().default('info'),
+  DATA_DIR: z.string().default('.data'),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv) {
+  const raw = parseEnv(schema, env);
+  const production = raw.NODE_ENV === 'production';
+  const secrets = { production, dataDir: raw.DATA_DIR };
+  return {
+    host: raw.HOST,
+    port: raw.GATEWAY_PORT,
+    subgraphs: {
+      members: raw.MEMBERS_URL,
+      campaigns: raw.CAMPAIGNS_URL,
+      rewards: raw.REWARDS_URL,
+      analytics: raw.ANALYTICS_URL,
+    } as Record<string, string>,
+    supergraphPath: raw.SUPERGRAPH_PATH ?? join(__dirname, '..', '..', 'schema', 'supergraph.graphql'),
+    jwtSecret: resolveSecret('JWT_SECRET', raw.JWT_SECRET, secrets),
+    serviceSecret: resolveSecret('SERVICE_SECRET', raw.SERVICE_SECRET, secrets),
+    apiKeyCacheMs: raw.API_KEY_CACHE_SECONDS * 1000,
+    subgraphTimeoutMs: raw.SUBGRAPH_TIMEOUT_MS,
+    logLevel: raw.LOG_LEVEL,
+  };
+}
+export type GatewayConfig = ReturnType<typeof loadConfig>;

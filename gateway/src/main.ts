@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import {
+  IDENTITY_HEADER,
+  REQUEST_ID_HEADER,
+  closeOnSignals,
+  createLogger,
+  createMetrics,
+  errorLogging,
+  formatError,
+  type Identity,
+} from '@loyalty/kit';
+import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
+import { loadConfig, type GatewayConfig } from './config';
+
+interface GatewayContext {
+  identity: Identity;
+  requestId: string;
+}
+
+/** The one public endpoint: /graphql over the committed supergraph, /health, /metrics. */
+export async function startGateway(config: GatewayConfig) {
+  const log = createLogger('gateway', config.logLevel);
+  const metrics = createMetrics('gateway');
+  // Boot from the committed supergraph, never by introspecting running subgraphs; fail fast without it.
+  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+  const signIdentityHeader = createIdentitySigner(config.serviceSecret);
+  const authenticate = createAuthenticator(config);
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name }) => {
+      const base = config.subgraphs[name];
+      if (!base) throw new Error(`No URL configured for subgraph ${name}`);
+      return new RemoteGraphQLDataSource<GatewayContext>({
+        url: `${base}/graphql`,
+        async willSendRequest({ request, context }) {
+          request.http?.headers.set(IDENTITY_HEADER, await signIdentityHeader(context.identity));
+          request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
+        },
+      });
+    },
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+
+  app.use((req, res, next) => {
+    const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    req.requestId = requestId;
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => end({ route: req.path, status: res.statusCode }));
+    next();
+  });
+
+  app.get('/health', async (_req, res) => {
+    const checks = await Promise.all(
+      Object.entries(config.subgraphs).map(async ([name, url]) => {
+        const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })
+          .then((r) => r.ok)
+          .catch(() => false);
+        return [name, ok ? 'ok' : 'unavailable'] as const;
+      }),
+    );
+    const healthy = checks.every(([, status]) => status === 'ok');
+    res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', subgraphs: Object.fromEntries(checks) });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), errorLogging(log)],
+  });
+  await apollo.start();
+
+  app.use(
+    '/graphql',
+    express.json({ limit: '256kb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        try {
+          const identity = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') });
+          return { identity, requestId: req.requestId! };
+        } catch (error) {
+          throw asHttpError(error);
+        }
+      },
+    }),
+  );
+
+  await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
+  const { port } = httpServer.address() as AddressInfo;
+  log.info({ url: `http://${config.host}:${port}/graphql` }, 'gateway ready');
+  return {
+    port,
+    log,
+    close: async () => {
+      await apollo.stop();
+    },
+  };
+}
+
+if (require.main === module) {
+  startGateway(loadConfig(process.env))
+    .then((gateway) => closeOnSignals(gateway.log, gateway.close))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,169 @@
+import { Client } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from '../logger';
+import type { EventBus, OutgoingEvent, PublishedEvent } from './bus';
+
+/**
+ * Writes events to the producer's `outbox` table with the manager of the transaction that made the
+ * change, so an event exists if and only if the change committed.
+ */
+export async function appendOutbox(manager: EntityManager, events: OutgoingEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await manager.query(
+    `INSERT INTO outbox (type, tenant, key, payload)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
+    [
+      events.map((e) => e.type),
+      events.map((e) => e.tenant),
+      events.map((e) => e.key),
+      events.map((e) => JSON.stringify(e.payload)),
+    ],
+  );
+  await manager.query(`SELECT pg_notify('outbox', '')`);
+}
+
+/** The SQL of a producer's outbox table, for its migration. */
+export const OUTBOX_TABLE_SQL = `
+  CREATE TABLE outbox (
+    id bigserial PRIMARY KEY,
+    type text NOT NULL,
+    tenant text NOT NULL,
+    key text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz
+  );
+  CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;`;
+
+interface OutboxRow {
+  id: string;
+  type: string;
+  tenant: string;
+  key: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+export interface OutboxRelayOptions {
+  source: string;
+  dataSource: DataSource;
+  databaseUrl: string;
+  bus: EventBus;
+  log: Logger;
+  batchSize?: number;
+  pollMs?: number;
+}
+
+export interface OutboxRelay {
+  /** Publishes everything pending now (used by tests and at shutdown). */
+  flush(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Moves committed outbox rows to the bus, oldest first. One relay at a time holds the advisory lock
+ * (replicas wait their turn), so rows leave in id order; a member's rows are written under that
+ * member's account lock, so id order is the ledger's order for each member. A crash between
+ * publishing and marking re-publishes, and the bus stores each (source, id) once.
+ */
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { dataSource, bus, log, source } = options;
+  const batchSize = options.batchSize ?? 500;
+  const pollMs = options.pollMs ?? 1000;
+  let stopped = false;
+  let running: Promise<number> | undefined;
+  let again = false;
+  let listener: Client | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const relayOnce = async (): Promise<number> => {
+    return dataSource.transaction(async (manager) => {
+      const [{ locked }] = (await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('outbox-relay')) AS locked`)) as [{ locked: boolean }];
+      if (!locked) return 0;
+      const rows = (await manager.query(
+        `SELECT id, type, tenant, key, payload, created_at FROM outbox
+         WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+        [batchSize],
+      )) as OutboxRow[];
+      if (rows.length === 0) return 0;
+      const events: PublishedEvent[] = rows.map((row) => ({
+        source,
+        sourceId: String(row.id),
+        type: row.type,
+        tenant: row.tenant,
+        key: row.key,
+        payload: row.payload,
+        occurredAt: new Date(row.created_at).toISOString(),
+      }));
+      await bus.publish(events);
+      await manager.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+  };
+
+  const flush = async (): Promise<number> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let total = 0;
+      do {
+        again = false;
+        let moved: number;
+        do {
+          moved = await relayOnce();
+          total += moved;
+        } while (moved === batchSize && !stopped);
+      } while (again && !stopped);
+      return total;
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const kick = () => {
+    if (stopped) return;
+    flush().catch((error: unknown) => log.warn({ err: error }, 'outbox relay failed; will retry'));
+  };
+
+  const listen = async () => {
+    if (stopped) return;
+    const client = new Client({ connectionString: options.databaseUrl });
+    client.on('notification', kick);
+    client.on('error', (error) => {
+      log.warn({ err: error }, 'outbox listener lost its connection; reconnecting');
+      listener = undefined;
+      client.end().catch(() => undefined);
+      setTimeout(() => void listen().catch(() => undefined), 1000);
+    });
+    try {
+      await client.connect();
+      await client.query('LISTEN outbox');
+      listener = client;
+      kick();
+    } catch (error) {
+      log.warn({ err: error }, 'outbox listener could not connect; retrying');
+      client.end().catch(() => undefined);
+      setTimeout(() => void listen().catch(() => undefined), 1000);
+    }
+  };
+
+  void listen();
+  const poll = () => {
+    kick();
+    if (!stopped) timer = setTimeout(poll, pollMs);
+  };
+  timer = setTimeout(poll, pollMs);
+
+  return {
+    flush,
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => undefined);
+      await listener?.end().catch(() => undefined);
+    },
+  };
+}

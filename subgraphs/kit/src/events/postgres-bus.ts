@@ -1,0 +1,94 @@
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { connectAndMigrate } from '../db';
+import type { BusEvent, EventBus, PublishedEvent } from './bus';
+
+export class CreateBusEvents1763800000000 implements MigrationInterface {
+  name = 'CreateBusEvents1763800000000';
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query(`
+      CREATE TABLE bus_events (
+        position bigserial PRIMARY KEY,
+        source text NOT NULL,
+        source_id text NOT NULL,
+        type text NOT NULL,
+        tenant text NOT NULL,
+        key text NOT NULL,
+        payload jsonb NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        published_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (source, source_id)
+      )`);
+    await runner.query('CREATE INDEX bus_events_tenant_key ON bus_events (tenant, key, position)');
+  }
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('DROP TABLE bus_events');
+  }
+}
+
+interface BusRow {
+  position: string;
+  source: string;
+  source_id: string;
+  type: string;
+  tenant: string;
+  key: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+/** The default bus: a table in its own database (`loyalty_events`), NOTIFY to wake listeners. */
+export class PostgresEventBus implements EventBus {
+  private constructor(private readonly db: DataSource) {}
+
+  static async connect(url: string): Promise<PostgresEventBus> {
+    const db = new DataSource({
+      type: 'postgres',
+      url,
+      migrations: [CreateBusEvents1763800000000],
+      migrationsTableName: 'bus_migrations',
+      synchronize: false,
+      extra: { max: 4, application_name: 'event-bus' },
+    });
+    return new PostgresEventBus(await connectAndMigrate(db, url));
+  }
+
+  async publish(events: PublishedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.query(
+      `INSERT INTO bus_events (source, source_id, type, tenant, key, payload, occurred_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])
+       ON CONFLICT (source, source_id) DO NOTHING`,
+      [
+        events.map((e) => e.source),
+        events.map((e) => e.sourceId),
+        events.map((e) => e.type),
+        events.map((e) => e.tenant),
+        events.map((e) => e.key),
+        events.map((e) => JSON.stringify(e.payload)),
+        events.map((e) => e.occurredAt),
+      ],
+    );
+    await this.db.query(`SELECT pg_notify('bus_events', '')`);
+  }
+
+  async read(after: string, limit: number): Promise<BusEvent[]> {
+    const rows = (await this.db.query(
+      'SELECT * FROM bus_events WHERE position > $1 ORDER BY position LIMIT $2',
+      [after, limit],
+    )) as BusRow[];
+    return rows.map((row) => ({
+      position: String(row.position),
+      source: row.source,
+      sourceId: row.source_id,
+      type: row.type,
+      tenant: row.tenant,
+      key: row.key,
+      payload: row.payload,
+      occurredAt: new Date(row.occurred_at).toISOString(),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,104 @@
+import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { BadInputError } from './errors';
+
+@ObjectType()
+@Directive('@shareable')
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+export interface Page<T> {
+  nodes: T[];
+  hasNextPage: boolean;
+  cursorOf: (node: T) => string;
+  count: () => Promise<number>;
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfo;
+  totalCount(): Promise<number>;
+}
+
+/**
+ * A Relay connection type for `node` (`{ edges { cursor node } pageInfo totalCount }`).
+ * `totalCount` runs its COUNT only when a client selects it.
+ */
+export function ConnectionType<T extends object>(name: string, node: ClassType<T>) {
+  @ObjectType(`${name}Edge`)
+  class Edge {
+    @Field()
+    cursor!: string;
+
+    @Field(() => node)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`)
+  class ConnectionClass implements Connection<T> {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    count!: () => Promise<number>;
+
+    @Field(() => Int)
+    totalCount(): Promise<number> {
+      return this.count();
+    }
+
+    static from(page: Page<T>): ConnectionClass {
+      const connection = new ConnectionClass();
+      connection.edges = page.nodes.map((node) => ({ cursor: page.cursorOf(node), node }));
+      connection.pageInfo = {
+        hasNextPage: page.hasNextPage,
+        endCursor: connection.edges.at(-1)?.cursor ?? null,
+      };
+      connection.count = page.count;
+      return connection;
+    }
+  }
+  return ConnectionClass;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+/** Validates `first`: 0..100 (API.md defaults it to 20). */
+export function pageSize(first: number): number {
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+    throw new BadInputError('first', `first must be between 0 and ${MAX_PAGE_SIZE}`);
+  }
+  return first;
+}
+
+/** Cursors are opaque to clients: base64url of the keyset values of the last row seen. */
+export function encodeCursor(values: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined | null, shape: ('string' | 'number')[]): (string | number)[] | undefined {
+  if (cursor === undefined || cursor === null) return undefined;
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) {
+      return values as (string | number)[];
+    }
+  } catch {
+    // fall through: malformed
+  }
+  throw new BadInputError('after', 'after is not a cursor returned by this API');
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs: anything else is the caller's mistake (BAD_USER_INPUT naming the field), not a lookup. */
+export function parseId(value: string, field: string): string {
+  if (!UUID.test(value)) throw new BadInputError(field, `${field} is not a valid id`);
+  return value.toLowerCase();
+}

@@ -1,0 +1,18 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import type { MembersContext } from '../context';
+import { ApiKeyInput } from './api-key.inputs';
+import { ApiKey, ApiKeyCreated } from './api-key.type';
+
+@Authorized(['admin'])
+@Resolver(() => ApiKey)
+export class ApiKeyResolver {
+  @Mutation(() => ApiKeyCreated, { description: 'The secret is returned only here' })
+  createApiKey(@Arg('input', () => ApiKeyInput) input: ApiKeyInput, @Ctx() { identity, services }: MembersContext): Promise<ApiKeyCreated> {
+    return services.apiKeys.create(identity, input);
+  }
+
+  @Mutation(() => ApiKey)
+  revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() { identity, services }: MembersContext): Promise<ApiKey> {
+    return services.apiKeys.revoke(identity, id);
+  }
+}

@@ -1,0 +1,85 @@
+import DataLoader from 'dataloader';
+import type { RequestContext } from '@loyalty/kit';
+import type { ApiKeyService } from './api-key/api-key.service';
+import type { LedgerEntryEntity, PointAccountEntity } from './ledger/ledger.entity';
+import type { LedgerRepository } from './ledger/ledger.repository';
+import type { LedgerService } from './ledger/ledger.service';
+import type { MemberEntity } from './member/member.entity';
+import type { MemberRepository } from './member/member.repository';
+import type { MemberService } from './member/member.service';
+import type { TierEntity } from './tier/tier.entity';
+import type { TierRepository } from './tier/tier.repository';
+import type { TierService } from './tier/tier.service';
+
+/** Process-wide: created once in main.ts. */
+export interface Services {
+  members: MemberService;
+  tiers: TierService;
+  ledger: LedgerService;
+  apiKeys: ApiKeyService;
+  memberRepository: MemberRepository;
+  ledgerRepository: LedgerRepository;
+  tierRepository: TierRepository;
+}
+
+interface EntriesKey {
+  memberId: string;
+  first: number;
+  beforeSeq?: string;
+}
+
+/** Per request: every list or reference field goes through one of these, so SQL does not grow with lists. */
+export function createLoaders(services: Services, tenant: string) {
+  const { memberRepository, ledgerRepository, tierRepository } = services;
+  const grouped = <K extends { memberId: string }, V>(group: (key: K) => string, load: (sample: K, ids: string[]) => Promise<Map<string, V>>, fallback: V) =>
+    new DataLoader<K, V, string>(
+      async (keys) => {
+        const groups = new Map<string, K[]>();
+        for (const key of keys) groups.set(group(key), [...(groups.get(group(key)) ?? []), key]);
+        const results = new Map<string, V>();
+        await Promise.all(
+          [...groups.entries()].map(async ([name, members]) => {
+            const values = await load(members[0]!, [...new Set(members.map((k) => k.memberId))]);
+            for (const key of members) results.set(`${name}|${key.memberId}`, values.get(key.memberId) ?? fallback);
+          }),
+        );
+        return keys.map((key) => results.get(`${group(key)}|${key.memberId}`) ?? fallback);
+      },
+      { cacheKeyFn: (key) => `${group(key)}|${key.memberId}` },
+    );
+
+  return {
+    member: new DataLoader<string, MemberEntity | null>((ids) => memberRepository.findByIds(tenant, ids)),
+    account: new DataLoader<string, PointAccountEntity | null>((ids) => ledgerRepository.accounts(tenant, ids)),
+    tiers: new DataLoader<'all', TierEntity[]>(async (keys) => {
+      const tiers = await tierRepository.list(tenant);
+      return keys.map(() => tiers);
+    }),
+    qualifying: new DataLoader<string, number>(async (ids) => {
+      const points = await ledgerRepository.qualifyingPoints(tenant, ids);
+      return ids.map((id) => points.get(id) ?? 0);
+    }),
+    expiring: grouped<{ memberId: string; days: number }, number>(
+      (key) => String(key.days),
+      (sample, ids) => ledgerRepository.expiring(tenant, ids, sample.days),
+      0,
+    ),
+    entries: grouped<EntriesKey, LedgerEntryEntity[]>(
+      (key) => `${key.first}:${key.beforeSeq ?? ''}`,
+      (sample, ids) => ledgerRepository.latestEntries(tenant, ids, sample.first, sample.beforeSeq),
+      [],
+    ),
+    entry: new DataLoader<string, LedgerEntryEntity | null>((ids) => ledgerRepository.entriesByIds(tenant, ids)),
+    entryCount: new DataLoader<string, number>(async (ids) => {
+      const counts = await ledgerRepository.entryCounts(tenant, ids);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export interface MembersContext extends RequestContext {
+  services: Services;
+  loaders: Loaders;
+}

@@ -1,0 +1,66 @@
+import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+export type EntryType = 'EARN' | 'REDEEM' | 'EXPIRE' | 'ADJUST' | 'REVERSAL';
+
+/** One movement of points. Append-only: the database refuses UPDATE and DELETE. */
+@Entity('ledger_entries')
+export class LedgerEntryEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  /** Insertion order: the order of a member's history and of its pagination cursor. */
+  @Column('bigint')
+  seq!: string;
+
+  @Column('text')
+  tenant!: string;
+
+  @Column('uuid', { name: 'member_id' })
+  memberId!: string;
+
+  @Column('text')
+  type!: EntryType;
+
+  @Column('integer')
+  points!: number;
+
+  @Column('integer', { name: 'balance_after' })
+  balanceAfter!: number;
+
+  @Column('text', { nullable: true })
+  reason!: string | null;
+
+  @Column('text', { nullable: true })
+  reference!: string | null;
+
+  @Column('text')
+  source!: string;
+
+  @Column('text', { name: 'idempotency_key' })
+  idempotencyKey!: string;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'expires_at', nullable: true })
+  expiresAt!: Date | null;
+}
+
+/** The maintained balance: reading a balance is one primary-key lookup. */
+@Entity('point_accounts')
+export class PointAccountEntity {
+  @PrimaryColumn('uuid', { name: 'member_id' })
+  memberId!: string;
+
+  @Column('text')
+  tenant!: string;
+
+  @Column('integer')
+  balance!: number;
+
+  @Column('integer')
+  pending!: number;
+
+  @Column('integer', { name: 'lifetime_earned' })
+  lifetimeEarned!: number;
+}

@@ -1,0 +1,79 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { BadInputError, type LedgerTransaction } from '@loyalty/kit';
+import type { Services } from '../context';
+import { MAX_POINTS_PER_MOVE } from './ledger.inputs';
+import type { LedgerEntryEntity } from './ledger.entity';
+
+const move = z.object({
+  memberId: z.string().uuid(),
+  points: z.number().int().min(1).max(MAX_POINTS_PER_MOVE),
+  idempotencyKey: z.string().min(1).max(200),
+  reference: z.string().min(1).max(200),
+  reason: z.string().max(500).optional(),
+});
+const credit = move.extend({
+  type: z.enum(['EARN', 'ADJUST', 'REVERSAL']),
+  expiresAt: z.string().datetime().optional(),
+});
+const debit = move.extend({ type: z.enum(['REDEEM', 'ADJUST', 'EXPIRE']) });
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new BadInputError(issue.path.join('.'), issue.message);
+  }
+  return result.data;
+}
+
+const toWire = (entry: LedgerEntryEntity): LedgerTransaction => ({
+  id: entry.id,
+  memberId: entry.memberId,
+  type: entry.type,
+  points: entry.points,
+  balanceAfter: entry.balanceAfter,
+  reason: entry.reason,
+  reference: entry.reference,
+  createdAt: new Date(entry.createdAt).toISOString(),
+  expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
+});
+
+/**
+ * The internal ledger API (see LedgerClient in @loyalty/kit): credit, debit and look-up by key,
+ * for services only. Keys are scoped per calling service, so they never collide with public keys.
+ */
+export function ledgerRoutes(router: Router, services: Services): void {
+  router.post('/ledger/credit', async (req, res) => {
+    const body = parse(credit, req.body);
+    const identity = req.identity!;
+    const { entry } = await services.ledger.move({
+      ...body,
+      tenant: identity.tenant,
+      expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+      scope: identity.principal,
+      source: identity.principal,
+    });
+    res.json({ transaction: toWire(entry) });
+  });
+
+  router.post('/ledger/debit', async (req, res) => {
+    const body = parse(debit, req.body);
+    const identity = req.identity!;
+    const { entry } = await services.ledger.move({
+      ...body,
+      points: -body.points,
+      tenant: identity.tenant,
+      scope: identity.principal,
+      source: identity.principal,
+    });
+    res.json({ transaction: toWire(entry) });
+  });
+
+  router.get('/ledger/transactions/by-key/:key', async (req, res) => {
+    const identity = req.identity!;
+    const entry = await services.ledger.findByKey(identity.tenant, identity.principal, req.params.key!);
+    if (entry) res.json({ transaction: toWire(entry) });
+    else res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No transaction with this key' } });
+  });
+}

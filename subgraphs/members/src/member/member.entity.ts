@@ -1,0 +1,37 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+@Entity('members')
+export class MemberEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column('text')
+  tenant!: string;
+
+  @Column('text')
+  email!: string;
+
+  @Column('text', { nullable: true })
+  name!: string | null;
+
+  @Column('char', { length: 2, nullable: true })
+  country!: string | null;
+
+  @Column('text', { name: 'external_id', nullable: true })
+  externalId!: string | null;
+
+  @Column('jsonb')
+  attributes!: Record<string, unknown>;
+
+  @Column('text')
+  status!: 'ACTIVE' | 'SUSPENDED';
+
+  @Column('uuid', { name: 'tier_id', nullable: true })
+  tierId!: string | null;
+
+  @Column('timestamptz', { name: 'enrolled_at' })
+  enrolledAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,85 @@
+import { IsEmail, IsIn, IsOptional, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+import { Field, ID, InputType } from 'type-graphql';
+import { JSONScalar } from '@loyalty/kit';
+import { MemberStatus } from './member.type';
+
+const COUNTRY = /^[A-Za-z]{2}$/;
+
+@InputType()
+export class EnrollMemberInput {
+  @Field()
+  @IsEmail({}, { message: 'must be a valid email address' })
+  @MaxLength(254)
+  email!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-1 alpha-2' })
+  @IsOptional()
+  @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' })
+  country?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(100)
+  externalId?: string | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  attributes?: Record<string, unknown> | null;
+}
+
+@InputType()
+export class UpdateMemberInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsEmail({}, { message: 'must be a valid email address' })
+  @MaxLength(254)
+  email?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' })
+  country?: string | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  attributes?: Record<string, unknown> | null;
+
+  @Field(() => MemberStatus, { nullable: true })
+  @IsOptional()
+  @IsIn(Object.values(MemberStatus))
+  status?: MemberStatus | null;
+}
+
+@InputType()
+export class MemberFilter {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(254)
+  email?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(100)
+  externalId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be a tier id' })
+  tierId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' })
+  country?: string | null;
+}

@@ -1,0 +1,79 @@
+import { Brackets, type DataSource, type EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { MemberEntity } from './member.entity';
+
+export interface MemberListQuery {
+  tenant: string;
+  email?: string | null;
+  externalId?: string | null;
+  tierId?: string | null;
+  country?: string | null;
+  first: number;
+  after?: { enrolledAt: string; id: string };
+}
+
+/** SQL about members. Every query is scoped to the tenant. */
+export class MemberRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Batch for DataLoader: one statement for any number of ids, results in the order of `ids`. */
+  async findByIds(tenant: string, ids: readonly string[]): Promise<(MemberEntity | null)[]> {
+    const rows = await this.db
+      .getRepository(MemberEntity)
+      .createQueryBuilder('m')
+      .where('m.tenant = :tenant AND m.id = ANY(:ids)', { tenant, ids })
+      .getMany();
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  private filtered(query: Omit<MemberListQuery, 'first' | 'after'>) {
+    const qb = this.db.getRepository(MemberEntity).createQueryBuilder('m').where('m.tenant = :tenant', { tenant: query.tenant });
+    if (query.email) qb.andWhere('lower(m.email) = lower(:email)', { email: query.email });
+    if (query.externalId) qb.andWhere('m.external_id = :externalId', { externalId: query.externalId });
+    if (query.tierId) qb.andWhere('m.tier_id = :tierId', { tierId: query.tierId });
+    if (query.country) qb.andWhere('m.country = :country', { country: query.country.toUpperCase() });
+    return qb;
+  }
+
+  /** Keyset page in enrolment order; fetches one extra row to learn whether there is a next page. */
+  async list(query: MemberListQuery): Promise<{ rows: MemberEntity[]; hasNextPage: boolean }> {
+    const qb = this.filtered(query);
+    if (query.after) {
+      const { enrolledAt, id } = query.after;
+      qb.andWhere(
+        new Brackets((w) =>
+          w.where('m.enrolled_at > :enrolledAt', { enrolledAt }).orWhere('m.enrolled_at = :enrolledAt AND m.id > :id', { id }),
+        ),
+      );
+    }
+    const rows = await qb.orderBy('m.enrolled_at', 'ASC').addOrderBy('m.id', 'ASC').take(query.first + 1).getMany();
+    return { rows: rows.slice(0, query.first), hasNextPage: rows.length > query.first };
+  }
+
+  count(query: Omit<MemberListQuery, 'first' | 'after'>): Promise<number> {
+    return this.filtered(query).getCount();
+  }
+
+  async insert(manager: EntityManager, member: Partial<MemberEntity>): Promise<MemberEntity> {
+    const [row] = (await manager
+      .createQueryBuilder()
+      .insert()
+      .into(MemberEntity)
+      .values(member as QueryDeepPartialEntity<MemberEntity>)
+      .returning('*')
+      .execute()
+      .then((result) => result.generatedMaps)) as MemberEntity[];
+    const created = await manager.getRepository(MemberEntity).findOneByOrFail({ id: row!.id });
+    await manager.query('INSERT INTO point_accounts (member_id, tenant) VALUES ($1, $2)', [created.id, created.tenant]);
+    return created;
+  }
+
+  async update(tenant: string, id: string, changes: Partial<MemberEntity>): Promise<MemberEntity | null> {
+    const repository = this.db.getRepository(MemberEntity);
+    if (Object.keys(changes).length > 0) {
+      await repository.update({ tenant, id }, { ...changes, updatedAt: new Date() } as QueryDeepPartialEntity<MemberEntity>);
+    }
+    return repository.findOneBy({ tenant, id });
+  }
+}

@@ -1,0 +1,100 @@
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { BadInputError, decodeCursor, encodeCursor, pageSize } from '@loyalty/kit';
+import type { MembersContext } from '../context';
+import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
+import { Tier, TierProgress } from '../tier/tier.type';
+import { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
+import { READ_MEMBERS, effectiveTier } from './member.service';
+import { Member, MemberConnection, PointsAccount } from './member.type';
+
+@ArgsType()
+class PageArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20 })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+}
+
+@Resolver(() => Member)
+export class MemberResolver {
+  @Query(() => Member, { nullable: true, description: 'The member of a `member` token; null for other roles' })
+  async me(@Ctx() { identity, services, loaders }: MembersContext): Promise<Member | null> {
+    if (!identity.memberId) return null;
+    return services.members.get(identity, loaders, identity.memberId);
+  }
+
+  @Query(() => Member, { nullable: true })
+  member(@Arg('id', () => ID) id: string, @Ctx() { identity, services, loaders }: MembersContext): Promise<Member | null> {
+    return services.members.get(identity, loaders, id);
+  }
+
+  @Authorized(READ_MEMBERS)
+  @Query(() => MemberConnection)
+  members(
+    @Arg('filter', () => MemberFilter, { nullable: true }) filter: MemberFilter | undefined,
+    @Args(() => PageArgs) { first, after }: PageArgs,
+    @Ctx() { identity, services }: MembersContext,
+  ): Promise<MemberConnection> {
+    return services.members.list(identity, filter ?? undefined, first ?? 20, after);
+  }
+
+  @Authorized(['admin', 'integration'])
+  @Mutation(() => Member)
+  enrollMember(@Arg('input', () => EnrollMemberInput) input: EnrollMemberInput, @Ctx() { identity, services }: MembersContext): Promise<Member> {
+    return services.members.enroll(identity, input);
+  }
+
+  @Authorized(['admin', 'agent', 'integration'])
+  @Mutation(() => Member)
+  updateMember(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateMemberInput) input: UpdateMemberInput,
+    @Ctx() { identity, services }: MembersContext,
+  ): Promise<Member> {
+    return services.members.update(identity, id, input);
+  }
+
+  @FieldResolver(() => PointsAccount)
+  async points(@Root() member: Member, @Ctx() { loaders }: MembersContext): Promise<PointsAccount> {
+    const account = await loaders.account.load(member.id);
+    return { memberId: member.id, balance: account?.balance ?? 0, pending: account?.pending ?? 0, lifetimeEarned: account?.lifetimeEarned ?? 0 };
+  }
+
+  @FieldResolver(() => Tier, { description: 'a tenant without tiers has a built-in base tier (rank 0, multiplier 1)' })
+  async tier(@Root() member: Member, @Ctx() { loaders }: MembersContext): Promise<Tier> {
+    return effectiveTier(member, await loaders.tiers.load('all'));
+  }
+
+  @FieldResolver(() => TierProgress)
+  tierProgress(@Root() member: Member, @Ctx() { services, loaders }: MembersContext): Promise<TierProgress> {
+    return services.members.tierProgress(loaders, member);
+  }
+
+  @FieldResolver(() => PointsTransactionConnection, { description: 'newest first' })
+  async transactions(@Root() member: Member, @Args(() => PageArgs) { first, after }: PageArgs, @Ctx() { loaders }: MembersContext) {
+    const size = pageSize(first ?? 20);
+    const beforeSeq = decodeCursor(after, ['string'])?.[0] as string | undefined;
+    const entries = await loaders.entries.load({ memberId: member.id, first: size, beforeSeq });
+    return PointsTransactionConnection.from({
+      nodes: entries.slice(0, size).map(toTransaction),
+      hasNextPage: entries.length > size,
+      cursorOf: (transaction) => encodeCursor([transaction.seq]),
+      count: () => loaders.entryCount.load(member.id),
+    });
+  }
+}
+
+@Resolver(() => PointsAccount)
+export class PointsAccountResolver {
+  @FieldResolver(() => Int, { description: 'spendable points that expire within the given number of days' })
+  expiring(
+    @Root() account: PointsAccount,
+    @Arg('withinDays', () => Int, { nullable: true, defaultValue: 30 }) withinDays: number | null,
+    @Ctx() { loaders }: MembersContext,
+  ): Promise<number> {
+    const days = withinDays ?? 30;
+    if (days < 0 || days > 3650) throw new BadInputError('withinDays', 'withinDays must be between 0 and 3650');
+    return loaders.expiring.load({ memberId: account.memberId, days });
+  }
+}

@@ -1,0 +1,144 @@
+import type { DataSource } from 'typeorm';
+import {
+  BadInputError,
+  ConflictError,
+  NotFoundError,
+  appendOutbox,
+  decodeCursor,
+  encodeCursor,
+  pageSize,
+  parseId,
+  requireMemberAccess,
+  type Identity,
+  type Role,
+} from '@loyalty/kit';
+import type { Loaders } from '../context';
+import { BASE_TIER, toTier, type Tier, type TierProgress } from '../tier/tier.type';
+import type { TierEntity } from '../tier/tier.entity';
+import type { MemberEntity } from './member.entity';
+import type { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
+import type { MemberRepository } from './member.repository';
+import { MemberConnection, toMember, type Member } from './member.type';
+
+/** Roles that may read any member of their tenant. A `member` reads only itself. */
+export const READ_MEMBERS: Role[] = ['admin', 'marketer', 'agent', 'integration'];
+
+const MAX_ATTRIBUTE_KEYS = 50;
+const MAX_ATTRIBUTES_BYTES = 4096;
+
+function checkAttributes(attributes: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(attributes);
+  if (keys.length > MAX_ATTRIBUTE_KEYS) throw new BadInputError('attributes', `attributes may hold at most ${MAX_ATTRIBUTE_KEYS} keys`);
+  if (keys.some((key) => key.length === 0 || key.length > 64)) throw new BadInputError('attributes', 'attribute names must be 1 to 64 characters');
+  if (Buffer.byteLength(JSON.stringify(attributes)) > MAX_ATTRIBUTES_BYTES) {
+    throw new BadInputError('attributes', `attributes must not exceed ${MAX_ATTRIBUTES_BYTES} bytes of JSON`);
+  }
+  return attributes;
+}
+
+/** Maps a unique-index violation to the field a client sent. */
+function uniqueViolation(error: unknown): never {
+  const constraint = (error as { constraint?: string; code?: string }).constraint;
+  if ((error as { code?: string }).code === '23505') {
+    if (constraint === 'members_tenant_email') throw new ConflictError('email', 'A member with this email already exists');
+    if (constraint === 'members_tenant_external_id') throw new ConflictError('externalId', 'A member with this externalId already exists');
+  }
+  throw error;
+}
+
+/** The member's tier: the one recorded on it, else the tenant's entry tier, else the built-in base. */
+export function effectiveTier(member: Pick<Member, 'tierId'>, tiers: TierEntity[]): Tier {
+  const recorded = member.tierId ? tiers.find((tier) => tier.id === member.tierId) : undefined;
+  if (recorded) return toTier(recorded);
+  const entry = tiers.filter((tier) => tier.qualifyingPoints === 0).at(-1);
+  return entry ? toTier(entry) : BASE_TIER;
+}
+
+export class MemberService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly repository: MemberRepository,
+  ) {}
+
+  async get(identity: Identity, loaders: Loaders, id: string, field = 'id'): Promise<Member | null> {
+    const memberId = parseId(id, field);
+    requireMemberAccess(identity, memberId, READ_MEMBERS);
+    const entity = await loaders.member.load(memberId);
+    return entity ? toMember(entity) : null;
+  }
+
+  async getOrFail(identity: Identity, loaders: Loaders, id: string, field = 'id'): Promise<Member> {
+    const member = await this.get(identity, loaders, id, field);
+    if (!member) throw new NotFoundError('Member', field);
+    return member;
+  }
+
+  async list(identity: Identity, filter: MemberFilter | undefined, first: number, after?: string | null): Promise<MemberConnection> {
+    const size = pageSize(first);
+    const cursor = decodeCursor(after, ['string', 'string']);
+    const query = { tenant: identity.tenant, ...filter };
+    const { rows, hasNextPage } = await this.repository.list({
+      ...query,
+      first: size,
+      after: cursor ? { enrolledAt: cursor[0] as string, id: cursor[1] as string } : undefined,
+    });
+    return MemberConnection.from({
+      nodes: rows.map(toMember),
+      hasNextPage,
+      cursorOf: (member) => encodeCursor([member.enrolledAt.toISOString(), member.id]),
+      count: () => this.repository.count(query),
+    });
+  }
+
+  async enroll(identity: Identity, input: EnrollMemberInput): Promise<Member> {
+    const attributes = checkAttributes(input.attributes ?? {});
+    const entity = await this.db
+      .transaction(async (manager) => {
+        const [entryTier] = (await manager.query(
+          'SELECT id FROM tiers WHERE tenant = $1 AND qualifying_points = 0 ORDER BY rank DESC LIMIT 1',
+          [identity.tenant],
+        )) as { id: string }[];
+        const member = await this.repository.insert(manager, {
+          tenant: identity.tenant,
+          email: input.email.trim(),
+          name: input.name ?? null,
+          country: input.country?.toUpperCase() ?? null,
+          externalId: input.externalId ?? null,
+          attributes,
+          tierId: entryTier?.id ?? null,
+        });
+        await appendOutbox(manager, [
+          { type: 'MEMBER_ENROLLED', tenant: identity.tenant, key: member.id, payload: { memberId: member.id, country: member.country } },
+        ]);
+        return member;
+      })
+      .catch(uniqueViolation);
+    return toMember(entity);
+  }
+
+  async update(identity: Identity, id: string, input: UpdateMemberInput): Promise<Member> {
+    const memberId = parseId(id, 'id');
+    const changes: Partial<MemberEntity> = {};
+    if (input.email != null) changes.email = input.email.trim();
+    if (input.name !== undefined) changes.name = input.name;
+    if (input.country !== undefined) changes.country = input.country?.toUpperCase() ?? null;
+    if (input.attributes != null) changes.attributes = checkAttributes(input.attributes);
+    if (input.status != null) changes.status = input.status;
+    const entity = await this.repository.update(identity.tenant, memberId, changes).catch(uniqueViolation);
+    if (!entity) throw new NotFoundError('Member', 'id');
+    return toMember(entity);
+  }
+
+  async tierProgress(loaders: Loaders, member: Member): Promise<TierProgress> {
+    const [tiers, qualifyingPoints] = await Promise.all([loaders.tiers.load('all'), loaders.qualifying.load(member.id)]);
+    const current = effectiveTier(member, tiers);
+    const nextTier = tiers.find((tier) => tier.rank > current.rank);
+    const next = nextTier ? toTier(nextTier) : null;
+    return {
+      current,
+      next,
+      qualifyingPoints,
+      pointsToNext: next ? Math.max(0, next.qualifyingPoints - qualifyingPoints) : null,
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ConnectionType, JSONScalar } from '@loyalty/kit';
+import type { MemberEntity } from './member.entity';
+
+export enum MemberStatus {
+  ACTIVE = 'ACTIVE',
+  SUSPENDED = 'SUSPENDED',
+}
+registerEnumType(MemberStatus, { name: 'MemberStatus' });
+
+@ObjectType({ description: 'A member of a loyalty program.' })
+@Directive('@key(fields: "id")')
+export class Member {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  email!: string;
+
+  @Field(() => String, { nullable: true })
+  name!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-1 alpha-2' })
+  country!: string | null;
+
+  @Field(() => String, { nullable: true, description: "The id in the brand's CRM" })
+  externalId!: string | null;
+
+  @Field(() => JSONScalar)
+  attributes!: Record<string, unknown>;
+
+  @Field(() => MemberStatus)
+  status!: MemberStatus;
+
+  @Field()
+  enrolledAt!: Date;
+
+  /** Not exposed: resolved into `tier` by the tier loader. */
+  tierId!: string | null;
+  tenant!: string;
+}
+
+export const toMember = (entity: MemberEntity): Member => ({
+  id: entity.id,
+  email: entity.email,
+  name: entity.name,
+  country: entity.country,
+  externalId: entity.externalId,
+  attributes: entity.attributes,
+  status: MemberStatus[entity.status],
+  enrolledAt: new Date(entity.enrolledAt),
+  tierId: entity.tierId,
+  tenant: entity.tenant,
+});
+
+@ObjectType()
+export class PointsAccount {
+  @Field(() => Int, { description: 'spendable now' })
+  balance!: number;
+
+  @Field(() => Int, { description: 'earned, not yet spendable' })
+  pending!: number;
+
+  @Field(() => Int)
+  lifetimeEarned!: number;
+
+  memberId!: string;
+}
+
+export const MemberConnection = ConnectionType('Member', Member);
+export type MemberConnection = InstanceType<typeof MemberConnection>;

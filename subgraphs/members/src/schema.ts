@@ -1,0 +1,40 @@
+import type { GraphQLSchema } from 'graphql';
+import { buildFederatedSchema, requireMemberAccess } from '@loyalty/kit';
+import { ApiKeyResolver } from './api-key/api-key.resolver';
+import type { MembersContext } from './context';
+import { LedgerResolver } from './ledger/ledger.resolver';
+import { toTransaction } from './ledger/transaction.type';
+import { MemberResolver, PointsAccountResolver } from './member/member.resolver';
+import { READ_MEMBERS } from './member/member.service';
+import { toTier, BASE_TIER } from './tier/tier.type';
+import { TierResolver } from './tier/tier.resolver';
+
+/** The members subgraph schema. Needs no database: `print-schema` runs it offline. */
+export function buildMembersSchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema({
+    resolvers: [MemberResolver, PointsAccountResolver, TierResolver, LedgerResolver, ApiKeyResolver],
+    references: {
+      Member: {
+        // Batched: the gateway sends every representation of a fetch in one _entities call.
+        __resolveReference: (ref: { id: string }, { identity, services, loaders }: MembersContext) =>
+          services.members.get(identity, loaders, ref.id),
+      },
+      Tier: {
+        __resolveReference: async (ref: { id: string }, { loaders }: MembersContext) => {
+          if (ref.id === BASE_TIER.id) return BASE_TIER;
+          const tier = (await loaders.tiers.load('all')).find((t) => t.id === ref.id);
+          return tier ? toTier(tier) : null;
+        },
+      },
+      PointsTransaction: {
+        __resolveReference: async (ref: { id: string }, { identity, loaders }: MembersContext) => {
+          const entry = await loaders.entry.load(ref.id);
+          if (!entry) return null;
+          requireMemberAccess(identity, entry.memberId, READ_MEMBERS);
+          return toTransaction(entry);
+        },
+      },
+    },
+  });
+}
+
