@@ -83,6 +83,8 @@ export async function startGateway(config: GatewayConfig) {
     gateway,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
     formatError,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), errorLogging(log)],
   });

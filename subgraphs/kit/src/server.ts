@@ -124,6 +124,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     schema: options.schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), errorLogging(log)],
     formatError,
   });
