@@ -2,29 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import {
-  IDENTITY_HEADER,
   REQUEST_ID_HEADER,
   closeOnSignals,
   createLogger,
   createMetrics,
   errorLogging,
   formatError,
-  type Identity,
 } from '@loyalty/kit';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
-
-interface GatewayContext {
-  identity: Identity;
-  requestId: string;
-}
+import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source';
 
 /** The one public endpoint: /graphql over the committed supergraph, /health, /metrics. */
 export async function startGateway(config: GatewayConfig) {
@@ -40,13 +34,7 @@ export async function startGateway(config: GatewayConfig) {
     buildService: ({ name }) => {
       const base = config.subgraphs[name];
       if (!base) throw new Error(`No URL configured for subgraph ${name}`);
-      return new RemoteGraphQLDataSource<GatewayContext>({
-        url: `${base}/graphql`,
-        async willSendRequest({ request, context }) {
-          request.http?.headers.set(IDENTITY_HEADER, await signIdentityHeader(context.identity));
-          request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
-        },
-      });
+      return new SubgraphDataSource(`${base}/graphql`, signIdentityHeader);
     },
   });
 

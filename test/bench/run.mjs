@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
+import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
 
 const TENANT = 'bench';
 const WARMUP_SECONDS = 2;
@@ -66,7 +66,8 @@ function percentile(sorted, p) {
 function cannon(options, { check }) {
   const stats = { latencies: [], responses: 0, graphqlErrors: 0, badSamples: 0, examples: [] };
   const remember = (what) => {
-    if (stats.examples.length < 3) stats.examples.push(what.slice(0, 500));
+    const example = what.slice(0, 500);
+    if (stats.examples.length < 3 && !stats.examples.includes(example)) stats.examples.push(example);
   };
   const onResponse = (status, body) => {
     const n = stats.responses++;
@@ -137,7 +138,7 @@ async function runPhase({ name, url, headers, body, setupRequest, connections, s
       `${name} (c=${connections}) failed: ${failures.non2xx} non-2xx, ${failures.errors} connection errors ` +
         `(${failures.timeouts} timeouts), ${failures.graphqlErrors} GraphQL errors, ` +
         `${failures.badSamples} unexpected sampled bodies, ${result.requests.total} responses.\n` +
-        failures.examples.map((e) => `  example: ${e}`).join('\n'),
+        [...new Set(failures.examples)].map((e) => `  example: ${e}`).join('\n'),
     );
   }
 
@@ -172,10 +173,28 @@ let system;
 let tempDir;
 let cleaning;
 
+/**
+ * Stops the services; one that ignores SIGTERM (a shutdown that hangs) gets SIGKILL after a grace
+ * period, so the bench can never leave processes behind or wait forever.
+ */
+async function stopSystem() {
+  const graceMs = 20_000;
+  let timer;
+  const stopped = await Promise.race([
+    system.stop().then(() => true),
+    new Promise((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+  ]);
+  clearTimeout(timer);
+  if (stopped) return;
+  console.error(`[bench] WARNING: services still running ${graceMs / 1000} s after SIGTERM; sending SIGKILL`);
+  // kill() skips services that have already exited.
+  for (const name of ['gateway', ...SUBGRAPHS]) await system.kill(name, 'SIGKILL');
+}
+
 /** Idempotent: the finally block and a Ctrl-C may both ask. */
 function cleanup() {
   cleaning ??= (async () => {
-    await system?.stop().catch((e) => console.error('[bench] stopping the system failed:', e));
+    if (system) await stopSystem().catch((e) => console.error('[bench] stopping the system failed:', e));
     await postgres?.stop().catch((e) => console.error('[bench] stopping PostgreSQL failed:', e));
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   })();

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { DataSource, type Logger as OrmLogger, type MixedList, type EntitySchema } from 'typeorm';
+import { DataSource, type Logger as OrmLogger, type MixedList, type EntitySchema, type QueryRunner } from 'typeorm';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 
@@ -18,9 +18,10 @@ class CountingLogger implements OrmLogger {
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
   ) {}
-  logQuery(query: string): void {
+  logQuery(query: string, _parameters?: unknown[], runner?: QueryRunner): void {
     const kind = /^\s*(\w+)/.exec(query)?.[1]?.toUpperCase() ?? 'OTHER';
-    this.metrics?.dbQueries.inc({ kind });
+    const origin = (runner?.data as { origin?: string } | undefined)?.origin ?? 'request';
+    this.metrics?.dbQueries.inc({ kind, origin });
   }
   logQueryError(error: string | Error, query: string): void {
     this.logger.debug({ err: error, query }, 'query failed');

@@ -3,7 +3,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'route' | 'status'>;
-  dbQueries: Counter<'kind'>;
+  dbQueries: Counter<'kind' | 'origin'>;
 }
 
 /** One Prometheus registry per process, served on `/metrics`. */
@@ -22,8 +22,8 @@ export function createMetrics(service: string): Metrics {
     }),
     dbQueries: new Counter({
       name: 'db_queries_total',
-      help: 'SQL statements sent to PostgreSQL',
-      labelNames: ['kind'],
+      help: 'SQL statements sent to PostgreSQL, by statement kind and origin (request or background job)',
+      labelNames: ['kind', 'origin'],
       registers: [registry],
     }),
   };

@@ -15,7 +15,7 @@ export class CampaignsInitial1763800000101 implements MigrationInterface {
         starts_at timestamptz,
         ends_at timestamptz,
         time_zone text NOT NULL DEFAULT 'UTC',
-        created_at timestamptz NOT NULL DEFAULT now(),
+        created_at timestamptz(3) NOT NULL DEFAULT now(), -- millisecond precision: cursors carry it exactly
         updated_at timestamptz NOT NULL DEFAULT now(),
         CHECK (ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at)
       );

@@ -77,7 +77,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let timer: NodeJS.Timeout | undefined;
 
   const relayOnce = async (): Promise<number> => {
-    return dataSource.transaction(async (manager) => {
+    // Tagged so /metrics tells the relay's statements from those serving requests.
+    const runner = dataSource.createQueryRunner();
+    runner.data = { origin: 'outbox-relay' };
+    return runner.manager.transaction(async (manager) => {
       const [{ locked }] = (await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('outbox-relay')) AS locked`)) as [{ locked: boolean }];
       if (!locked) return 0;
       const rows = (await manager.query(
@@ -98,7 +101,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await bus.publish(events);
       await manager.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
-    });
+    }).finally(() => runner.release());
   };
 
   const flush = async (): Promise<number> => {

@@ -33,7 +33,7 @@ export class MembersInitial1763800000001 implements MigrationInterface {
         attributes jsonb NOT NULL DEFAULT '{}',
         status text NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'SUSPENDED')),
         tier_id uuid REFERENCES tiers (id),
-        enrolled_at timestamptz NOT NULL DEFAULT now(),
+        enrolled_at timestamptz(3) NOT NULL DEFAULT now(), -- millisecond precision: cursors carry it exactly
         updated_at timestamptz NOT NULL DEFAULT now()
       );
       CREATE UNIQUE INDEX members_tenant_email ON members (tenant, lower(email));

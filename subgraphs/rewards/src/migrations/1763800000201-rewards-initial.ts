@@ -19,7 +19,7 @@ export class RewardsInitial1763800000201 implements MigrationInterface {
         valid_from timestamptz,
         valid_until timestamptz,
         active boolean NOT NULL DEFAULT true,
-        created_at timestamptz NOT NULL DEFAULT now(),
+        created_at timestamptz(3) NOT NULL DEFAULT now(), -- millisecond precision: cursors carry it exactly
         updated_at timestamptz NOT NULL DEFAULT now(),
         CHECK (valid_until IS NULL OR valid_from IS NULL OR valid_until > valid_from)
       );

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { gatewayUrl } from './support/system';
+
+const root = join(__dirname, '..', '..');
+
+describe('artefacts', () => {
+  it('keeps schema/ in step with the code (npm run schema regenerates it)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'scripts', 'schema.mjs'), '--check']);
+    assert.match(stdout, /matches the code/);
+    const api = readFileSync(join(root, 'schema', 'api.graphql'), 'utf8');
+    assert.doesNotMatch(api, /_entities|_service|join__|link__|@key/);
+    assert.match(api, /adjustPoints\(input: AdjustPointsInput!\): PointsTransaction!/);
+  });
+
+  it('describes every service in docker-compose.yml with the environment the code requires', () => {
+    const compose = YAML.parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: unknown }>;
+    };
+    const required: Record<string, string[]> = {
+      members: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
+      campaigns: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
+      rewards: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
+      analytics: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
+      gateway: ['JWT_SECRET', 'SERVICE_SECRET', 'MEMBERS_URL', 'CAMPAIGNS_URL', 'REWARDS_URL', 'ANALYTICS_URL', 'GATEWAY_PORT', 'HOST', 'NODE_ENV'],
+    };
+    assert.ok(compose.services.postgres, 'postgres service');
+    for (const [name, vars] of Object.entries(required)) {
+      const service = compose.services[name];
+      assert.ok(service, `service ${name}`);
+      assert.ok(service.healthcheck, `${name} has a health check`);
+      for (const v of vars) assert.ok(service.environment && v in service.environment, `${name} sets ${v}`);
+      const script = service.command?.find((part) => part.endsWith('.js'));
+      assert.ok(script && existsSync(join(root, script)), `${name} runs an existing script (${script})`);
+    }
+  });
+
+  it('answers /health with every subgraph and /metrics in Prometheus format, with a request id', async () => {
+    const health = await fetch(`${gatewayUrl}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), {
+      status: 'ok',
+      subgraphs: { members: 'ok', campaigns: 'ok', rewards: 'ok', analytics: 'ok' },
+    });
+    assert.ok(health.headers.get('x-request-id'));
+    const metrics = await (await fetch(`${gatewayUrl}/metrics`)).text();
+    assert.match(metrics, /http_request_duration_seconds_bucket/);
+  });
+});
