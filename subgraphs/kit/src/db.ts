@@ -6,7 +6,10 @@ import type { Metrics } from './metrics';
 export interface DatabaseOptions {
   url: string;
   poolSize: number;
+  // TypeORM's own option types: entity classes and migration classes.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities: MixedList<Function | string | EntitySchema>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: MixedList<Function | string>;
   log: Logger;
   metrics?: Metrics;
