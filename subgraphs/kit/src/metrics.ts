@@ -28,3 +28,9 @@ export function createMetrics(service: string): Metrics {
     }),
   };
 }
+
+/** A bounded route label, read before routing strips mount prefixes: unknown paths never add series. */
+export function routeLabel(path: string): string {
+  if (path === '/graphql' || path === '/health' || path === '/metrics') return path;
+  return path.startsWith('/internal/') ? '/internal' : 'other';
+}

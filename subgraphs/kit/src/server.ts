@@ -10,7 +10,7 @@ import type { GraphQLSchema } from 'graphql';
 import { DomainError, UnauthenticatedError, ForbiddenError, errorLogging, formatError } from './errors';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
 import type { Logger } from './logger';
-import type { Metrics } from './metrics';
+import { routeLabel, type Metrics } from './metrics';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -82,8 +82,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
 
   app.use((req, res, next) => {
     req.requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
-    const end = metrics.httpDuration.startTimer();
-    res.on('finish', () => end({ route: req.path.startsWith('/internal') ? '/internal' : req.path, status: res.statusCode }));
+    const end = metrics.httpDuration.startTimer({ route: routeLabel(req.path) });
+    res.on('finish', () => end({ status: res.statusCode }));
     next();
   });
 
