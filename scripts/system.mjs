@@ -107,8 +107,10 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
     });
     if (output !== 'inherit') {
       const file = createWriteStream(join(output, `${name}.log`), { flags: 'a' });
-      child.stdout.pipe(file);
-      child.stderr.pipe(file);
+      // Two streams into one file: neither may end it; the child's 'close' (both drained) does.
+      child.stdout.pipe(file, { end: false });
+      child.stderr.pipe(file, { end: false });
+      child.on('close', () => file.end());
     }
     children.set(name, child);
     return child;

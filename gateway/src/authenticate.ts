@@ -5,32 +5,13 @@ import {
   UnauthenticatedError,
   serviceIdentity,
   signIdentity,
-  verifyUserToken,
+  createUserTokenVerifier,
+  ttlCache,
   type Identity,
 } from '@loyalty/kit';
 import type { GatewayConfig } from './config';
 
 export type Authenticate = (headers: { authorization?: string; apiKey?: string }) => Promise<Identity>;
-
-/** A small TTL cache; entries past their time are dropped on read, the oldest when full. */
-function ttlCache<V>(ttlMs: number, max = 10_000) {
-  const entries = new Map<string, { value: V; expires: number }>();
-  return {
-    get(key: string): V | undefined {
-      const entry = entries.get(key);
-      if (!entry) return undefined;
-      if (entry.expires <= Date.now()) {
-        entries.delete(key);
-        return undefined;
-      }
-      return entry.value;
-    },
-    set(key: string, value: V): void {
-      if (entries.size >= max) entries.delete(entries.keys().next().value!);
-      entries.set(key, { value, expires: Date.now() + ttlMs });
-    },
-  };
-}
 
 /**
  * Verifies who is calling: a Bearer JWT (HS256, API.md claims) or a partner `x-api-key`, which the
@@ -39,6 +20,7 @@ function ttlCache<V>(ttlMs: number, max = 10_000) {
  */
 export function createAuthenticator(config: GatewayConfig): Authenticate {
   const keys = ttlCache<Identity | null>(config.apiKeyCacheMs);
+  const verifyJwt = createUserTokenVerifier(config.jwtSecret);
 
   const verifyApiKey = async (secret: string): Promise<Identity> => {
     const cached = keys.get(secret);
@@ -68,7 +50,7 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
     if (authorization) {
       const [scheme, token] = authorization.split(' ');
       if (scheme?.toLowerCase() !== 'bearer' || !token) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
-      return verifyUserToken(token, config.jwtSecret);
+      return verifyJwt(token);
     }
     if (apiKey) return verifyApiKey(apiKey);
     throw new UnauthenticatedError('Send a Bearer token or an x-api-key');

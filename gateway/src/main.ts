@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import {
@@ -20,6 +20,7 @@ import {
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
 import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source';
+import { createSubgraphFetcher } from './subgraph-fetcher';
 
 /** The one public endpoint: /graphql over the committed supergraph, /health, /metrics. */
 export async function startGateway(config: GatewayConfig) {
@@ -29,13 +30,14 @@ export async function startGateway(config: GatewayConfig) {
   const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
   const signIdentityHeader = createIdentitySigner(config.serviceSecret);
   const authenticate = createAuthenticator(config);
+  const fetcher = createSubgraphFetcher(config.subgraphTimeoutMs);
 
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name }) => {
       const base = config.subgraphs[name];
       if (!base) throw new Error(`No URL configured for subgraph ${name}`);
-      return new SubgraphDataSource(`${base}/graphql`, signIdentityHeader);
+      return new SubgraphDataSource(`${base}/graphql`, signIdentityHeader, fetcher);
     },
   });
 
@@ -75,7 +77,12 @@ export async function startGateway(config: GatewayConfig) {
     // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     formatError,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), errorLogging(log)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      errorLogging(log),
+    ],
   });
   await apollo.start();
 

@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, isExpected, type Identity } from '@loyalty/kit';
+import type { SubgraphFetcher } from './subgraph-fetcher';
 
 export interface GatewayContext {
   identity: Identity;
@@ -18,8 +19,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   constructor(
     url: string,
     private readonly sign: (identity: Identity) => Promise<string>,
+    fetcher: SubgraphFetcher,
   ) {
-    super({ url });
+    super({ url, fetcher: fetcher as unknown as RemoteGraphQLDataSource['fetcher'] });
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {

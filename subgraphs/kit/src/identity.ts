@@ -1,5 +1,6 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { z } from 'zod';
+import { ttlCache } from './cache';
 import { UnauthenticatedError } from './errors';
 
 export const ROLES = ['admin', 'marketer', 'agent', 'integration', 'member', 'partner', 'service'] as const;
@@ -24,11 +25,16 @@ const userClaims = z.object({
   memberId: z.string().optional(),
 });
 
-/** Verifies a client's HS256 JWT (API.md claims). Every failure is UNAUTHENTICATED, never a detail. */
-export async function verifyUserToken(token: string, secret: string): Promise<Identity> {
-  let payload: unknown;
+interface Verified {
+  identity: Identity;
+  /** Seconds since epoch, from the token's `exp`. */
+  exp: number;
+}
+
+async function verifyUser(token: string, secret: string): Promise<Verified> {
+  let payload: { exp?: number };
   try {
-    ({ payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'] }));
+    ({ payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], requiredClaims: ['exp'] }));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('Token expired');
     throw new UnauthenticatedError('Invalid token');
@@ -37,8 +43,31 @@ export async function verifyUserToken(token: string, secret: string): Promise<Id
   if (!claims.success) throw new UnauthenticatedError('Token claims are invalid');
   const { sub, tenant, roles, memberId } = claims.data;
   if (roles.includes('member') && !memberId) throw new UnauthenticatedError('A member token needs memberId');
-  return { tenant, principal: sub, roles, memberId, scopes: [] };
+  return { identity: { tenant, principal: sub, roles, memberId, scopes: [] }, exp: payload.exp! };
 }
+
+/**
+ * Remembers successful verifications until the token expires (at most 30 s), so a client or the
+ * gateway reusing a token costs one HMAC per half-minute, not one per request.
+ */
+function cachedVerifier(verify: (token: string, secret: string) => Promise<Verified>, secret: string) {
+  const verified = ttlCache<Identity>(30_000);
+  return async (token: string): Promise<Identity> => {
+    const cached = verified.get(token);
+    if (cached) return cached;
+    const { identity, exp } = await verify(token, secret);
+    verified.set(token, identity, Math.min(30_000, exp * 1000 - Date.now()));
+    return identity;
+  };
+}
+
+/** Verifies a client's HS256 JWT (API.md claims). Every failure is UNAUTHENTICATED, never a detail. */
+export async function verifyUserToken(token: string, secret: string): Promise<Identity> {
+  return (await verifyUser(token, secret)).identity;
+}
+
+/** `verifyUserToken` with a cache of recent successes (the gateway's hot path). */
+export const createUserTokenVerifier = (secret: string) => cachedVerifier(verifyUser, secret);
 
 export interface UserTokenClaims {
   sub: string;
@@ -88,21 +117,25 @@ export async function signIdentity(identity: Identity, secret: string): Promise<
     .sign(key(secret));
 }
 
-export async function verifyIdentity(token: string, secret: string): Promise<Identity> {
+async function verifyIdentityToken(token: string, secret: string): Promise<Verified> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], audience: AUDIENCE });
+    const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], audience: AUDIENCE, requiredClaims: ['exp'] });
     const claims = identityClaims.parse(payload);
     return {
-      tenant: claims.tenant,
-      principal: claims.sub,
-      roles: claims.roles,
-      memberId: claims.memberId,
-      scopes: claims.scopes,
+      identity: { tenant: claims.tenant, principal: claims.sub, roles: claims.roles, memberId: claims.memberId, scopes: claims.scopes },
+      exp: payload.exp!,
     };
   } catch {
     throw new UnauthenticatedError('Missing or invalid service credential');
   }
 }
+
+export async function verifyIdentity(token: string, secret: string): Promise<Identity> {
+  return (await verifyIdentityToken(token, secret)).identity;
+}
+
+/** `verifyIdentity` with a cache of recent successes (every subgraph request). */
+export const createIdentityVerifier = (secret: string) => cachedVerifier(verifyIdentityToken, secret);
 
 /** A service calling another service on behalf of a tenant (e.g. campaigns crediting the ledger). */
 export function serviceIdentity(service: string, tenant: string): Identity {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 
 export * from './auth';
 export * from './boot';
+export * from './cache';
 export * from './config';
 export * from './db';
 export * from './errors';

@@ -3,12 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { DomainError, UnauthenticatedError, ForbiddenError, errorLogging, formatError } from './errors';
-import { IDENTITY_HEADER, verifyIdentity, type Identity } from './identity';
+import { IDENTITY_HEADER, createIdentityVerifier, type Identity } from './identity';
 import type { Logger } from './logger';
 import { routeLabel, type Metrics } from './metrics';
 
@@ -55,12 +55,12 @@ function sendError(res: Response, status: number, error: DomainError): void {
 }
 
 /** Refuses any request that does not carry a valid service credential (the gateway's or a service's). */
-function requireCredential(secret: string) {
+function requireCredential(verify: (token: string) => Promise<Identity>) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const token = req.header(IDENTITY_HEADER);
     try {
       if (!token) throw new UnauthenticatedError('Missing service credential');
-      req.identity = await verifyIdentity(token, secret);
+      req.identity = await verify(token);
       next();
     } catch (error) {
       sendError(res, 401, error instanceof DomainError ? error : new UnauthenticatedError());
@@ -79,6 +79,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const app = express();
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
+  const verifyCredential = createIdentityVerifier(options.serviceSecret);
 
   app.use((req, res, next) => {
     req.requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
@@ -102,7 +103,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
 
   if (options.internalRoutes) {
     const router = express.Router();
-    router.use(requireCredential(options.serviceSecret), (req, res, next) => {
+    router.use(requireCredential(verifyCredential), (req, res, next) => {
       if (req.identity?.roles.includes('service')) next();
       else sendError(res, 403, new ForbiddenError('Internal routes are for services'));
     });
@@ -126,14 +127,14 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), errorLogging(log)],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), errorLogging(log)],
     formatError,
   });
   await apollo.start();
 
   app.use(
     '/graphql',
-    requireCredential(options.serviceSecret),
+    requireCredential(verifyCredential),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
