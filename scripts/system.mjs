@@ -103,7 +103,8 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
     const child = spawn(process.execPath, [script], {
       cwd: root,
       env: { ...process.env, ...env, ...secrets, DATA_DIR: dataDir, ...extraEnv },
-      stdio: output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+      // The IPC channel lets a service notice when this launcher dies (even by SIGKILL) and stop too.
+      stdio: output === 'inherit' ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     if (output !== 'inherit') {
       const file = createWriteStream(join(output, `${name}.log`), { flags: 'a' });

@@ -17,6 +17,11 @@ const schema = z.object({
   SERVICE_SECRET: z.string().min(32).optional(),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(60_000),
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(12),
+  MAX_ALIASES: z.coerce.number().int().min(1).default(30),
+  MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
+  MAX_COST: z.coerce.number().int().min(100).default(20_000),
   LOG_LEVEL: z.string().default('info'),
   DATA_DIR: z.string().default('.data'),
 });
@@ -39,6 +44,13 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     serviceSecret: resolveSecret('SERVICE_SECRET', raw.SERVICE_SECRET, secrets),
     apiKeyCacheMs: raw.API_KEY_CACHE_SECONDS * 1000,
     subgraphTimeoutMs: raw.SUBGRAPH_TIMEOUT_MS,
+    limits: {
+      ratePerMinute: raw.RATE_LIMIT_PER_MINUTE,
+      maxDepth: raw.MAX_QUERY_DEPTH,
+      maxAliases: raw.MAX_ALIASES,
+      maxTokens: raw.MAX_TOKENS,
+      maxCost: raw.MAX_COST,
+    },
     logLevel: raw.LOG_LEVEL,
   };
 }

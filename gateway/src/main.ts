@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -16,9 +16,11 @@ import {
   errorLogging,
   formatError,
   routeLabel,
+  type Identity,
 } from '@loyalty/kit';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
+import { createRateLimit, operationLimits } from './limits';
 import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source';
 import { createSubgraphFetcher } from './subgraph-fetcher';
 
@@ -70,8 +72,12 @@ export async function startGateway(config: GatewayConfig) {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  const limits = operationLimits(config);
+  const rateLimit = createRateLimit(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    validationRules: limits.validationRules,
+    allowBatchedHttpRequests: false,
     introspection: true,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
@@ -81,6 +87,7 @@ export async function startGateway(config: GatewayConfig) {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      ...(limits.plugins as ApolloServerPlugin<GatewayContext>[]),
       errorLogging(log),
     ],
   });
@@ -91,12 +98,14 @@ export async function startGateway(config: GatewayConfig) {
     express.json({ limit: '256kb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
+        let identity: Identity;
         try {
-          const identity = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') });
-          return { identity, requestId: req.requestId! };
+          identity = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') });
         } catch (error) {
           throw asHttpError(error);
         }
+        await rateLimit(identity);
+        return { identity, requestId: req.requestId! };
       },
     }),
   );

@@ -175,4 +175,7 @@ export function closeOnSignals(log: Logger, close: () => Promise<void>): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started by a launcher with an IPC channel (npm start, npm test): stop when it goes away, so a
+  // hard-killed launcher leaves no orphan holding the ports.
+  if (process.send) process.on('disconnect', () => stop('launcher exited'));
 }

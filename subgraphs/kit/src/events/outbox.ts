@@ -136,7 +136,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const client = new Client({ connectionString: options.databaseUrl });
     client.on('notification', kick);
     client.on('error', (error) => {
-      log.warn({ err: error }, 'outbox listener lost its connection; reconnecting');
+      if (stopped) return;
+      // 57P01: the server is shutting down (e.g. Ctrl-C stops everything at once): expected, not alarming.
+      const level = (error as { code?: string }).code === '57P01' ? 'info' : 'warn';
+      log[level]({ err: error }, 'outbox listener lost its connection; reconnecting');
       listener = undefined;
       client.end().catch(() => undefined);
       setTimeout(() => void listen().catch(() => undefined), 1000);

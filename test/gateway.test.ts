@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { resolveSecret } from '@loyalty/kit';
+import { codes, gql, newTenant, subgraphUrls } from './support/system';
+
+const root = join(__dirname, '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A second gateway process over the same subgraphs, with its own settings. */
+async function startGateway(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [join(root, 'gateway', 'dist', 'main.js')], {
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(port),
+      MEMBERS_URL: subgraphUrls.members,
+      CAMPAIGNS_URL: subgraphUrls.campaigns,
+      REWARDS_URL: subgraphUrls.rewards,
+      ANALYTICS_URL: subgraphUrls.analytics,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200 && child.exitCode === null; i++) {
+    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url, child, output: () => output };
+}
+
+const children: ChildProcess[] = [];
+after(() => children.forEach((child) => child.kill()));
+
+describe('gateway', () => {
+  it('rejects operations past the alias limit before they reach a subgraph, without field suggestions', async () => {
+    const t = await newTenant();
+    const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: tiers { id }`).join(' ');
+    const aliasBomb = await gql(`{ ${aliases} }`, {}, { token: t.admin });
+    assert.deepEqual(codes(aliasBomb), ['BAD_USER_INPUT']);
+    assert.match(aliasBomb.errors![0]!.message, /alias/i);
+    const typo = await gql('{ tierz { id } }', {}, { token: t.admin });
+    assert.deepEqual(codes(typo), ['BAD_USER_INPUT']);
+    assert.doesNotMatch(typo.errors![0]!.message, /Did you mean/);
+  });
+
+  it('rejects operations past the depth limit', async () => {
+    const gateway = await startGateway({ MAX_QUERY_DEPTH: '3' });
+    children.push(gateway.child);
+    const t = await newTenant();
+    const shallow = await gql('{ tiers { id } }', {}, { token: t.admin }, `${gateway.url}/graphql`);
+    assert.equal(shallow.errors, undefined);
+    const deep = await gql('{ members { edges { node { transactions { edges { node { id } } } } } } }', {}, { token: t.admin }, `${gateway.url}/graphql`);
+    assert.deepEqual(codes(deep), ['BAD_USER_INPUT']);
+    assert.match(deep.errors![0]!.message, /depth/i);
+  });
+
+  it('answers RATE_LIMITED with HTTP 429 and Retry-After once a principal exceeds its budget', async () => {
+    const gateway = await startGateway({ RATE_LIMIT_PER_MINUTE: '3' });
+    children.push(gateway.child);
+    const t = await newTenant();
+    const call = () =>
+      fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.admin}` },
+        body: JSON.stringify({ query: '{ tiers { id } }' }),
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await call()).status, 200);
+    const limited = await call();
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    const body = (await limited.json()) as { errors: { extensions: { code: string } }[] };
+    assert.equal(body.errors[0]!.extensions.code, 'RATE_LIMITED');
+    // Another principal has its own budget.
+    const other = await newTenant();
+    const otherCall = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${other.admin}` },
+      body: JSON.stringify({ query: '{ tiers { id } }' }),
+    });
+    assert.equal(otherCall.status, 200);
+  });
+
+  it('refuses to start in production without JWT_SECRET', async () => {
+    const gateway = await startGateway({ NODE_ENV: 'production', JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-')) });
+    children.push(gateway.child);
+    const code = gateway.child.exitCode ?? (await new Promise((r) => gateway.child.once('exit', r)));
+    assert.notEqual(code, 0);
+    assert.match(gateway.output(), /JWT_SECRET must be set when NODE_ENV=production/);
+  });
+
+  it('generates a secret once outside production and keeps it in the data directory', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'secrets-'));
+    try {
+      const first = resolveSecret('JWT_SECRET', undefined, { production: false, dataDir });
+      assert.equal(resolveSecret('JWT_SECRET', undefined, { production: false, dataDir }), first);
+      assert.notEqual(resolveSecret('SERVICE_SECRET', undefined, { production: false, dataDir }), first);
+      assert.equal(resolveSecret('JWT_SECRET', 'from-the-environment', { production: true, dataDir }), 'from-the-environment');
+      assert.throws(() => resolveSecret('JWT_SECRET', undefined, { production: true, dataDir }), /must be set/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
