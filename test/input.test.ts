@@ -52,6 +52,11 @@ describe('bad input', () => {
     assertError(await gql('{ members(after: "garbage") { totalCount } }', {}, { token: t.admin }), 'BAD_USER_INPUT', 'after');
     assertError(await gql('{ members(first: 1000) { totalCount } }', {}, { token: t.admin }), 'BAD_USER_INPUT', 'first');
     assertError(await gql('{ nope }', {}, { token: t.admin }), 'BAD_USER_INPUT');
+    assertError(
+      await gql('{ programStats(range: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { members } }', {}, { token: t.admin }),
+      'BAD_USER_INPUT',
+      'range.from',
+    );
     assertError(await gql('{ members {', {}, { token: t.admin }), 'BAD_USER_INPUT');
   });
 });

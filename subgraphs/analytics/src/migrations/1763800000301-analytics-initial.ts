@@ -20,10 +20,18 @@ export class AnalyticsInitial1763800000301 implements MigrationInterface {
         purchase_revenue bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (tenant, day)
       );
+      -- The last day each member earned, redeemed or enrolled: activeMembers counts distinct members.
+      CREATE TABLE member_activity (
+        tenant text NOT NULL,
+        member_id uuid NOT NULL,
+        last_active_on date NOT NULL,
+        PRIMARY KEY (tenant, member_id)
+      );
+      CREATE INDEX member_activity_day ON member_activity (tenant, last_active_on);
     `);
   }
 
   async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE daily_stats');
+    await runner.query('DROP TABLE member_activity, daily_stats');
   }
 }

@@ -22,14 +22,17 @@ export class StatsResolver {
               COALESCE(sum(points_redeemed), 0)::int AS redeemed,
               COALESCE(sum(points_expired), 0)::int AS expired,
               COALESCE(sum(redemptions), 0)::int AS redemptions,
-              COALESCE(sum(purchase_revenue), 0)::int AS revenue
+              COALESCE(sum(purchase_revenue), 0)::int AS revenue,
+              (SELECT count(*)::int FROM member_activity a WHERE a.tenant = $1
+                 AND ($2::timestamptz IS NULL OR a.last_active_on >= $2::date)
+                 AND ($3::timestamptz IS NULL OR a.last_active_on <= $3::date)) AS active
        FROM daily_stats WHERE tenant = $1 AND ($2::timestamptz IS NULL OR day >= $2::date) AND ($3::timestamptz IS NULL OR day <= $3::date)`,
       [identity.tenant, range?.from ?? null, range?.to ?? null],
-    )) as { members: number; issued: number; redeemed: number; expired: number; redemptions: number; revenue: number }[];
+    )) as { members: number; issued: number; redeemed: number; expired: number; redemptions: number; revenue: number; active: number }[];
     const stats = row!;
     return {
       members: stats.members,
-      activeMembers: 0,
+      activeMembers: stats.active,
       pointsIssued: stats.issued,
       pointsRedeemed: stats.redeemed,
       pointsExpired: stats.expired,
