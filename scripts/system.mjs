@@ -122,6 +122,7 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
     DATABASE_URL: kit.siblingDatabaseUrl(serverUrl, `${dbPrefix}${name}`),
     EVENT_BUS_URL: kit.siblingDatabaseUrl(serverUrl, `${dbPrefix}events`),
     SEED_DEMO: name === 'members' && seedDemo ? 'true' : 'false',
+    MEMBERS_URL: urls.members,
   });
   const startSubgraph = async (name) => {
     const child = spawnService(name, join(root, 'subgraphs', name, 'dist', 'main.js'), subgraphEnv(name));

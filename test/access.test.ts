@@ -111,7 +111,10 @@ describe('identity and access', () => {
       { token: t.admin },
     );
     const names = result.__schema.mutationType.fields.map((f) => f.name).sort();
-    assert.deepEqual(names, ['adjustPoints', 'createApiKey', 'enrollMember', 'revokeApiKey', 'updateMember', 'upsertTier']);
+    assert.deepEqual(names, [
+      'adjustPoints', 'cancelRedemption', 'createApiKey', 'createReward', 'enrollMember',
+      'redeemReward', 'revokeApiKey', 'updateMember', 'updateReward', 'upsertTier',
+    ]);
   });
 
   it('lets a partner key read the catalog and nothing else, and refuses it once revoked', async () => {

@@ -24,8 +24,8 @@ describe('artefacts', () => {
     };
     const required: Record<string, string[]> = {
       members: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
-      campaigns: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
-      rewards: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
+      campaigns: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV', 'MEMBERS_URL'],
+      rewards: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV', 'MEMBERS_URL'],
       analytics: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
       gateway: ['JWT_SECRET', 'SERVICE_SECRET', 'MEMBERS_URL', 'CAMPAIGNS_URL', 'REWARDS_URL', 'ANALYTICS_URL', 'GATEWAY_PORT', 'HOST', 'NODE_ENV'],
     };

@@ -1,49 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveSecret } from '@loyalty/kit';
+import { startService } from './support/processes';
 import { codes, gql, newTenant, subgraphUrls } from './support/system';
 
-const root = join(__dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A second gateway process over the same subgraphs, with its own settings. */
-async function startGateway(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: () => string }> {
-  const port = await freePort();
-  let output = '';
-  const child = spawn(process.execPath, [join(root, 'gateway', 'dist', 'main.js')], {
-    env: {
-      ...process.env,
-      GATEWAY_PORT: String(port),
-      MEMBERS_URL: subgraphUrls.members,
-      CAMPAIGNS_URL: subgraphUrls.campaigns,
-      REWARDS_URL: subgraphUrls.rewards,
-      ANALYTICS_URL: subgraphUrls.analytics,
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startGateway(env: Record<string, string>) {
+  return startService('gateway', {
+    MEMBERS_URL: subgraphUrls.members,
+    CAMPAIGNS_URL: subgraphUrls.campaigns,
+    REWARDS_URL: subgraphUrls.rewards,
+    ANALYTICS_URL: subgraphUrls.analytics,
+    ...env,
   });
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200 && child.exitCode === null; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url, child, output: () => output };
 }
 
 const children: ChildProcess[] = [];

@@ -12,6 +12,8 @@ import { closeOnSignals, startSubgraphServer, type RequestContext, type RunningS
 
 export interface SubgraphDeps {
   db: DataSource;
+  /** Base URL of the members subgraph, for the internal ledger API. */
+  membersUrl: string;
   bus: EventBus;
   log: Logger;
   env: NodeJS.ProcessEnv;
@@ -29,8 +31,8 @@ export interface SubgraphDefinition<TServices, TContext extends RequestContext> 
   createServices: (deps: SubgraphDeps) => TServices | Promise<TServices>;
   createContext: (base: RequestContext, services: TServices) => TContext;
   internalRoutes?: (router: Router, services: TServices) => void;
-  /** Runs after migrations, before serving (e.g. demo data). */
-  onStart?: (services: TServices, deps: SubgraphDeps) => Promise<void>;
+  /** Runs after migrations, before serving (demo data, background jobs); may return how to stop. */
+  onStart?: (services: TServices, deps: SubgraphDeps) => Promise<void | (() => Promise<void>)>;
   /** Whether this subgraph writes an outbox to relay to the event bus. */
   outbox?: boolean;
 }
@@ -61,9 +63,9 @@ export async function runSubgraph<TServices, TContext extends RequestContext>(
     raw.DATABASE_URL,
   );
   const bus = await PostgresEventBus.connect(raw.EVENT_BUS_URL ?? siblingDatabaseUrl(raw.DATABASE_URL, 'loyalty_events'));
-  const deps: SubgraphDeps = { db, bus, log, env, serviceSecret };
+  const deps: SubgraphDeps = { db, bus, log, env, serviceSecret, membersUrl: raw.MEMBERS_URL };
   const services = await definition.createServices(deps);
-  await definition.onStart?.(services, deps);
+  const stopBackground = await definition.onStart?.(services, deps);
 
   const relay: OutboxRelay | undefined = definition.outbox
     ? startOutboxRelay({ source: definition.name, dataSource: db, databaseUrl: raw.DATABASE_URL, bus, log })
@@ -85,6 +87,7 @@ export async function runSubgraph<TServices, TContext extends RequestContext>(
 
   closeOnSignals(log, async () => {
     await server.close();
+    if (stopBackground) await stopBackground();
     await relay?.stop();
     await bus.close();
     await db.destroy();

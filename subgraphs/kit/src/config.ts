@@ -32,6 +32,8 @@ export const subgraphEnv = (defaultPort: number, defaultDatabase: string) =>
     SERVICE_SECRET: z.string().min(32).optional(),
     LOG_LEVEL: z.string().default('info'),
     DATA_DIR: z.string().default('.data'),
+    /** Where services reach the members subgraph's internal API (ledger, member snapshots). */
+    MEMBERS_URL: z.string().url().default('http://127.0.0.1:4001'),
   });
 
 /**

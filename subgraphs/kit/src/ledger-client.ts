@@ -1,6 +1,5 @@
 import { DomainError, type ErrorCode } from './errors';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
-import { REQUEST_ID_HEADER } from './server';
 
 /** The internal ledger API of the members subgraph (not part of the public supergraph). */
 export type CreditType = 'EARN' | 'ADJUST' | 'REVERSAL';
@@ -42,11 +41,23 @@ export interface DebitRequest {
   reason?: string;
 }
 
+/** What another service may know of a member, in one call (campaigns: eligibility; rewards: gates). */
+export interface MemberSnapshot {
+  id: string;
+  status: 'ACTIVE' | 'SUSPENDED';
+  country: string | null;
+  attributes: Record<string, unknown>;
+  tier: { id: string; name: string; rank: number; earnMultiplier: number };
+  balance: number;
+}
+
 export interface LedgerClient {
   credit(request: CreditRequest): Promise<LedgerTransaction>;
   debit(request: DebitRequest): Promise<LedgerTransaction>;
   /** The transaction recorded under an idempotency key, or null: how a recovery job learns what happened. */
   findByKey(tenant: string, idempotencyKey: string): Promise<LedgerTransaction | null>;
+  /** Snapshots of members of the tenant; unknown ids are left out. */
+  members(tenant: string, ids: readonly string[]): Promise<MemberSnapshot[]>;
 }
 
 /** A failure that did not come from the ledger's rules: network, timeout, 5xx. Safe to retry with the same key. */
@@ -61,34 +72,41 @@ export interface LedgerClientOptions {
   timeoutMs?: number;
 }
 
-/** Reference client for campaigns, rewards and any other service that moves points. */
+interface Reply {
+  transaction?: LedgerTransaction;
+  members?: MemberSnapshot[];
+  error?: { code: ErrorCode; message: string; field?: string };
+}
+
+/** Reference client for campaigns, rewards and any other service that moves points or reads members. */
 export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
-  const call = async <T>(tenant: string, method: 'GET' | 'POST', path: string, body?: unknown, requestId?: string): Promise<T | null> => {
+  const call = async (tenant: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply | null> => {
     const credential = await signIdentity(serviceIdentity(options.service, tenant), options.serviceSecret);
     let response: Response;
     try {
-      response = await fetch(`${options.url}/internal/ledger${path}`, {
+      response = await fetch(`${options.url}/internal${path}`, {
         method,
-        headers: {
-          [IDENTITY_HEADER]: credential,
-          'content-type': 'application/json',
-          ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}),
-        },
+        headers: { [IDENTITY_HEADER]: credential, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
       });
     } catch (error) {
-      throw new LedgerUnavailableError(`ledger unreachable: ${(error as Error).message}`);
+      throw new LedgerUnavailableError(`members unreachable: ${(error as Error).message}`);
     }
     if (response.status === 404 && method === 'GET') return null;
-    const json = (await response.json().catch(() => ({}))) as { transaction?: T; error?: { code: ErrorCode; message: string; field?: string } };
-    if (response.ok && json.transaction) return json.transaction;
+    const json = (await response.json().catch(() => ({}))) as Reply;
+    if (response.ok) return json;
     if (json.error && response.status < 500) throw new DomainError(json.error.code, json.error.message, json.error.field);
-    throw new LedgerUnavailableError(`ledger answered ${response.status}`);
+    throw new LedgerUnavailableError(`members answered ${response.status}`);
+  };
+  const transaction = (reply: Reply | null) => {
+    if (reply && !reply.transaction) throw new LedgerUnavailableError('members answered without a transaction');
+    return reply?.transaction ?? null;
   };
   return {
-    credit: async ({ tenant, ...body }) => (await call<LedgerTransaction>(tenant, 'POST', '/credit', body))!,
-    debit: async ({ tenant, ...body }) => (await call<LedgerTransaction>(tenant, 'POST', '/debit', body))!,
-    findByKey: (tenant, key) => call<LedgerTransaction>(tenant, 'GET', `/transactions/by-key/${encodeURIComponent(key)}`),
+    credit: async ({ tenant, ...body }) => transaction(await call(tenant, 'POST', '/ledger/credit', body))!,
+    debit: async ({ tenant, ...body }) => transaction(await call(tenant, 'POST', '/ledger/debit', body))!,
+    findByKey: async (tenant, key) => transaction(await call(tenant, 'GET', `/ledger/transactions/by-key/${encodeURIComponent(key)}`)),
+    members: async (tenant, ids) => (ids.length === 0 ? [] : ((await call(tenant, 'POST', '/members/snapshots', { ids }))?.members ?? [])),
   };
 }

@@ -10,6 +10,7 @@ import { ledgerRoutes } from './ledger/ledger.routes';
 import { LedgerService } from './ledger/ledger.service';
 import { MemberEntity } from './member/member.entity';
 import { MemberRepository } from './member/member.repository';
+import { memberRoutes } from './member/member.routes';
 import { MemberService } from './member/member.service';
 import { MembersInitial1763800000001 } from './migrations/1763800000001-members-initial';
 import { buildMembersSchema } from './schema';
@@ -43,6 +44,7 @@ main(() =>
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       internalRoutes: (router, services) => {
         ledgerRoutes(router, services);
+        memberRoutes(router, services);
         apiKeyRoutes(router, services);
       },
       // SEED_DEMO=true (set by `npm start`) seeds the demo tenant once.

@@ -1,15 +1,66 @@
 import DataLoader from 'dataloader';
-import type { RequestContext } from '@loyalty/kit';
+import type { LedgerClient, MemberSnapshot, RequestContext } from '@loyalty/kit';
+import type { RedemptionEntity } from './redemption/redemption.entity';
+import type { RedemptionRepository } from './redemption/redemption.repository';
+import type { RedemptionService } from './redemption/redemption.service';
 import type { RewardEntity } from './reward/reward.entity';
 import type { RewardRepository } from './reward/reward.repository';
+import type { RewardService } from './reward/reward.service';
 
-export function createLoaders(repository: RewardRepository, tenant: string) {
+export interface Services {
+  rewards: RewardService;
+  redemptions: RedemptionService;
+  rewardRepository: RewardRepository;
+  redemptionRepository: RedemptionRepository;
+  ledger: LedgerClient;
+}
+
+interface PageKey {
+  memberId: string;
+  first: number;
+  before?: [string, string];
+}
+
+/** Per request: every list or reference field goes through one of these. */
+export function createLoaders(services: Services, tenant: string) {
+  const { rewardRepository, redemptionRepository, ledger } = services;
+  const snapshot = new DataLoader<string, MemberSnapshot | null>(async (ids) => {
+    const found = new Map((await ledger.members(tenant, ids)).map((m) => [m.id, m]));
+    return ids.map((id) => found.get(id) ?? null);
+  });
   return {
-    reward: new DataLoader<string, RewardEntity | null>((ids) => repository.findByIds(tenant, ids)),
+    reward: new DataLoader<string, RewardEntity | null>((ids) => rewardRepository.findByIds(tenant, ids)),
+    redemption: new DataLoader<string, RedemptionEntity | null>((ids) => redemptionRepository.byIds(tenant, ids)),
+    available: new DataLoader<string, RewardEntity[]>(async (ids) => {
+      const members = (await snapshot.loadMany(ids)).filter((m): m is MemberSnapshot => !!m && !(m instanceof Error));
+      const available = await redemptionRepository.available(tenant, members);
+      return ids.map((id) => available.get(id) ?? []);
+    }),
+    redemptions: new DataLoader<PageKey, RedemptionEntity[], string>(
+      async (keys) => {
+        // Keys of one request share their page arguments; group them anyway to stay correct.
+        const groups = new Map<string, PageKey[]>();
+        for (const key of keys) {
+          const group = `${key.first}|${key.before?.join('|') ?? ''}`;
+          groups.set(group, [...(groups.get(group) ?? []), key]);
+        }
+        const results = new Map<PageKey, RedemptionEntity[]>();
+        for (const members of groups.values()) {
+          const page = await redemptionRepository.latest(tenant, [...new Set(members.map((k) => k.memberId))], members[0]!.first, members[0]!.before);
+          for (const key of members) results.set(key, page.get(key.memberId) ?? []);
+        }
+        return keys.map((key) => results.get(key) ?? []);
+      },
+      { cacheKeyFn: (key) => `${key.memberId}|${key.first}|${key.before?.join('|') ?? ''}` },
+    ),
+    redemptionCount: new DataLoader<string, number>(async (ids) => {
+      const counts = await redemptionRepository.counts(tenant, ids);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
   };
 }
 
 export interface RewardsContext extends RequestContext {
-  repository: RewardRepository;
+  services: Services;
   loaders: ReturnType<typeof createLoaders>;
 }

@@ -1,21 +1,39 @@
 import 'reflect-metadata';
-import { main, runSubgraph } from '@loyalty/kit';
-import { createLoaders, type RewardsContext } from './context';
+import { createLedgerClient, main, runSubgraph } from '@loyalty/kit';
+import { createLoaders, type RewardsContext, type Services } from './context';
 import { RewardsInitial1763800000201 } from './migrations/1763800000201-rewards-initial';
+import { Redemptions1763800000202 } from './migrations/1763800000202-redemptions';
+import { RedemptionEntity } from './redemption/redemption.entity';
+import { RedemptionRepository } from './redemption/redemption.repository';
+import { RedemptionService, startRecovery } from './redemption/redemption.service';
 import { RewardEntity } from './reward/reward.entity';
 import { RewardRepository } from './reward/reward.repository';
+import { RewardService } from './reward/reward.service';
 import { buildRewardsSchema } from './schema';
 
 main(() =>
-  runSubgraph<RewardRepository, RewardsContext>(
+  runSubgraph<Services, RewardsContext>(
     {
       name: 'rewards',
       defaultPort: 4003,
-      entities: [RewardEntity],
-      migrations: [RewardsInitial1763800000201],
+      entities: [RewardEntity, RedemptionEntity],
+      migrations: [RewardsInitial1763800000201, Redemptions1763800000202],
       buildSchema: buildRewardsSchema,
-      createServices: ({ db }) => new RewardRepository(db),
-      createContext: (base, repository) => ({ ...base, repository, loaders: createLoaders(repository, base.identity.tenant) }),
+      outbox: true,
+      createServices: ({ db, log, membersUrl, serviceSecret }) => {
+        const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'rewards' });
+        return {
+          rewards: new RewardService(db),
+          redemptions: new RedemptionService(db, ledger, log),
+          rewardRepository: new RewardRepository(db),
+          redemptionRepository: new RedemptionRepository(db),
+          ledger,
+        };
+      },
+      createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
+      // Settles redemptions a crash or an unreachable ledger left PENDING.
+      onStart: async (services, { log, env }) =>
+        startRecovery(services.redemptions, log, Number(env.REDEMPTION_RECOVERY_INTERVAL_MS ?? 5000), Number(env.REDEMPTION_RECOVERY_AFTER_MS ?? 10_000)),
     },
     process.env,
   ),

@@ -1,12 +1,16 @@
 import type { GraphQLSchema } from 'graphql';
-import { buildFederatedSchema, hasRole } from '@loyalty/kit';
+import { buildFederatedSchema, hasRole, requireMemberAccess } from '@loyalty/kit';
 import type { RewardsContext } from './context';
+import { MemberRewardsResolver } from './member/member.resolver';
+import { RedemptionResolver } from './redemption/redemption.resolver';
+import { READ_REDEMPTIONS } from './redemption/redemption.service';
+import { toRedemption } from './redemption/redemption.type';
 import { READ_CATALOG, RewardResolver } from './reward/reward.resolver';
 import { toReward } from './reward/reward.type';
 
 export function buildRewardsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [RewardResolver],
+    resolvers: [RewardResolver, RedemptionResolver, MemberRewardsResolver],
     references: {
       Reward: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: RewardsContext) => {
@@ -14,6 +18,17 @@ export function buildRewardsSchema(): Promise<GraphQLSchema> {
           const entity = await loaders.reward.load(ref.id);
           return entity ? toReward(entity) : null;
         },
+      },
+      Redemption: {
+        __resolveReference: async (ref: { id: string }, { identity, loaders }: RewardsContext) => {
+          const entity = await loaders.redemption.load(ref.id);
+          if (!entity) return null;
+          requireMemberAccess(identity, entity.memberId, READ_REDEMPTIONS);
+          return toRedemption(entity);
+        },
+      },
+      Member: {
+        __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
       },
     },
   });

@@ -1,24 +1,28 @@
-import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { decodeCursor, encodeCursor, pageSize, parseId } from '@loyalty/kit';
 import type { RewardsContext } from '../context';
+import { RewardInput } from './reward.inputs';
 import { Reward, RewardConnection, RewardFilter, toReward } from './reward.type';
 
 /** The catalog is readable by every role of the tenant and by partner keys (scope catalog:read). */
 export const READ_CATALOG = ['admin', 'marketer', 'agent', 'integration', 'member', 'partner'] as const;
 
-@Authorized([...READ_CATALOG])
+const MANAGE_CATALOG = ['admin', 'marketer'] as const;
+
 @Resolver(() => Reward)
 export class RewardResolver {
+  @Authorized([...READ_CATALOG])
   @Query(() => RewardConnection, { description: 'the catalog' })
   async rewards(
     @Arg('filter', () => RewardFilter, { nullable: true }) filter: RewardFilter | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Ctx() { identity, repository }: RewardsContext,
+    @Ctx() { identity, services }: RewardsContext,
   ): Promise<RewardConnection> {
     const size = pageSize(first ?? 20);
     const cursor = decodeCursor(after, ['string', 'string']) as [string, string] | undefined;
     const criteria = filter ?? {};
+    const repository = services.rewardRepository;
     const { rows, hasNextPage } = await repository.list(identity.tenant, criteria, size, cursor);
     return RewardConnection.from({
       nodes: rows.map(toReward),
@@ -28,9 +32,26 @@ export class RewardResolver {
     });
   }
 
+  @Authorized([...READ_CATALOG])
   @Query(() => Reward, { nullable: true })
   async reward(@Arg('id', () => ID) id: string, @Ctx() { loaders }: RewardsContext): Promise<Reward | null> {
     const entity = await loaders.reward.load(parseId(id, 'id'));
     return entity ? toReward(entity) : null;
+  }
+
+  @Authorized([...MANAGE_CATALOG])
+  @Mutation(() => Reward)
+  createReward(@Arg('input', () => RewardInput) input: RewardInput, @Ctx() { identity, services }: RewardsContext): Promise<Reward> {
+    return services.rewards.create(identity, input);
+  }
+
+  @Authorized([...MANAGE_CATALOG])
+  @Mutation(() => Reward, { description: 'replaces every field of the reward' })
+  updateReward(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => RewardInput) input: RewardInput,
+    @Ctx() { identity, services }: RewardsContext,
+  ): Promise<Reward> {
+    return services.rewards.update(identity, id, input);
   }
 }

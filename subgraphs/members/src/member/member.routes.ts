@@ -1,0 +1,39 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { BadInputError, type MemberSnapshot } from '@loyalty/kit';
+import type { Services } from '../context';
+import { effectiveTier } from './member.service';
+
+const snapshotRequest = z.object({ ids: z.array(z.string().uuid()).min(1).max(500) });
+
+/**
+ * For services: what they may know of members in one call (status, country, attributes, tier,
+ * balance), tenant-scoped by the service credential.
+ */
+export function memberRoutes(router: Router, services: Services): void {
+  router.post('/members/snapshots', async (req, res) => {
+    const parsed = snapshotRequest.safeParse(req.body);
+    if (!parsed.success) throw new BadInputError('ids', 'ids must be 1 to 500 member ids');
+    const tenant = req.identity!.tenant;
+    const ids = [...new Set(parsed.data.ids.map((id) => id.toLowerCase()))];
+    const [members, accounts, tiers] = await Promise.all([
+      services.memberRepository.findByIds(tenant, ids),
+      services.ledgerRepository.accounts(tenant, ids),
+      services.tierRepository.list(tenant),
+    ]);
+    const snapshots: MemberSnapshot[] = [];
+    members.forEach((member, i) => {
+      if (!member) return;
+      const tier = effectiveTier(member, tiers);
+      snapshots.push({
+        id: member.id,
+        status: member.status,
+        country: member.country,
+        attributes: member.attributes,
+        tier: { id: tier.id, name: tier.name, rank: tier.rank, earnMultiplier: tier.earnMultiplier },
+        balance: accounts[i]?.balance ?? 0,
+      });
+    });
+    res.json({ members: snapshots });
+  });
+}

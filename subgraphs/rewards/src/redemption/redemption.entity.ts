@@ -1,0 +1,48 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export type RedemptionStatusValue = 'PENDING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+@Entity('redemptions')
+export class RedemptionEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column('text')
+  tenant!: string;
+
+  @Column('uuid', { name: 'member_id' })
+  memberId!: string;
+
+  @Column('uuid', { name: 'reward_id' })
+  rewardId!: string;
+
+  @Column('integer', { name: 'points_spent' })
+  pointsSpent!: number;
+
+  @Column('text')
+  status!: RedemptionStatusValue;
+
+  @Column('text', { nullable: true })
+  code!: string | null;
+
+  @Column('text', { name: 'store_id', nullable: true })
+  storeId!: string | null;
+
+  @Column('text', { nullable: true })
+  channel!: string | null;
+
+  @Column('text', { name: 'idempotency_key' })
+  idempotencyKey!: string;
+
+  @Column('text', { name: 'request_hash' })
+  requestHash!: string;
+
+  @Column('uuid', { name: 'transaction_id', nullable: true })
+  transactionId!: string | null;
+
+  @Column('text', { name: 'failure_code', nullable: true })
+  failureCode!: string | null;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+}

@@ -1,0 +1,54 @@
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ConnectionType } from '@loyalty/kit';
+import type { RedemptionEntity } from './redemption.entity';
+
+export enum RedemptionStatus {
+  PENDING = 'PENDING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(RedemptionStatus, { name: 'RedemptionStatus' });
+
+@ObjectType({ description: 'A reward redeemed by a member.' })
+@Directive('@key(fields: "id")')
+export class Redemption {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int)
+  pointsSpent!: number;
+
+  @Field(() => RedemptionStatus)
+  status!: RedemptionStatus;
+
+  @Field(() => String, { nullable: true, description: 'unique code to present in store (offline redemption)' })
+  code!: string | null;
+
+  @Field(() => String, { nullable: true })
+  storeId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  channel!: string | null;
+
+  @Field()
+  createdAt!: Date;
+
+  memberId!: string;
+  rewardId!: string;
+}
+
+export const toRedemption = (entity: RedemptionEntity): Redemption => ({
+  id: entity.id,
+  pointsSpent: entity.pointsSpent,
+  status: RedemptionStatus[entity.status],
+  code: entity.code,
+  storeId: entity.storeId,
+  channel: entity.channel,
+  createdAt: new Date(entity.createdAt),
+  memberId: entity.memberId,
+  rewardId: entity.rewardId,
+});
+
+export const RedemptionConnection = ConnectionType('Redemption', Redemption);
+export type RedemptionConnection = InstanceType<typeof RedemptionConnection>;

@@ -1,0 +1,53 @@
+import { IsIn, IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { Field, InputType, Int } from 'type-graphql';
+import { RewardType } from './reward.type';
+
+@InputType()
+export class RewardInput {
+  @Field()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(2000)
+  description?: string | null;
+
+  @Field(() => RewardType)
+  @IsIn(Object.values(RewardType))
+  type!: RewardType;
+
+  @Field(() => Int)
+  @IsInt()
+  @Min(1, { message: 'must be at least 1' })
+  @Max(100_000_000)
+  costPoints!: number;
+
+  @Field(() => Int, { nullable: true, description: 'null = unlimited' })
+  @IsOptional()
+  @IsInt()
+  @Min(0, { message: 'must not be negative' })
+  stock?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  minTierRank?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  limitPerMember?: number | null;
+
+  @Field(() => Date, { nullable: true })
+  validFrom?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  validUntil?: Date | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: true })
+  active?: boolean | null;
+}
