@@ -23,6 +23,7 @@ const LOAD_SECONDS = 8; // concurrency 10: throughput
 const LATENCY_SECONDS = 5; // concurrency 1: latency without queueing
 const TARGET_THROUGHPUT_RATIO = 0.6; // gateway req/s ÷ direct req/s at c=10
 const TARGET_P50_OVERHEAD_MS = 3; // gateway p50 − direct p50 at c=1
+const TARGET_REDEEM_RATIO = 0.4; // redeemReward req/s ÷ adjustPoints req/s at c=10
 // Every response is scanned for `"errors"` (cheap); every SAMPLE_EVERY-th is parsed in full to make
 // sure it carries the data we asked for, not just an absence of errors.
 const SAMPLE_EVERY = 100;
@@ -39,6 +40,12 @@ const DASHBOARD_QUERY = `query Dashboard($id: ID!) {
 const ADJUST_MUTATION = `mutation Adjust($input: AdjustPointsInput!) {
   adjustPoints(input: $input) { id balanceAfter }
 }`;
+
+const REDEEM_MUTATION = `mutation Redeem($input: RedeemRewardInput!) {
+  redeemReward(input: $input) { id status code }
+}`;
+
+const CATALOG_QUERY = `{ rewards(first: 50) { totalCount edges { node { id name type costPoints stock } } } }`;
 
 const ENROLL_MUTATION = `mutation Enroll($input: EnrollMemberInput!) {
   enrollMember(input: $input) { id }
@@ -324,7 +331,45 @@ try {
     );
   }
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes]);
+  // The catalog as a partner app reads it (API key, first 50 of 60 rewards), and redemptions: two
+  // subgraph transactions and one internal ledger call each.
+  log('seeding 60 rewards and a partner API key…');
+  let cheapest;
+  for (let i = 0; i < 60; i++) {
+    const { createReward } = await graphql(gatewayUrl, gatewayHeaders, 'mutation($input: RewardInput!) { createReward(input: $input) { id } }', {
+      input: { name: `Reward ${i + 1}`, type: 'PRODUCT', costPoints: i + 1 },
+    });
+    cheapest ??= createReward.id;
+  }
+  const { createApiKey } = await graphql(gatewayUrl, gatewayHeaders, 'mutation { createApiKey(input: { name: "bench", scopes: ["catalog:read"] }) { secret } }', {});
+  const catalog = await runPhase({
+    name: 'partner catalog (50) via gateway',
+    url: gatewayUrl,
+    headers: { 'x-api-key': createApiKey.secret },
+    body: JSON.stringify({ query: CATALOG_QUERY }),
+    check: (body) => body.data?.rewards?.edges?.length === 50,
+    ...load,
+  });
+  const redemptions = await runPhase({
+    ...gateway(),
+    name: 'redeemReward via gateway',
+    ...load,
+    setupRequest: (request) => ({
+      ...request,
+      body: JSON.stringify({
+        query: REDEEM_MUTATION,
+        variables: { input: { memberId, rewardId: cheapest, idempotencyKey: `bench:${randomUUID()}` } },
+      }),
+    }),
+    check: (body) => body.data?.redeemReward?.status === 'COMPLETED' && typeof body.data.redeemReward.code === 'string',
+  });
+  const { member: redeemed } = await graphql(gatewayUrl, gatewayHeaders, 'query($id: ID!) { member(id: $id) { redemptions { totalCount } } }', { id: memberId });
+  const completed = redeemed.redemptions.totalCount;
+  if (completed < redemptions.okResponses || completed > redemptions.okResponses + 2 * redemptions.connections) {
+    throw new Error(`redemption mismatch: ${completed} stored, ${redemptions.okResponses} answered`);
+  }
+
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions]);
   const ratio = gatewayLoad.rps / directLoad.rps;
   const overhead = gatewayLatency.p50 - directLatency.p50;
   const verdict = (pass) => (pass ? 'PASS' : 'MISS');
@@ -334,7 +379,9 @@ try {
   const overheadVerdict = verdict(overhead < TARGET_P50_OVERHEAD_MS);
   console.log(`\ngateway/direct throughput (c=10):  ${ratio.toFixed(2)}     ${ratioTarget}   ${ratioVerdict}`);
   console.log(`gateway p50 − direct p50 (c=1):    ${overhead.toFixed(2)} ms  ${overheadTarget}   ${overheadVerdict}`);
-  console.log(`ledger after ${writes.okResponses} debits: balance ${member.points.balance} (consistent)`);
+  const redeemRatio = redemptions.rps / writes.rps;
+  console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
+  console.log(`ledger after ${writes.okResponses} debits: balance ${member.points.balance} (consistent); ${completed} redemptions stored`);
 } catch (error) {
   console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);
   if (system) console.error(`[bench] service logs: ${join(root, '.data', 'bench-logs')}`);

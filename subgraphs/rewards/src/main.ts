@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { createLedgerClient, main, runSubgraph } from '@loyalty/kit';
+import { createLedgerClient, main, parseEnv, runSubgraph } from '@loyalty/kit';
+import { z } from 'zod';
 import { createLoaders, type RewardsContext, type Services } from './context';
 import { RewardsInitial1763800000201 } from './migrations/1763800000201-rewards-initial';
 import { Redemptions1763800000202 } from './migrations/1763800000202-redemptions';
@@ -10,6 +11,11 @@ import { RewardEntity } from './reward/reward.entity';
 import { RewardRepository } from './reward/reward.repository';
 import { RewardService } from './reward/reward.service';
 import { buildRewardsSchema } from './schema';
+
+const recoveryEnv = z.object({
+  REDEMPTION_RECOVERY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+  REDEMPTION_RECOVERY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
+});
 
 main(() =>
   runSubgraph<Services, RewardsContext>(
@@ -32,8 +38,10 @@ main(() =>
       },
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // Settles redemptions a crash or an unreachable ledger left PENDING.
-      onStart: async (services, { log, env }) =>
-        startRecovery(services.redemptions, log, Number(env.REDEMPTION_RECOVERY_INTERVAL_MS ?? 5000), Number(env.REDEMPTION_RECOVERY_AFTER_MS ?? 10_000)),
+      onStart: async (services, { log, env }) => {
+        const config = parseEnv(recoveryEnv, env);
+        return startRecovery(services.redemptions, log, config.REDEMPTION_RECOVERY_INTERVAL_MS, config.REDEMPTION_RECOVERY_AFTER_MS);
+      },
     },
     process.env,
   ),
