@@ -112,8 +112,9 @@ describe('identity and access', () => {
     );
     const names = result.__schema.mutationType.fields.map((f) => f.name).sort();
     assert.deepEqual(names, [
-      'adjustPoints', 'cancelRedemption', 'createApiKey', 'createReward', 'enrollMember',
-      'redeemReward', 'revokeApiKey', 'updateMember', 'updateReward', 'upsertTier',
+      'activateCampaign', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
+      'enrollMember', 'pauseCampaign', 'recordActivity', 'redeemReward', 'revokeApiKey', 'updateCampaign',
+      'updateMember', 'updateReward', 'upsertTier',
     ]);
   });
 

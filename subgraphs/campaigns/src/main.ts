@@ -1,21 +1,44 @@
 import 'reflect-metadata';
-import { main, runSubgraph } from '@loyalty/kit';
+import { createLedgerClient, main, parseEnv, runSubgraph } from '@loyalty/kit';
+import { z } from 'zod';
+import { ActivityService, startCreditRetry } from './activity/activity.service';
 import { CampaignEntity } from './campaign/campaign.entity';
 import { CampaignRepository } from './campaign/campaign.repository';
-import { createLoaders, type CampaignsContext } from './context';
+import { CampaignService } from './campaign/campaign.service';
+import { createLoaders, type CampaignsContext, type Services } from './context';
 import { CampaignsInitial1763800000101 } from './migrations/1763800000101-campaigns-initial';
+import { Earning1763800000102 } from './migrations/1763800000102-earning';
 import { buildCampaignsSchema } from './schema';
 
+const retryEnv = z.object({
+  ACTIVITY_CREDIT_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+  ACTIVITY_CREDIT_RETRY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
 main(() =>
-  runSubgraph<CampaignRepository, CampaignsContext>(
+  runSubgraph<Services, CampaignsContext>(
     {
       name: 'campaigns',
       defaultPort: 4002,
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102],
       buildSchema: buildCampaignsSchema,
-      createServices: ({ db }) => new CampaignRepository(db),
-      createContext: (base, repository) => ({ ...base, repository, loaders: createLoaders(repository, base.identity.tenant) }),
+      outbox: true,
+      createServices: ({ db, log, membersUrl, serviceSecret }) => {
+        const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'campaigns' });
+        return {
+          campaigns: new CampaignService(db),
+          activities: new ActivityService(db, ledger, log),
+          repository: new CampaignRepository(db),
+          ledger,
+        };
+      },
+      createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
+      // Credits activities that a crash or an unreachable members subgraph left PENDING.
+      onStart: async (services, { log, env }) => {
+        const config = parseEnv(retryEnv, env);
+        return startCreditRetry(services.activities, log, config.ACTIVITY_CREDIT_RETRY_INTERVAL_MS, config.ACTIVITY_CREDIT_RETRY_AFTER_MS);
+      },
     },
     process.env,
   ),

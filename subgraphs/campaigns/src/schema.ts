@@ -1,19 +1,24 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema, hasRole } from '@loyalty/kit';
-import { CampaignResolver } from './campaign/campaign.resolver';
+import { ActivityResolver } from './activity/activity.resolver';
+import { READ_CAMPAIGNS, CampaignResolver } from './campaign/campaign.resolver';
 import { toCampaign } from './campaign/campaign.type';
 import type { CampaignsContext } from './context';
+import { MemberCampaignsResolver } from './member/member.resolver';
 
 export function buildCampaignsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [CampaignResolver],
+    resolvers: [CampaignResolver, ActivityResolver, MemberCampaignsResolver],
     references: {
       Campaign: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: CampaignsContext) => {
-          if (!hasRole(identity, ['admin', 'marketer', 'agent', 'integration'])) return null;
+          if (!hasRole(identity, READ_CAMPAIGNS)) return null;
           const entity = await loaders.campaign.load(ref.id);
           return entity ? toCampaign(entity) : null;
         },
+      },
+      Member: {
+        __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
       },
     },
   });

@@ -11,6 +11,7 @@ export * from './events/outbox';
 export * from './events/postgres-bus';
 export * from './federation';
 export * from './identity';
+export * from './jobs';
 export * from './ledger-client';
 export * from './logger';
 export * from './metrics';

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { EligibilitySpec, RuleSpec } from '../rules/rules';
 
 @Entity('campaigns')
 export class CampaignEntity {
@@ -29,4 +30,20 @@ export class CampaignEntity {
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
+
+  @Column('timestamptz', { name: 'updated_at' })
+  updatedAt!: Date;
+
+  @Column('jsonb')
+  rules!: RuleSpec[];
+
+  @Column('jsonb', { nullable: true })
+  eligibility!: EligibilitySpec | null;
+
+  @Column('integer', { name: 'max_points', nullable: true })
+  maxPoints!: number | null;
+
+  /** Points awarded so far, reserved in the same transaction that stores an activity. */
+  @Column('integer', { name: 'points_issued' })
+  pointsIssued!: number;
 }

@@ -32,4 +32,15 @@ export class CampaignRepository {
   count(tenant: string, status?: CampaignStatus | null): Promise<number> {
     return this.filtered(tenant, status).getCount();
   }
+
+  /** ACTIVE and inside its dates now. */
+  running(tenant: string): Promise<CampaignEntity[]> {
+    return this.db
+      .getRepository(CampaignEntity)
+      .createQueryBuilder('c')
+      .where(`c.tenant = :tenant AND c.status = 'ACTIVE'`, { tenant })
+      .andWhere('(c.starts_at IS NULL OR c.starts_at <= now()) AND (c.ends_at IS NULL OR c.ends_at > now())')
+      .orderBy('c.created_at')
+      .getMany();
+  }
 }

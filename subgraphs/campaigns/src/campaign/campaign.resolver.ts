@@ -1,34 +1,65 @@
-import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import { decodeCursor, encodeCursor, pageSize, parseId } from '@loyalty/kit';
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { decodeCursor, encodeCursor, pageSize, parseId, type Role } from '@loyalty/kit';
 import type { CampaignsContext } from '../context';
+import { CampaignInput } from './campaign.inputs';
 import { Campaign, CampaignConnection, CampaignStatus, toCampaign } from './campaign.type';
 
-const READ_CAMPAIGNS = ['admin', 'marketer', 'agent', 'integration'] as const;
+export const READ_CAMPAIGNS: Role[] = ['admin', 'marketer', 'agent', 'integration'];
+const MANAGE_CAMPAIGNS: Role[] = ['admin', 'marketer'];
 
-@Authorized([...READ_CAMPAIGNS])
 @Resolver(() => Campaign)
 export class CampaignResolver {
+  @Authorized(READ_CAMPAIGNS)
   @Query(() => CampaignConnection)
   async campaigns(
     @Arg('status', () => CampaignStatus, { nullable: true }) status: CampaignStatus | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Ctx() { identity, repository }: CampaignsContext,
+    @Ctx() { identity, services }: CampaignsContext,
   ): Promise<CampaignConnection> {
     const size = pageSize(first ?? 20);
     const cursor = decodeCursor(after, ['string', 'string']) as [string, string] | undefined;
-    const { rows, hasNextPage } = await repository.list(identity.tenant, status, size, cursor);
+    const { rows, hasNextPage } = await services.repository.list(identity.tenant, status, size, cursor);
     return CampaignConnection.from({
       nodes: rows.map((row) => toCampaign(row)),
       hasNextPage,
       cursorOf: (campaign) => encodeCursor([campaign.createdAt.toISOString(), campaign.id]),
-      count: () => repository.count(identity.tenant, status),
+      count: () => services.repository.count(identity.tenant, status),
     });
   }
 
+  @Authorized(READ_CAMPAIGNS)
   @Query(() => Campaign, { nullable: true })
   async campaign(@Arg('id', () => ID) id: string, @Ctx() { loaders }: CampaignsContext): Promise<Campaign | null> {
     const entity = await loaders.campaign.load(parseId(id, 'id'));
     return entity ? toCampaign(entity) : null;
+  }
+
+  @Authorized(MANAGE_CAMPAIGNS)
+  @Mutation(() => Campaign, { description: 'created as DRAFT' })
+  createCampaign(@Arg('input', () => CampaignInput) input: CampaignInput, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
+    return services.campaigns.create(identity, input);
+  }
+
+  @Authorized(MANAGE_CAMPAIGNS)
+  @Mutation(() => Campaign, { description: 'replaces the definition; rules get new ids and per-member caps start afresh' })
+  updateCampaign(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => CampaignInput) input: CampaignInput,
+    @Ctx() { identity, services }: CampaignsContext,
+  ): Promise<Campaign> {
+    return services.campaigns.update(identity, id, input);
+  }
+
+  @Authorized(MANAGE_CAMPAIGNS)
+  @Mutation(() => Campaign)
+  activateCampaign(@Arg('id', () => ID) id: string, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
+    return services.campaigns.activate(identity, id);
+  }
+
+  @Authorized(MANAGE_CAMPAIGNS)
+  @Mutation(() => Campaign, { description: 'the kill switch: takes effect at once' })
+  pauseCampaign(@Arg('id', () => ID) id: string, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
+    return services.campaigns.pause(identity, id);
   }
 }

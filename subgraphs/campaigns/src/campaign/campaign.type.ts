@@ -1,5 +1,5 @@
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { ConnectionType } from '@loyalty/kit';
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ConnectionType, JSONScalar } from '@loyalty/kit';
 import type { CampaignEntity } from './campaign.entity';
 
 export enum CampaignStatus {
@@ -9,6 +9,99 @@ export enum CampaignStatus {
   ENDED = 'ENDED',
 }
 registerEnumType(CampaignStatus, { name: 'CampaignStatus' });
+
+export enum ActivityType {
+  PURCHASE = 'PURCHASE',
+  CUSTOM_EVENT = 'CUSTOM_EVENT',
+}
+registerEnumType(ActivityType, { name: 'ActivityType' });
+
+export enum PointsCalculation {
+  FIXED = 'FIXED',
+  PER_AMOUNT = 'PER_AMOUNT',
+}
+registerEnumType(PointsCalculation, { name: 'PointsCalculation' });
+
+export enum CapPeriod {
+  DAY = 'DAY',
+  WEEK = 'WEEK',
+  MONTH = 'MONTH',
+  YEAR = 'YEAR',
+  LIFETIME = 'LIFETIME',
+}
+registerEnumType(CapPeriod, { name: 'CapPeriod' });
+
+@ObjectType({ description: "An extra multiplier in time windows (the campaign's time zone)" })
+export class HappyHour {
+  @Field(() => [Int], { description: '1 = Monday' })
+  daysOfWeek!: number[];
+
+  @Field({ description: 'HH:MM, inclusive' })
+  startTime!: string;
+
+  @Field({ description: 'HH:MM, exclusive' })
+  endTime!: string;
+
+  @Field(() => Float)
+  multiplier!: number;
+}
+
+@ObjectType()
+export class EarningRule {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field(() => ActivityType)
+  trigger!: ActivityType;
+
+  @Field(() => String, { nullable: true, description: 'CUSTOM_EVENT only, e.g. "newsletter_signup"' })
+  eventName!: string | null;
+
+  @Field(() => PointsCalculation)
+  calculation!: PointsCalculation;
+
+  @Field(() => Int, { description: 'FIXED: points per activity; PER_AMOUNT: points per amountStep spent' })
+  points!: number;
+
+  @Field(() => Int, { nullable: true, description: 'PER_AMOUNT: minor units per step (100 = per 1.00)' })
+  amountStep!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'minor units; below it the rule gives nothing' })
+  minOrderAmount!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'cap per member per capPeriod' })
+  maxPointsPerMember!: number | null;
+
+  @Field(() => CapPeriod, { nullable: true })
+  capPeriod!: CapPeriod | null;
+
+  @Field(() => [HappyHour])
+  happyHours!: HappyHour[];
+}
+
+@ObjectType()
+export class Eligibility {
+  @Field(() => [String], { nullable: true })
+  countries!: string[] | null;
+
+  @Field(() => Int, { nullable: true })
+  minTierRank!: number | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  attributeEquals!: Record<string, unknown> | null;
+}
+
+@ObjectType()
+export class CampaignBudget {
+  @Field(() => Int, { nullable: true, description: 'null = no budget' })
+  maxPoints!: number | null;
+
+  @Field(() => Int)
+  pointsIssued!: number;
+}
 
 @ObjectType({ description: 'A marketing campaign: when and how members earn points.' })
 @Directive('@key(fields: "id")')
@@ -31,8 +124,17 @@ export class Campaign {
   @Field(() => Date, { nullable: true })
   endsAt!: Date | null;
 
-  @Field({ description: 'IANA zone for happy hours, default "UTC"' })
+  @Field({ description: 'IANA zone for happy hours and cap periods, default "UTC"' })
   timeZone!: string;
+
+  @Field(() => [EarningRule])
+  rules!: EarningRule[];
+
+  @Field(() => Eligibility, { nullable: true })
+  eligibility!: Eligibility | null;
+
+  @Field(() => CampaignBudget)
+  budget!: CampaignBudget;
 
   createdAt!: Date;
 }
@@ -46,6 +148,20 @@ export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign =
   startsAt: entity.startsAt,
   endsAt: entity.endsAt,
   timeZone: entity.timeZone,
+  rules: entity.rules.map((rule) => ({
+    ...rule,
+    trigger: ActivityType[rule.trigger],
+    calculation: PointsCalculation[rule.calculation],
+    capPeriod: rule.capPeriod ? CapPeriod[rule.capPeriod] : null,
+  })),
+  eligibility: entity.eligibility
+    ? {
+        countries: entity.eligibility.countries ?? null,
+        minTierRank: entity.eligibility.minTierRank ?? null,
+        attributeEquals: entity.eligibility.attributeEquals ?? null,
+      }
+    : null,
+  budget: { maxPoints: entity.maxPoints, pointsIssued: entity.pointsIssued },
   createdAt: entity.createdAt,
 });
 

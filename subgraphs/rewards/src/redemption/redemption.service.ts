@@ -7,6 +7,7 @@ import {
   NotFoundError,
   appendOutbox,
   parseId,
+  repeatEvery,
   requireMemberAccess,
   type Identity,
   type LedgerClient,
@@ -260,19 +261,15 @@ export class RedemptionService {
   }
 }
 
-/** Runs `settlePending` every `intervalMs`; returns how to stop it. */
+/** The recovery job: every `intervalMs`, settles redemptions PENDING for over `olderThanMs`. */
 export function startRecovery(service: RedemptionService, log: Logger, intervalMs = 5000, olderThanMs = 10_000): () => Promise<void> {
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = service
-      .settlePending(olderThanMs)
-      .then((settled) => settled > 0 && log.info({ settled }, 'recovered pending redemptions'))
-      .catch((error: unknown) => log.warn({ err: error }, 'redemption recovery failed; will retry'))
-      .finally(() => (running = undefined));
-  }, intervalMs);
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return repeatEvery(
+    intervalMs,
+    async () => {
+      const settled = await service.settlePending(olderThanMs);
+      if (settled > 0) log.info({ settled }, 'recovered pending redemptions');
+    },
+    log,
+    'redemption recovery',
+  );
 }

@@ -1,0 +1,21 @@
+import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { CampaignsContext } from '../context';
+import { toCampaign } from '../campaign/campaign.type';
+import { ActivityInput } from './activity.inputs';
+import { EarnResult } from './activity.type';
+
+@Resolver(() => EarnResult)
+export class ActivityResolver {
+  @Authorized(['integration', 'agent', 'admin'])
+  @Mutation(() => EarnResult, { description: 'EARN' })
+  async recordActivity(@Arg('input', () => ActivityInput) input: ActivityInput, @Ctx() { identity, services, loaders }: CampaignsContext): Promise<EarnResult> {
+    const outcome = await services.activities.record(identity, input);
+    const campaigns = await loaders.campaign.loadMany(outcome.awards.map((a) => a.campaignId));
+    return {
+      pointsEarned: outcome.pointsEarned,
+      member: { id: outcome.memberId },
+      transaction: outcome.transactionId ? { id: outcome.transactionId } : null,
+      appliedRules: outcome.awards.map((a, i) => ({ campaign: toCampaign(campaigns[i] as never), ruleId: a.ruleId, points: a.points })),
+    };
+  }
+}

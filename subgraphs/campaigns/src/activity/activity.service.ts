@@ -1,0 +1,316 @@
+import { createHash } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  BadInputError,
+  DomainError,
+  IdempotencyConflictError,
+  NotFoundError,
+  appendOutbox,
+  parseId,
+  repeatEvery,
+  type Identity,
+  type LedgerClient,
+  type Logger,
+  type MemberSnapshot,
+} from '@loyalty/kit';
+import { CampaignEntity } from '../campaign/campaign.entity';
+import { award, isEligible, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
+import type { ActivityInput } from './activity.inputs';
+
+export interface Award {
+  campaignId: string;
+  ruleId: string;
+  points: number;
+  periodKey: string | null;
+}
+
+export interface EarnOutcome {
+  activityId: string;
+  memberId: string;
+  pointsEarned: number;
+  transactionId: string | null;
+  awards: Award[];
+}
+
+interface ActivityRow {
+  id: string;
+  tenant: string;
+  member_id: string;
+  request_hash: string;
+  points_earned: number;
+  credit_status: 'NONE' | 'PENDING' | 'CREDITED' | 'FAILED';
+  transaction_id: string | null;
+}
+
+class KeyTaken extends Error {}
+
+const creditKey = (activityId: string) => `activity:${activityId}`;
+/** How far in the future an activity may claim to have happened (clock skew of a till). */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * recordActivity, as DESIGN.md describes it: the activity is stored once per idempotency key;
+ * rules are evaluated against the member's current tier, country and attributes; budget and caps
+ * are reserved in the same transaction that stores the activity (campaign rows locked, so
+ * concurrent activities never overshoot); then the members ledger is asked to credit with a key
+ * derived from the activity. If members cannot be reached the activity stays PENDING and
+ * `creditPending` (a retry job, or a retry of the request) repeats the credit until members
+ * confirms; a permanent refusal releases the budget and caps.
+ */
+export class ActivityService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly ledger: LedgerClient,
+    private readonly log: Logger,
+  ) {}
+
+  async record(identity: Identity, input: ActivityInput): Promise<EarnOutcome> {
+    const memberId = parseId(input.memberId, 'memberId');
+    if (input.type === 'PURCHASE') {
+      if (input.amount === null || input.amount === undefined) throw new BadInputError('amount', 'a PURCHASE needs an amount');
+      if (input.amount < 0) throw new BadInputError('amount', 'amount must not be negative');
+    }
+    if (input.type === 'CUSTOM_EVENT' && !input.eventName) throw new BadInputError('eventName', 'a CUSTOM_EVENT needs an eventName');
+    if (input.occurredAt && input.occurredAt.getTime() > Date.now() + FUTURE_TOLERANCE_MS) {
+      throw new BadInputError('occurredAt', 'occurredAt is in the future');
+    }
+    const { tenant } = identity;
+    const occurredAt = input.occurredAt ?? new Date();
+    const hash = createHash('sha256')
+      .update(
+        JSON.stringify([memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
+          input.storeId ?? null, input.channel ?? null, input.eventName ?? null, input.occurredAt?.toISOString() ?? null]),
+      )
+      .digest('hex');
+
+    const existing = await this.byKey(tenant, input.idempotencyKey);
+    if (existing) return this.replay(existing, hash);
+
+    const [member] = await this.ledger.members(tenant, [memberId]);
+    if (!member) throw new NotFoundError('Member', 'memberId');
+    const facts: ActivityFacts = {
+      type: input.type,
+      amount: input.type === 'PURCHASE' ? input.amount! : null,
+      eventName: input.type === 'CUSTOM_EVENT' ? input.eventName! : null,
+      occurredAt,
+    };
+
+    let outcome: EarnOutcome;
+    try {
+      outcome = await this.db.transaction(async (manager) => {
+        const [row] = (await manager.query(
+          `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
+             occurred_at, idempotency_key, request_hash, credit_status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'NONE')
+           ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
+          [tenant, memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
+            input.storeId ?? null, input.channel ?? null, input.eventName ?? null, occurredAt, input.idempotencyKey, hash],
+        )) as { id: string }[];
+        if (!row) throw new KeyTaken();
+        const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts) : [];
+        const points = awards.reduce((sum, a) => sum + a.points, 0);
+        if (awards.length > 0) {
+          await manager.query(
+            `INSERT INTO activity_awards (activity_id, campaign_id, rule_id, points, cap_period_key)
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::text[])`,
+            [row.id, awards.map((a) => a.campaignId), awards.map((a) => a.ruleId), awards.map((a) => a.points), awards.map((a) => a.periodKey)],
+          );
+          await manager.query(`UPDATE activities SET points_earned = $2, credit_status = 'PENDING' WHERE id = $1`, [row.id, points]);
+        }
+        await appendOutbox(manager, [
+          {
+            type: 'ACTIVITY_RECORDED',
+            tenant,
+            key: memberId,
+            payload: {
+              activityId: row.id,
+              memberId,
+              type: input.type,
+              amount: input.amount ?? null,
+              currency: input.currency?.toUpperCase() ?? null,
+              storeId: input.storeId ?? null,
+              eventName: input.eventName ?? null,
+              occurredAt: occurredAt.toISOString(),
+              pointsEarned: points,
+              awards: awards.map(({ campaignId, ruleId, points: p }) => ({ campaignId, ruleId, points: p })),
+            },
+          },
+        ]);
+        return { activityId: row.id, memberId, pointsEarned: points, transactionId: null, awards };
+      });
+    } catch (error) {
+      if (!(error instanceof KeyTaken)) throw error;
+      return this.replay((await this.byKey(tenant, input.idempotencyKey))!, hash);
+    }
+    if (outcome.pointsEarned === 0) return outcome;
+    return { ...outcome, transactionId: await this.credit(tenant, outcome.activityId, memberId, outcome.pointsEarned) };
+  }
+
+  /**
+   * Evaluates every active campaign's rules and reserves what they award. The campaign rows are
+   * locked (in id order, so concurrent activities never deadlock): budgets, caps and the kill
+   * switch are decided one activity at a time per campaign, in PostgreSQL.
+   */
+  private async reserve(manager: EntityManager, tenant: string, member: MemberSnapshot, facts: ActivityFacts): Promise<Award[]> {
+    const campaigns = await manager
+      .getRepository(CampaignEntity)
+      .createQueryBuilder('c')
+      .where(`c.tenant = :tenant AND c.status = 'ACTIVE'`, { tenant })
+      .andWhere('(c.starts_at IS NULL OR c.starts_at <= :at) AND (c.ends_at IS NULL OR (c.ends_at > :at AND c.ends_at > now()))', { at: facts.occurredAt })
+      .orderBy('c.id')
+      .setLock('pessimistic_write')
+      .getMany();
+    const memberFacts: MemberFacts = {
+      country: member.country,
+      tierRank: member.tier.rank,
+      earnMultiplier: member.tier.earnMultiplier,
+      attributes: member.attributes,
+    };
+    const awards: Award[] = [];
+    for (const campaign of campaigns) {
+      if (!isEligible(campaign.eligibility, memberFacts)) continue;
+      let budgetLeft = campaign.maxPoints === null ? Number.POSITIVE_INFINITY : campaign.maxPoints - campaign.pointsIssued;
+      let issued = 0;
+      for (const rule of campaign.rules) {
+        let points = Math.min(award(rule, facts, memberFacts, campaign.timeZone), budgetLeft);
+        if (points <= 0) continue;
+        let key: string | null = null;
+        if (rule.maxPointsPerMember !== null && rule.capPeriod !== null) {
+          key = periodKey(rule.capPeriod, facts.occurredAt, campaign.timeZone);
+          await manager.query(
+            'INSERT INTO member_caps (rule_id, member_id, period_key, points) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING',
+            [rule.id, member.id, key],
+          );
+          const [{ used }] = (await manager.query(
+            'SELECT points AS used FROM member_caps WHERE rule_id = $1 AND member_id = $2 AND period_key = $3 FOR UPDATE',
+            [rule.id, member.id, key],
+          )) as [{ used: number }];
+          points = Math.min(points, rule.maxPointsPerMember - used);
+          if (points <= 0) continue;
+          await manager.query('UPDATE member_caps SET points = points + $4 WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
+            rule.id,
+            member.id,
+            key,
+            points,
+          ]);
+        }
+        budgetLeft -= points;
+        issued += points;
+        awards.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key });
+      }
+      if (issued > 0) await manager.query('UPDATE campaigns SET points_issued = points_issued + $2 WHERE id = $1', [campaign.id, issued]);
+    }
+    return awards;
+  }
+
+  /**
+   * Asks members to credit (idempotently, keyed by the activity). Returns the ledger transaction
+   * id, or null while members cannot be reached (the activity stays PENDING for the retry job).
+   */
+  private async credit(tenant: string, activityId: string, memberId: string, points: number): Promise<string | null> {
+    let transactionId: string;
+    try {
+      const transaction = await this.ledger.credit({
+        tenant,
+        memberId,
+        points,
+        type: 'EARN',
+        idempotencyKey: creditKey(activityId),
+        reference: activityId,
+        reason: 'Campaign earning',
+      });
+      transactionId = transaction.id;
+    } catch (error) {
+      if (error instanceof DomainError) {
+        await this.release(activityId);
+        throw error;
+      }
+      this.log.warn({ err: error, activityId }, 'members unreachable; credit left PENDING for the retry job');
+      return null;
+    }
+    await this.db.query(`UPDATE activities SET credit_status = 'CREDITED', transaction_id = $2 WHERE id = $1 AND credit_status = 'PENDING'`, [
+      activityId,
+      transactionId,
+    ]);
+    return transactionId;
+  }
+
+  /** A permanent refusal by the ledger: give the reserved budget and caps back, once. */
+  private async release(activityId: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const updated = (await manager.query(`UPDATE activities SET credit_status = 'FAILED' WHERE id = $1 AND credit_status = 'PENDING' RETURNING member_id`, [
+        activityId,
+      ])) as [{ member_id: string }[], number];
+      const memberId = updated[0][0]?.member_id;
+      if (!memberId) return;
+      const awards = (await manager.query('SELECT campaign_id, rule_id, points, cap_period_key FROM activity_awards WHERE activity_id = $1', [
+        activityId,
+      ])) as { campaign_id: string; rule_id: string; points: number; cap_period_key: string | null }[];
+      for (const a of awards) {
+        await manager.query('UPDATE campaigns SET points_issued = points_issued - $2 WHERE id = $1', [a.campaign_id, a.points]);
+        if (a.cap_period_key) {
+          await manager.query('UPDATE member_caps SET points = points - $4 WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
+            a.rule_id,
+            memberId,
+            a.cap_period_key,
+            a.points,
+          ]);
+        }
+      }
+    });
+  }
+
+  private async replay(existing: ActivityRow, hash: string): Promise<EarnOutcome> {
+    if (existing.request_hash !== hash) throw new IdempotencyConflictError();
+    let transactionId = existing.transaction_id;
+    if (existing.credit_status === 'PENDING') {
+      transactionId = await this.credit(existing.tenant, existing.id, existing.member_id, existing.points_earned);
+    }
+    const awards = (await this.db.query('SELECT campaign_id, rule_id, points, cap_period_key FROM activity_awards WHERE activity_id = $1', [
+      existing.id,
+    ])) as { campaign_id: string; rule_id: string; points: number; cap_period_key: string | null }[];
+    return {
+      activityId: existing.id,
+      memberId: existing.member_id,
+      pointsEarned: existing.points_earned,
+      transactionId,
+      awards: awards.map((a) => ({ campaignId: a.campaign_id, ruleId: a.rule_id, points: a.points, periodKey: a.cap_period_key })),
+    };
+  }
+
+  /** The retry job: credits activities left PENDING (a crash, members unreachable) for over `olderThanMs`. */
+  async creditPending(olderThanMs: number, limit = 100): Promise<number> {
+    const pending = (await this.db.query(
+      `SELECT * FROM activities WHERE credit_status = 'PENDING' AND created_at < now() - make_interval(secs => $1)
+       ORDER BY created_at LIMIT $2`,
+      [olderThanMs / 1000, limit],
+    )) as ActivityRow[];
+    let done = 0;
+    for (const activity of pending) {
+      const transactionId = await this.credit(activity.tenant, activity.id, activity.member_id, activity.points_earned).catch((error: unknown) => {
+        if (error instanceof DomainError) return 'released';
+        throw error;
+      });
+      if (transactionId) done++;
+    }
+    return done;
+  }
+
+  private async byKey(tenant: string, key: string): Promise<ActivityRow | null> {
+    const [row] = (await this.db.query('SELECT * FROM activities WHERE tenant = $1 AND idempotency_key = $2', [tenant, key])) as ActivityRow[];
+    return row ?? null;
+  }
+}
+
+/** The retry job: every `intervalMs`, credits activities PENDING for over `olderThanMs`. */
+export function startCreditRetry(service: ActivityService, log: Logger, intervalMs: number, olderThanMs: number): () => Promise<void> {
+  return repeatEvery(
+    intervalMs,
+    async () => {
+      const credited = await service.creditPending(olderThanMs);
+      if (credited > 0) log.info({ credited }, 'credited pending activities');
+    },
+    log,
+    'activity credit retry',
+  );
+}

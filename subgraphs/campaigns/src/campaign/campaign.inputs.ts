@@ -1,0 +1,160 @@
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsInt,
+  IsOptional,
+  IsPositive,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { Field, Float, InputType, Int } from 'type-graphql';
+import { JSONScalar } from '@loyalty/kit';
+import { ActivityType, CapPeriod, PointsCalculation } from './campaign.type';
+
+const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+
+@InputType()
+export class HappyHourInput {
+  @Field(() => [Int], { description: '1 = Monday … 7 = Sunday' })
+  @ArrayMinSize(1)
+  @ArrayMaxSize(7)
+  @IsInt({ each: true })
+  @Min(1, { each: true, message: 'days are 1 (Monday) to 7 (Sunday)' })
+  @Max(7, { each: true, message: 'days are 1 (Monday) to 7 (Sunday)' })
+  daysOfWeek!: number[];
+
+  @Field()
+  @Matches(HH_MM, { message: 'must be HH:MM' })
+  startTime!: string;
+
+  @Field()
+  @Matches(HH_MM, { message: 'must be HH:MM' })
+  endTime!: string;
+
+  @Field(() => Float)
+  @IsPositive({ message: 'must be greater than 0' })
+  @Max(100)
+  multiplier!: number;
+}
+
+@InputType()
+export class EarningRuleInput {
+  @Field()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @Field(() => ActivityType)
+  trigger!: ActivityType;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MinLength(1)
+  @MaxLength(100)
+  eventName?: string | null;
+
+  @Field(() => PointsCalculation)
+  calculation!: PointsCalculation;
+
+  @Field(() => Int)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  points!: number;
+
+  @Field(() => Int, { nullable: true, defaultValue: 100 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  amountStep?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  minOrderAmount?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  maxPointsPerMember?: number | null;
+
+  @Field(() => CapPeriod, { nullable: true, defaultValue: CapPeriod.LIFETIME })
+  capPeriod?: CapPeriod | null;
+
+  @Field(() => [HappyHourInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  happyHours?: HappyHourInput[] | null;
+}
+
+@InputType()
+export class EligibilityInput {
+  @Field(() => [String], { nullable: true })
+  @IsOptional()
+  @Matches(/^[A-Za-z]{2}$/, { each: true, message: 'countries are ISO 3166-1 alpha-2 codes' })
+  countries?: string[] | null;
+
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  minTierRank?: number | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  attributeEquals?: Record<string, unknown> | null;
+}
+
+@InputType()
+export class CampaignBudgetInput {
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  maxPoints?: number | null;
+}
+
+@InputType()
+export class CampaignInput {
+  @Field()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(2000)
+  description?: string | null;
+
+  @Field(() => Date, { nullable: true })
+  startsAt?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  endsAt?: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'IANA zone, default "UTC"' })
+  @IsOptional()
+  @MaxLength(64)
+  timeZone?: string | null;
+
+  @Field(() => [EarningRuleInput])
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  rules!: EarningRuleInput[];
+
+  @Field(() => EligibilityInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  eligibility?: EligibilityInput | null;
+
+  @Field(() => CampaignBudgetInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  budget?: CampaignBudgetInput | null;
+}

@@ -1,0 +1,156 @@
+import { isDeepStrictEqual } from 'node:util';
+
+/**
+ * The earning rule engine, free of I/O. Conditions (eligibility), triggers and calculations are
+ * tables keyed by name: a new condition or calculation type is one new entry, and nothing else
+ * changes. The award of a rule is floor(base × tier multiplier × happy-hour multiplier), then
+ * clipped by its per-member cap and the campaign budget (by the caller, which holds the counters).
+ */
+
+export type Trigger = 'PURCHASE' | 'CUSTOM_EVENT';
+export type Calculation = 'FIXED' | 'PER_AMOUNT';
+export type CapPeriod = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | 'LIFETIME';
+
+export interface HappyHourSpec {
+  /** 1 = Monday … 7 = Sunday, in the campaign's time zone. */
+  daysOfWeek: number[];
+  /** HH:MM, inclusive. */
+  startTime: string;
+  /** HH:MM, exclusive. */
+  endTime: string;
+  multiplier: number;
+}
+
+export interface RuleSpec {
+  id: string;
+  name: string;
+  trigger: Trigger;
+  eventName: string | null;
+  calculation: Calculation;
+  points: number;
+  amountStep: number | null;
+  minOrderAmount: number | null;
+  maxPointsPerMember: number | null;
+  capPeriod: CapPeriod | null;
+  happyHours: HappyHourSpec[];
+}
+
+export interface EligibilitySpec {
+  countries?: string[] | null;
+  minTierRank?: number | null;
+  attributeEquals?: Record<string, unknown> | null;
+}
+
+export interface ActivityFacts {
+  type: Trigger;
+  /** Minor units; PURCHASE only. */
+  amount: number | null;
+  eventName: string | null;
+  occurredAt: Date;
+}
+
+export interface MemberFacts {
+  country: string | null;
+  tierRank: number;
+  earnMultiplier: number;
+  attributes: Record<string, unknown>;
+}
+
+type Conditions = { [K in keyof EligibilitySpec]-?: (expected: NonNullable<EligibilitySpec[K]>, member: MemberFacts) => boolean };
+
+export const conditions: Conditions = {
+  countries: (countries, member) => member.country !== null && countries.includes(member.country),
+  minTierRank: (rank, member) => member.tierRank >= rank,
+  attributeEquals: (expected, member) => Object.entries(expected).every(([key, value]) => isDeepStrictEqual(member.attributes[key], value)),
+};
+
+export const triggers: Record<Trigger, (rule: RuleSpec, activity: ActivityFacts) => boolean> = {
+  PURCHASE: (_rule, activity) => activity.type === 'PURCHASE',
+  CUSTOM_EVENT: (rule, activity) => activity.type === 'CUSTOM_EVENT' && activity.eventName === rule.eventName,
+};
+
+export const calculations: Record<Calculation, (rule: RuleSpec, activity: ActivityFacts) => number> = {
+  FIXED: (rule) => rule.points,
+  PER_AMOUNT: (rule, activity) => {
+    if (activity.amount === null || (rule.minOrderAmount !== null && activity.amount < rule.minOrderAmount)) return 0;
+    return rule.points * Math.floor(activity.amount / (rule.amountStep ?? 100));
+  },
+};
+
+/** Every condition the campaign sets must hold (an unset one holds). */
+export function isEligible(eligibility: EligibilitySpec | null, member: MemberFacts): boolean {
+  if (!eligibility) return true;
+  return (Object.keys(conditions) as (keyof EligibilitySpec)[]).every((name) => {
+    const expected = eligibility[name];
+    if (expected === null || expected === undefined) return true;
+    return (conditions[name] as (expected: unknown, member: MemberFacts) => boolean)(expected, member);
+  });
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+
+/** Calendar parts of an instant in an IANA time zone. */
+export function localTime(instant: Date, timeZone: string) {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      weekday: 'short',
+      hourCycle: 'h23',
+    });
+    formatters.set(timeZone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, p.value]));
+  return {
+    year: parts.year!,
+    month: parts.month!,
+    day: parts.day!,
+    time: `${parts.hour}:${parts.minute}`,
+    weekday: WEEKDAYS[parts.weekday!]!,
+  };
+}
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The best matching happy hour's multiplier at `occurredAt` in the campaign's zone, else 1. */
+export function happyHourMultiplier(rule: RuleSpec, occurredAt: Date, timeZone: string): number {
+  if (rule.happyHours.length === 0) return 1;
+  const local = localTime(occurredAt, timeZone);
+  const matching = rule.happyHours.filter(
+    (h) => h.daysOfWeek.includes(local.weekday) && local.time >= h.startTime && local.time < h.endTime,
+  );
+  return Math.max(1, ...matching.map((h) => h.multiplier));
+}
+
+/** The calendar period (in the campaign's zone) a cap counts in. */
+export function periodKey(period: CapPeriod, occurredAt: Date, timeZone: string): string {
+  if (period === 'LIFETIME') return 'L';
+  const { year, month, day, weekday } = localTime(occurredAt, timeZone);
+  if (period === 'YEAR') return `Y:${year}`;
+  if (period === 'MONTH') return `M:${year}-${month}`;
+  if (period === 'DAY') return `D:${year}-${month}-${day}`;
+  const monday = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day) - (weekday - 1)));
+  return `W:${monday.toISOString().slice(0, 10)}`;
+}
+
+/** A rule's award before caps and budget; 0 when its trigger does not match. */
+export function award(rule: RuleSpec, activity: ActivityFacts, member: MemberFacts, timeZone: string): number {
+  if (!triggers[rule.trigger](rule, activity)) return 0;
+  const base = calculations[rule.calculation](rule, activity);
+  if (base <= 0) return 0;
+  // The epsilon keeps exact products (246 × 1.5 = 369) from flooring to 368 on binary rounding.
+  return Math.floor(base * member.earnMultiplier * happyHourMultiplier(rule, activity.occurredAt, timeZone) + 1e-9);
+}
