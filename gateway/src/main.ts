@@ -11,6 +11,7 @@ import express from 'express';
 import {
   REQUEST_ID_HEADER,
   closeOnSignals,
+  createHttpClient,
   createLogger,
   createMetrics,
   errorLogging,
@@ -22,7 +23,6 @@ import { asHttpError, createAuthenticator, createIdentitySigner } from './authen
 import { loadConfig, type GatewayConfig } from './config';
 import { createRateLimit, operationLimits } from './limits';
 import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source';
-import { createSubgraphFetcher } from './subgraph-fetcher';
 
 /** The one public endpoint: /graphql over the committed supergraph, /health, /metrics. */
 export async function startGateway(config: GatewayConfig) {
@@ -32,7 +32,7 @@ export async function startGateway(config: GatewayConfig) {
   const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
   const signIdentityHeader = createIdentitySigner(config.serviceSecret);
   const authenticate = createAuthenticator(config);
-  const fetcher = createSubgraphFetcher(config.subgraphTimeoutMs);
+  const fetcher = createHttpClient(config.subgraphTimeoutMs);
 
   const gateway = new ApolloGateway({
     supergraphSdl,

@@ -1,7 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
-import { IDENTITY_HEADER, REQUEST_ID_HEADER, isExpected, type Identity } from '@loyalty/kit';
-import type { SubgraphFetcher } from './subgraph-fetcher';
+import { IDENTITY_HEADER, REQUEST_ID_HEADER, isExpected, type HttpClient, type Identity } from '@loyalty/kit';
 
 export interface GatewayContext {
   identity: Identity;
@@ -19,7 +18,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   constructor(
     url: string,
     private readonly sign: (identity: Identity) => Promise<string>,
-    fetcher: SubgraphFetcher,
+    fetcher: HttpClient,
   ) {
     super({ url, fetcher: fetcher as unknown as RemoteGraphQLDataSource['fetcher'] });
   }

@@ -24,6 +24,7 @@ const LATENCY_SECONDS = 5; // concurrency 1: latency without queueing
 const TARGET_THROUGHPUT_RATIO = 0.6; // gateway req/s ÷ direct req/s at c=10
 const TARGET_P50_OVERHEAD_MS = 3; // gateway p50 − direct p50 at c=1
 const TARGET_REDEEM_RATIO = 0.4; // redeemReward req/s ÷ adjustPoints req/s at c=10
+const TARGET_ACTIVITY_RATIO = 0.5; // recordActivity req/s ÷ adjustPoints req/s at c=10
 // Every response is scanned for `"errors"` (cheap); every SAMPLE_EVERY-th is parsed in full to make
 // sure it carries the data we asked for, not just an absence of errors.
 const SAMPLE_EVERY = 100;
@@ -44,6 +45,21 @@ const ADJUST_MUTATION = `mutation Adjust($input: AdjustPointsInput!) {
 const REDEEM_MUTATION = `mutation Redeem($input: RedeemRewardInput!) {
   redeemReward(input: $input) { id status code }
 }`;
+
+const ACTIVITY_MUTATION = `mutation Record($input: ActivityInput!) {
+  recordActivity(input: $input) { pointsEarned transaction { id } }
+}`;
+
+// Three rules, as a typical shop runs them: a visit bonus, points per 1.00 above a minimum order,
+// and a happy hour on the visit bonus.
+const BENCH_CAMPAIGN = {
+  name: 'Bench campaign',
+  rules: [
+    { name: 'visit', trigger: 'PURCHASE', calculation: 'FIXED', points: 5, happyHours: [{ daysOfWeek: [1, 2, 3, 4, 5, 6, 7], startTime: '00:00', endTime: '24:00', multiplier: 2 }] },
+    { name: 'per 1.00', trigger: 'PURCHASE', calculation: 'PER_AMOUNT', points: 1, amountStep: 100, minOrderAmount: 1000 },
+    { name: 'newsletter', trigger: 'CUSTOM_EVENT', eventName: 'newsletter_signup', calculation: 'FIXED', points: 50 },
+  ],
+};
 
 const CATALOG_QUERY = `{ rewards(first: 50) { totalCount edges { node { id name type costPoints stock } } } }`;
 
@@ -369,7 +385,27 @@ try {
     throw new Error(`redemption mismatch: ${completed} stored, ${redemptions.okResponses} answered`);
   }
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions]);
+  log('creating a campaign with three rules…');
+  const { createCampaign } = await graphql(gatewayUrl, gatewayHeaders, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', {
+    input: BENCH_CAMPAIGN,
+  });
+  await graphql(gatewayUrl, gatewayHeaders, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
+  const activities = await runPhase({
+    ...gateway(),
+    name: 'recordActivity via gateway',
+    ...load,
+    setupRequest: (request) => ({
+      ...request,
+      body: JSON.stringify({
+        query: ACTIVITY_MUTATION,
+        variables: { input: { memberId, type: 'PURCHASE', amount: 2500, currency: 'EUR', idempotencyKey: `bench:${randomUUID()}` } },
+      }),
+    }),
+    // 5 × 2 (happy hour) + 25 per 1.00 = 35, credited on the ledger.
+    check: (body) => body.data?.recordActivity?.pointsEarned === 35 && typeof body.data.recordActivity.transaction?.id === 'string',
+  });
+
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities]);
   const ratio = gatewayLoad.rps / directLoad.rps;
   const overhead = gatewayLatency.p50 - directLatency.p50;
   const verdict = (pass) => (pass ? 'PASS' : 'MISS');
@@ -379,6 +415,8 @@ try {
   const overheadVerdict = verdict(overhead < TARGET_P50_OVERHEAD_MS);
   console.log(`\ngateway/direct throughput (c=10):  ${ratio.toFixed(2)}     ${ratioTarget}   ${ratioVerdict}`);
   console.log(`gateway p50 − direct p50 (c=1):    ${overhead.toFixed(2)} ms  ${overheadTarget}   ${overheadVerdict}`);
+  const activityRatio = activities.rps / writes.rps;
+  console.log(`recordActivity/adjustPoints (c=10): ${activityRatio.toFixed(2)}     target ≥ ${TARGET_ACTIVITY_RATIO.toFixed(2)}   ${verdict(activityRatio >= TARGET_ACTIVITY_RATIO)}`);
   const redeemRatio = redemptions.rps / writes.rps;
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
   console.log(`ledger after ${writes.okResponses} debits: balance ${member.points.balance} (consistent); ${completed} redemptions stored`);

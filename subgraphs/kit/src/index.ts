@@ -10,6 +10,7 @@ export * from './events/bus';
 export * from './events/outbox';
 export * from './events/postgres-bus';
 export * from './federation';
+export * from './http';
 export * from './identity';
 export * from './jobs';
 export * from './ledger-client';

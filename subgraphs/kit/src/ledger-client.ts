@@ -1,4 +1,6 @@
 import { DomainError, type ErrorCode } from './errors';
+import { ttlCache } from './cache';
+import { createHttpClient, type HttpClient } from './http';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
 
 /** The internal ledger API of the members subgraph (not part of the public supergraph). */
@@ -80,15 +82,24 @@ interface Reply {
 
 /** Reference client for campaigns, rewards and any other service that moves points or reads members. */
 export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
+  const http = createHttpClient(options.timeoutMs ?? 5000);
+  // One credential per tenant, reused while it is fresh: members verifies a token once, not per call.
+  const credentials = ttlCache<Promise<string>>(30_000);
+  const credential = (tenant: string) => {
+    let signed = credentials.get(tenant);
+    if (!signed) {
+      signed = signIdentity(serviceIdentity(options.service, tenant), options.serviceSecret);
+      credentials.set(tenant, signed);
+    }
+    return signed;
+  };
   const call = async (tenant: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply | null> => {
-    const credential = await signIdentity(serviceIdentity(options.service, tenant), options.serviceSecret);
-    let response: Response;
+    let response: Awaited<ReturnType<HttpClient>>;
     try {
-      response = await fetch(`${options.url}/internal${path}`, {
+      response = await http(`${options.url}/internal${path}`, {
         method,
-        headers: { [IDENTITY_HEADER]: credential, 'content-type': 'application/json' },
+        headers: { [IDENTITY_HEADER]: await credential(tenant), 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
       });
     } catch (error) {
       throw new LedgerUnavailableError(`members unreachable: ${(error as Error).message}`);

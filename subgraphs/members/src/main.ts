@@ -13,6 +13,7 @@ import { MemberRepository } from './member/member.repository';
 import { memberRoutes } from './member/member.routes';
 import { MemberService } from './member/member.service';
 import { MembersInitial1763800000001 } from './migrations/1763800000001-members-initial';
+import { EarnDays1763800000002 } from './migrations/1763800000002-earn-days';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
 import { TierEntity } from './tier/tier.entity';
@@ -25,7 +26,7 @@ main(() =>
       name: 'members',
       defaultPort: 4001,
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db }) => {

@@ -98,24 +98,26 @@ export class ActivityService {
     let outcome: EarnOutcome;
     try {
       outcome = await this.db.transaction(async (manager) => {
-        const [row] = (await manager.query(
-          `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
-             occurred_at, idempotency_key, request_hash, credit_status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'NONE')
-           ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
-          [tenant, memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
-            input.storeId ?? null, input.channel ?? null, input.eventName ?? null, occurredAt, input.idempotencyKey, hash],
-        )) as { id: string }[];
-        if (!row) throw new KeyTaken();
+        // Reserve first, then store the activity with its totals: a twin that stored the same key
+        // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
         const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts) : [];
         const points = awards.reduce((sum, a) => sum + a.points, 0);
+        const [row] = (await manager.query(
+          `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
+             occurred_at, idempotency_key, request_hash, points_earned, credit_status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
+          [tenant, memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
+            input.storeId ?? null, input.channel ?? null, input.eventName ?? null, occurredAt, input.idempotencyKey, hash,
+            points, points > 0 ? 'PENDING' : 'NONE'],
+        )) as { id: string }[];
+        if (!row) throw new KeyTaken();
         if (awards.length > 0) {
           await manager.query(
             `INSERT INTO activity_awards (activity_id, campaign_id, rule_id, points, cap_period_key)
              SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::text[])`,
             [row.id, awards.map((a) => a.campaignId), awards.map((a) => a.ruleId), awards.map((a) => a.points), awards.map((a) => a.periodKey)],
           );
-          await manager.query(`UPDATE activities SET points_earned = $2, credit_status = 'PENDING' WHERE id = $1`, [row.id, points]);
         }
         await appendOutbox(manager, [
           {

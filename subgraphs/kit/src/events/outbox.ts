@@ -9,9 +9,12 @@ import type { EventBus, OutgoingEvent, PublishedEvent } from './bus';
  */
 export async function appendOutbox(manager: EntityManager, events: OutgoingEvent[]): Promise<void> {
   if (events.length === 0) return;
+  // One statement: the rows, and a NOTIFY that PostgreSQL delivers when the transaction commits.
   await manager.query(
-    `INSERT INTO outbox (type, tenant, key, payload)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
+    `WITH inserted AS (
+       INSERT INTO outbox (type, tenant, key, payload)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) RETURNING id)
+     SELECT pg_notify('outbox', '')`,
     [
       events.map((e) => e.type),
       events.map((e) => e.tenant),
@@ -19,7 +22,6 @@ export async function appendOutbox(manager: EntityManager, events: OutgoingEvent
       events.map((e) => JSON.stringify(e.payload)),
     ],
   );
-  await manager.query(`SELECT pg_notify('outbox', '')`);
 }
 
 /** The SQL of a producer's outbox table, for its migration. */

@@ -19,8 +19,8 @@ export class LedgerRepository {
   /** EARN points of the last 12 months per member: what tiers qualify on. */
   async qualifyingPoints(tenant: string, memberIds: readonly string[]): Promise<Map<string, number>> {
     const rows = (await this.db.query(
-      `SELECT member_id, sum(points)::int AS points FROM ledger_entries
-       WHERE tenant = $1 AND member_id = ANY($2) AND type = 'EARN' AND created_at > now() - interval '12 months'
+      `SELECT member_id, sum(points)::int AS points FROM earn_days
+       WHERE tenant = $1 AND member_id = ANY($2) AND day > ((now() AT TIME ZONE 'UTC') - interval '12 months')::date
        GROUP BY member_id`,
       [tenant, memberIds],
     )) as { member_id: string; points: number }[];

@@ -160,6 +160,11 @@ export class LedgerService {
         },
       ];
       if (request.type === 'EARN') {
+        await manager.query(
+          `INSERT INTO earn_days (tenant, member_id, day, points) VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, $3)
+           ON CONFLICT (member_id, day) DO UPDATE SET points = earn_days.points + EXCLUDED.points`,
+          [request.tenant, request.memberId, request.points],
+        );
         const tierChange = await this.upgradeTier(manager, request.tenant, request.memberId);
         if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
       }
@@ -219,8 +224,8 @@ export class LedgerService {
   ): Promise<{ memberId: string; previousTierId: string | null; tierId: string } | undefined> {
     const [candidate] = (await manager.query(
       `WITH earned AS (
-         SELECT COALESCE(sum(points), 0) AS points FROM ledger_entries
-         WHERE member_id = $2 AND type = 'EARN' AND created_at > now() - interval '12 months')
+         SELECT COALESCE(sum(points), 0) AS points FROM earn_days
+         WHERE member_id = $2 AND day > ((now() AT TIME ZONE 'UTC') - interval '12 months')::date)
        , base AS (
          SELECT id, rank FROM tiers WHERE tenant = $1 AND qualifying_points = 0 ORDER BY rank DESC LIMIT 1)
        SELECT t.id, t.rank,

@@ -27,6 +27,19 @@ export class MemberRepository {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
+  /** Members with their balance, in one statement (the services' member snapshot). */
+  async withBalances(tenant: string, ids: readonly string[]): Promise<{ member: MemberEntity; balance: number }[]> {
+    const rows = await this.db
+      .getRepository(MemberEntity)
+      .createQueryBuilder('m')
+      .innerJoin('point_accounts', 'a', 'a.member_id = m.id')
+      .addSelect('a.balance', 'balance')
+      .where('m.tenant = :tenant AND m.id = ANY(:ids)', { tenant, ids })
+      .getRawAndEntities<{ m_id: string; balance: number }>();
+    const balances = new Map(rows.raw.map((row) => [row.m_id, Number(row.balance)]));
+    return rows.entities.map((member) => ({ member, balance: balances.get(member.id) ?? 0 }));
+  }
+
   private filtered(query: Omit<MemberListQuery, 'first' | 'after'>) {
     const qb = this.db.getRepository(MemberEntity).createQueryBuilder('m').where('m.tenant = :tenant', { tenant: query.tenant });
     if (query.email) qb.andWhere('lower(m.email) = lower(:email)', { email: query.email });

@@ -16,23 +16,17 @@ export function memberRoutes(router: Router, services: Services): void {
     if (!parsed.success) throw new BadInputError('ids', 'ids must be 1 to 500 member ids');
     const tenant = req.identity!.tenant;
     const ids = [...new Set(parsed.data.ids.map((id) => id.toLowerCase()))];
-    const [members, accounts, tiers] = await Promise.all([
-      services.memberRepository.findByIds(tenant, ids),
-      services.ledgerRepository.accounts(tenant, ids),
-      services.tierRepository.list(tenant),
-    ]);
-    const snapshots: MemberSnapshot[] = [];
-    members.forEach((member, i) => {
-      if (!member) return;
+    const [members, tiers] = await Promise.all([services.memberRepository.withBalances(tenant, ids), services.tierRepository.list(tenant)]);
+    const snapshots: MemberSnapshot[] = members.map(({ member, balance }) => {
       const tier = effectiveTier(member, tiers);
-      snapshots.push({
+      return {
         id: member.id,
         status: member.status,
         country: member.country,
         attributes: member.attributes,
         tier: { id: tier.id, name: tier.name, rank: tier.rank, earnMultiplier: tier.earnMultiplier },
-        balance: accounts[i]?.balance ?? 0,
-      });
+        balance,
+      };
     });
     res.json({ members: snapshots });
   });

@@ -1,19 +1,20 @@
 import { STATUS_CODES } from 'node:http';
 import { Agent, request } from 'undici';
 
-interface FetchInit {
+export interface FetchInit {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
 }
 
 /**
- * The gateway's HTTP client for subgraph fetches: undici's `request` over a keep-alive pool, with a
- * per-fetch timeout, shaped as the small part of a fetch Response the Apollo data source reads.
- * Node's global fetch spends much of a request in web streams; the default make-fetch-happen
- * agent inspects a stack trace per request. This one measured cheapest (see `npm run bench`).
+ * The HTTP client between our own services (gateway → subgraphs, services → members): undici's
+ * `request` over a keep-alive pool, with a per-request timeout, shaped as the small part of a fetch
+ * Response that callers (and the Apollo data source) read. Node's global fetch spends much of a
+ * request in web streams; Apollo's default make-fetch-happen agent inspects a stack trace per
+ * request. This one measured cheapest (see `npm run bench`).
  */
-export function createSubgraphFetcher(timeoutMs: number) {
+export function createHttpClient(timeoutMs: number) {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
   return async (url: string, init: FetchInit = {}) => {
     const response = await request(url, {
@@ -41,4 +42,4 @@ export function createSubgraphFetcher(timeoutMs: number) {
   };
 }
 
-export type SubgraphFetcher = ReturnType<typeof createSubgraphFetcher>;
+export type HttpClient = ReturnType<typeof createHttpClient>;
