@@ -151,6 +151,7 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
       CAMPAIGNS_URL: urls.campaigns,
       REWARDS_URL: urls.rewards,
       ANALYTICS_URL: urls.analytics,
+      EVENT_BUS_URL: kit.siblingDatabaseUrl(serverUrl, `${dbPrefix}events`),
     });
     await waitHealthy(gatewayUrl, gateway, 'gateway');
     return {

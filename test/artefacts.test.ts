@@ -27,7 +27,7 @@ describe('artefacts', () => {
       campaigns: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV', 'MEMBERS_URL'],
       rewards: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV', 'MEMBERS_URL'],
       analytics: ['DATABASE_URL', 'EVENT_BUS_URL', 'SERVICE_SECRET', 'PORT', 'HOST', 'NODE_ENV'],
-      gateway: ['JWT_SECRET', 'SERVICE_SECRET', 'MEMBERS_URL', 'CAMPAIGNS_URL', 'REWARDS_URL', 'ANALYTICS_URL', 'GATEWAY_PORT', 'HOST', 'NODE_ENV'],
+      gateway: ['JWT_SECRET', 'SERVICE_SECRET', 'EVENT_BUS_URL', 'MEMBERS_URL', 'CAMPAIGNS_URL', 'REWARDS_URL', 'ANALYTICS_URL', 'GATEWAY_PORT', 'HOST', 'NODE_ENV'],
     };
     assert.ok(compose.services.postgres, 'postgres service');
     for (const [name, vars] of Object.entries(required)) {

@@ -16,6 +16,7 @@ function startGateway(env: Record<string, string>) {
     CAMPAIGNS_URL: subgraphUrls.campaigns,
     REWARDS_URL: subgraphUrls.rewards,
     ANALYTICS_URL: subgraphUrls.analytics,
+    EVENT_BUS_URL: (JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>).events!,
     ...env,
   });
 }

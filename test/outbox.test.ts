@@ -8,7 +8,7 @@ interface BusRow {
   source_id: string;
   type: string;
   key: string;
-  payload: { balance?: number; delta?: number; transactionId?: string; tierId?: string; previousTierId?: string | null };
+  payload: { balance?: number; delta?: number; transaction?: { id: string }; tierId?: string; previousTierId?: string | null };
 }
 
 async function busEvents(tenant: string, expected: number): Promise<BusRow[]> {
@@ -50,7 +50,7 @@ describe('outbox and event bus', () => {
     assert.equal(new Set(events.map((e) => e.source_id)).size, events.length, 'no event twice');
     for (const member of [a!, b!]) {
       const fromLedger = entries.filter((e) => e.member_id === member).map((e) => [e.id, e.balance_after]);
-      const fromBus = balanceEvents.filter((e) => e.key === member).map((e) => [e.payload.transactionId, e.payload.balance]);
+      const fromBus = balanceEvents.filter((e) => e.key === member).map((e) => [e.payload.transaction?.id, e.payload.balance]);
       assert.deepEqual(fromBus, fromLedger, 'same order as the ledger');
     }
     const tierEvents = events.filter((e) => e.type === 'TIER_CHANGED');

@@ -13,6 +13,8 @@ const schema = z.object({
   REWARDS_URL: url('http://127.0.0.1:4003'),
   ANALYTICS_URL: url('http://127.0.0.1:4004'),
   SUPERGRAPH_PATH: z.string().optional(),
+  EVENT_BUS_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/loyalty_events'),
+  SUBSCRIPTION_BUFFER_LIMIT: z.coerce.number().int().min(1).default(256),
   JWT_SECRET: z.string().min(32).optional(),
   SERVICE_SECRET: z.string().min(32).optional(),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(30),
@@ -43,6 +45,8 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     jwtSecret: resolveSecret('JWT_SECRET', raw.JWT_SECRET, secrets),
     serviceSecret: resolveSecret('SERVICE_SECRET', raw.SERVICE_SECRET, secrets),
     apiKeyCacheMs: raw.API_KEY_CACHE_SECONDS * 1000,
+    eventBusUrl: raw.EVENT_BUS_URL,
+    subscriptionBufferLimit: raw.SUBSCRIPTION_BUFFER_LIMIT,
     subgraphTimeoutMs: raw.SUBGRAPH_TIMEOUT_MS,
     limits: {
       ratePerMinute: raw.RATE_LIMIT_PER_MINUTE,

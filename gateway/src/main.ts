@@ -8,8 +8,10 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import type { ExecutionResult } from 'graphql';
 import {
   REQUEST_ID_HEADER,
+  PostgresEventBus,
   closeOnSignals,
   createHttpClient,
   createLogger,
@@ -22,6 +24,9 @@ import {
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
 import { createRateLimit, operationLimits } from './limits';
+import { createEventResolver, type RunQuery } from './subscriptions/event-resolver';
+import { SubscriptionHub } from './subscriptions/hub';
+import { attachSubscriptions } from './subscriptions/server';
 import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source';
 
 /** The one public endpoint: /graphql over the committed supergraph, /health, /metrics. */
@@ -93,6 +98,26 @@ export async function startGateway(config: GatewayConfig) {
   });
   await apollo.start();
 
+  // Subscriptions: events from the bus, resolved through this same server (and so the supergraph).
+  const bus = await PostgresEventBus.connect(config.eventBusUrl, log);
+  const runQuery: RunQuery = async (query, variables, identity) => {
+    const response = await apollo.executeOperation({ query, variables }, { contextValue: { identity, requestId: randomUUID() } });
+    if (response.body.kind !== 'single') throw new Error('incremental delivery is not used here');
+    return response.body.singleResult as ExecutionResult;
+  };
+  const apiSchema = gateway.schema;
+  if (!apiSchema) throw new Error('the gateway has no schema after start');
+  const hub = new SubscriptionHub(bus, createEventResolver(apiSchema, runQuery), log, metrics.registry);
+  await hub.start();
+  const subscriptions = attachSubscriptions({
+    httpServer,
+    schema: apiSchema,
+    hub,
+    authenticate,
+    log,
+    bufferLimit: config.subscriptionBufferLimit,
+  });
+
   app.use(
     '/graphql',
     express.json({ limit: '256kb' }),
@@ -117,7 +142,10 @@ export async function startGateway(config: GatewayConfig) {
     port,
     log,
     close: async () => {
+      await subscriptions.close();
+      await hub.stop();
       await apollo.stop();
+      await bus.close();
     },
   };
 }

@@ -23,6 +23,11 @@ export interface FederatedSchemaOptions {
   resolvers: NonEmptyArray<Function>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   orphanedTypes?: Function[];
+  /**
+   * SDL added as is: the Subscription root, which the gateway executes from the event bus (the
+   * subgraph declares the contract and owns the types; it never executes subscriptions itself).
+   */
+  extraTypeDefs?: string;
   /** `__resolveReference` per entity type: type-graphql never generates these. */
   references?: GraphQLResolverMap<RequestContext>;
 }
@@ -41,7 +46,7 @@ export async function buildFederatedSchema(options: FederatedSchemaOptions): Pro
     authChecker,
     skipCheck: true,
   });
-  const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`);
+  const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}\n${options.extraTypeDefs ?? ''}`);
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<RequestContext>;
   for (const [typeName, reference] of Object.entries(options.references ?? {})) {
     resolvers[typeName] = { ...(resolvers[typeName] as object), ...reference } as GraphQLResolverMap<RequestContext>[string];

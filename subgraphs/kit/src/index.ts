@@ -19,3 +19,4 @@ export * from './metrics';
 export * from './pagination';
 export * from './scalars';
 export * from './server';
+export * from './stream';

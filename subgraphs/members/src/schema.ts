@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema, requireMemberAccess } from '@loyalty/kit';
 import { ApiKeyResolver } from './api-key/api-key.resolver';
 import type { MembersContext } from './context';
+import { PointsBalanceChanged, SUBSCRIPTION_SDL, TierChanged } from './ledger/events.type';
 import { LedgerResolver } from './ledger/ledger.resolver';
 import { toTransaction } from './ledger/transaction.type';
 import { MemberResolver, PointsAccountResolver } from './member/member.resolver';
@@ -13,6 +14,8 @@ import { TierResolver } from './tier/tier.resolver';
 export function buildMembersSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
     resolvers: [MemberResolver, PointsAccountResolver, TierResolver, LedgerResolver, ApiKeyResolver],
+    orphanedTypes: [PointsBalanceChanged, TierChanged],
+    extraTypeDefs: SUBSCRIPTION_SDL,
     references: {
       Member: {
         // Batched: the gateway sends every representation of a fetch in one _entities call.

@@ -30,5 +30,21 @@ export interface EventBus {
   publish(events: PublishedEvent[]): Promise<void>;
   /** Events after `position` (exclusive, '0' for the start), oldest first. */
   read(after: string, limit: number): Promise<BusEvent[]>;
+  /** The position of the newest event (where a live consumer starts). */
+  head(): Promise<string>;
+  /**
+   * Delivers every event after `from`, in order, batch by batch, and keeps delivering new ones.
+   * A batch is delivered again only if `onEvents` throws. Survives lost connections: it resumes
+   * from the last delivered position, so nothing is skipped.
+   */
+  consume(from: string, onEvents: (events: BusEvent[]) => Promise<void>): Promise<BusConsumer>;
+  close(): Promise<void>;
+}
+
+export interface BusConsumer {
+  /** The last position delivered. */
+  position(): string;
+  /** Whether the wake-up connection is up (delivery falls back to polling while it is not). */
+  connected(): boolean;
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
+import { Client } from 'pg';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { connectAndMigrate } from '../db';
-import type { BusEvent, EventBus, PublishedEvent } from './bus';
+import type { Logger } from '../logger';
+import type { BusConsumer, BusEvent, EventBus, PublishedEvent } from './bus';
 
 export class CreateBusEvents1763800000000 implements MigrationInterface {
   name = 'CreateBusEvents1763800000000';
@@ -38,9 +40,13 @@ interface BusRow {
 
 /** The default bus: a table in its own database (`loyalty_events`), NOTIFY to wake listeners. */
 export class PostgresEventBus implements EventBus {
-  private constructor(private readonly db: DataSource) {}
+  private constructor(
+    private readonly db: DataSource,
+    private readonly url: string,
+    private readonly log?: Logger,
+  ) {}
 
-  static async connect(url: string): Promise<PostgresEventBus> {
+  static async connect(url: string, log?: Logger): Promise<PostgresEventBus> {
     const db = new DataSource({
       type: 'postgres',
       url,
@@ -49,7 +55,7 @@ export class PostgresEventBus implements EventBus {
       synchronize: false,
       extra: { max: 4, application_name: 'event-bus' },
     });
-    return new PostgresEventBus(await connectAndMigrate(db, url));
+    return new PostgresEventBus(await connectAndMigrate(db, url), url, log);
   }
 
   async publish(events: PublishedEvent[]): Promise<void> {
@@ -86,6 +92,87 @@ export class PostgresEventBus implements EventBus {
       payload: row.payload,
       occurredAt: new Date(row.occurred_at).toISOString(),
     }));
+  }
+
+  async head(): Promise<string> {
+    const [row] = (await this.db.query('SELECT COALESCE(max(position), 0) AS position FROM bus_events')) as { position: string }[];
+    return String(row!.position);
+  }
+
+  /**
+   * LISTEN wakes the consumer as soon as a publisher commits; a slow poll covers lost
+   * notifications. A lost LISTEN connection is reopened with back-off, and reading resumes from
+   * the last delivered position.
+   */
+  async consume(from: string, onEvents: (events: BusEvent[]) => Promise<void>, options: { pollMs?: number; batch?: number } = {}): Promise<BusConsumer> {
+    const pollMs = options.pollMs ?? 1000;
+    const batch = options.batch ?? 500;
+    let position = from;
+    let closed = false;
+    let listener: Client | undefined;
+    let pumping: Promise<void> | undefined;
+    let again = false;
+
+    const pump = (): Promise<void> => {
+      if (pumping) {
+        again = true;
+        return pumping;
+      }
+      pumping = (async () => {
+        do {
+          again = false;
+          for (;;) {
+            if (closed) return;
+            const events = await this.read(position, batch);
+            if (events.length === 0) break;
+            await onEvents(events);
+            position = events.at(-1)!.position;
+            if (events.length < batch) break;
+          }
+        } while (again && !closed);
+      })()
+        .catch((error: unknown) => this.log?.warn({ err: error }, 'event bus read failed; will retry'))
+        .finally(() => (pumping = undefined));
+      return pumping;
+    };
+
+    let retryMs = 100;
+    const listen = async (): Promise<void> => {
+      if (closed) return;
+      const client = new Client({ connectionString: this.url, application_name: 'bus-consumer' });
+      client.on('notification', () => void pump());
+      client.on('error', (error) => {
+        if (closed) return;
+        this.log?.warn({ err: error }, 'event bus listener lost its connection; reconnecting');
+        listener = undefined;
+        client.end().catch(() => undefined);
+        setTimeout(() => void listen(), retryMs);
+      });
+      try {
+        await client.connect();
+        await client.query('LISTEN bus_events');
+        listener = client;
+        retryMs = 100;
+        void pump(); // catch up with whatever was published while not listening
+      } catch (error) {
+        this.log?.warn({ err: error }, 'event bus listener could not connect; retrying');
+        client.end().catch(() => undefined);
+        retryMs = Math.min(retryMs * 2, 5000);
+        setTimeout(() => void listen(), retryMs);
+      }
+    };
+    await listen();
+    const timer = setInterval(() => void pump(), pollMs);
+    return {
+      position: () => position,
+      connected: () => listener !== undefined,
+      close: async () => {
+        closed = true;
+        clearInterval(timer);
+        await pumping;
+        await listener?.end().catch(() => undefined);
+      },
+    };
   }
 
   async close(): Promise<void> {

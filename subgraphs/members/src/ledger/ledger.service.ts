@@ -153,9 +153,17 @@ export class LedgerService {
             memberId: request.memberId,
             balance: balanceAfter,
             delta: request.points,
-            transactionId: entry.id,
-            transactionType: entry.type,
-            reference: entry.reference,
+            // The whole entry: subscribers read the transaction from the event, without a fetch.
+            transaction: {
+              id: entry.id,
+              type: entry.type,
+              points: entry.points,
+              balanceAfter: entry.balanceAfter,
+              reason: entry.reason,
+              reference: entry.reference,
+              createdAt: new Date(entry.createdAt).toISOString(),
+              expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
+            },
           },
         },
       ];

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  validate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { getArgumentValues } from 'graphql/execution/values';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DomainError, ForbiddenError, boundedStream, formatError, hasRole, parseId, type Identity, type Logger } from '@loyalty/kit';
+import type { Authenticate } from '../authenticate';
+import type { EventExecution } from './event-resolver';
+import type { EventField, SubscriptionHub } from './hub';
+
+/** Closes a subscriber that does not read its events fast enough (its buffer is full). */
+export const SLOW_SUBSCRIBER = { code: 1013, reason: 'Subscriber too slow: event buffer full' };
+const FOLLOW_ANY_MEMBER = ['admin', 'marketer', 'agent'] as const;
+
+type Extra = Record<PropertyKey, unknown> & {
+  socket: WebSocket;
+  identity?: Identity;
+};
+
+interface Prepared {
+  field: EventField;
+  memberId: string | null;
+  execution: EventExecution;
+  key: string;
+  socket: WebSocket;
+}
+
+const asGraphQLError = (error: DomainError) => new GraphQLError(error.message, { extensions: error.extensions });
+
+/** Which events a subscription may see: a member only its own; staff one member or the whole tenant. */
+function authorize(identity: Identity, requested: string | null): string | null {
+  if (hasRole(identity, [...FOLLOW_ANY_MEMBER])) return requested;
+  if (identity.roles.includes('member') && identity.memberId) {
+    if (requested !== null && requested !== identity.memberId) throw new ForbiddenError('A member may only follow its own events');
+    return identity.memberId;
+  }
+  throw new ForbiddenError(`Subscriptions need one of the roles: member, ${FOLLOW_ANY_MEMBER.join(', ')}`);
+}
+
+export interface SubscriptionServerOptions {
+  httpServer: Server;
+  schema: GraphQLSchema;
+  hub: SubscriptionHub;
+  authenticate: Authenticate;
+  log: Logger;
+  /** Events buffered per subscription before a slow subscriber is closed. */
+  bufferLimit: number;
+}
+
+/**
+ * GraphQL subscriptions on the gateway's own `/graphql`, over graphql-ws: the token travels in
+ * `connection_init`, each subscription is validated and authorized on its own (a refusal is an
+ * error for that subscription; the connection stays usable), and events come from the hub.
+ */
+export function attachSubscriptions(options: SubscriptionServerOptions) {
+  const { schema, hub, log } = options;
+  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  const prepared = new WeakMap<ExecutionArgs, Prepared>();
+
+  const server = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        try {
+          ctx.extra.identity = await options.authenticate({
+            authorization: typeof params.authorization === 'string' ? params.authorization : undefined,
+            apiKey: typeof params['x-api-key'] === 'string' ? params['x-api-key'] : undefined,
+          });
+          return true;
+        } catch (error) {
+          const message = error instanceof DomainError ? error.message : 'Authentication failed';
+          ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${message}`);
+          return false;
+        }
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const identity = ctx.extra.identity!;
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [new GraphQLError((error as Error).message, { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } }));
+        const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+        const operation = payload.operationName ? operations.find((o) => o.name?.value === payload.operationName) : operations[0];
+        if (!operation || operation.operation !== 'subscription' || operations.length > 1 && !payload.operationName) {
+          return [new GraphQLError('Send one subscription operation over this connection; queries and mutations go over HTTP', { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
+        const fields = operation.selectionSet.selections;
+        const root = fields[0];
+        if (fields.length !== 1 || root?.kind !== Kind.FIELD) {
+          return [new GraphQLError('A subscription selects exactly one event field', { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
+        const field = root.name.value as EventField;
+        const variables = (payload.variables ?? {}) as Record<string, unknown>;
+        try {
+          const definition = schema.getSubscriptionType()!.getFields()[field]!;
+          const args = getArgumentValues(definition, root, variables) as { memberId?: string | null };
+          const requested = args.memberId ? parseId(args.memberId, 'memberId') : null;
+          const memberId = authorize(identity, requested);
+          const execution: EventExecution = { document, variables, identity };
+          // Same document, variables and identity scope: one execution per event for all of them.
+          const key = createHash('sha256')
+            .update(JSON.stringify([payload.query, variables, identity.tenant, identity.roles, identity.memberId ?? null]))
+            .digest('hex');
+          const args_: ExecutionArgs = { schema, document, variableValues: variables, operationName: payload.operationName ?? undefined };
+          prepared.set(args_, { field, memberId, execution, key, socket: ctx.extra.socket });
+          return args_;
+        } catch (error) {
+          if (error instanceof DomainError) return [asGraphQLError(error)];
+          if (error instanceof GraphQLError) return [new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } })];
+          throw error;
+        }
+      },
+      subscribe: (args) => {
+        const subscription = prepared.get(args)!;
+        const identity = subscription.execution.identity;
+        let remove = () => {};
+        const { iterator, push } = boundedStream<ExecutionResult>(
+          options.bufferLimit,
+          () => {
+            log.warn({ tenant: identity.tenant, principal: identity.principal }, 'closing a slow subscriber');
+            subscription.socket.close(SLOW_SUBSCRIBER.code, SLOW_SUBSCRIBER.reason);
+          },
+          () => remove(),
+        );
+        remove = hub.add({
+          tenant: identity.tenant,
+          field: subscription.field,
+          memberId: subscription.memberId,
+          key: subscription.key,
+          execution: subscription.execution,
+          push: (result) => push(result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON ? e.toJSON() : e)) as never } : result),
+        });
+        return iterator;
+      },
+    },
+    wss,
+  );
+
+  return {
+    close: async () => {
+      for (const client of wss.clients) client.close(1001, 'Gateway shutting down');
+      await server.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
