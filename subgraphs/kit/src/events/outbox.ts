@@ -54,6 +54,8 @@ export interface OutboxRelayOptions {
   log: Logger;
   batchSize?: number;
   pollMs?: number;
+  /** How long to gather notifications before relaying (default 5 ms). */
+  gatherMs?: number;
 }
 
 export interface OutboxRelay {
@@ -128,9 +130,15 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return running;
   };
 
+  // Notifications arrive once per committed change; gathering them for a few milliseconds lets one
+  // relay round trip carry many events under load, for a latency nobody watching will notice.
+  let scheduled: NodeJS.Timeout | undefined;
   const kick = () => {
-    if (stopped) return;
-    flush().catch((error: unknown) => log.warn({ err: error }, 'outbox relay failed; will retry'));
+    if (stopped || scheduled) return;
+    scheduled = setTimeout(() => {
+      scheduled = undefined;
+      flush().catch((error: unknown) => log.warn({ err: error }, 'outbox relay failed; will retry'));
+    }, options.gatherMs ?? 5);
   };
 
   const listen = async () => {
@@ -170,6 +178,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (scheduled) clearTimeout(scheduled);
       await running?.catch(() => undefined);
       await listener?.end().catch(() => undefined);
     },
