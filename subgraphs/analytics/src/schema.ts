@@ -1,7 +1,15 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '@loyalty/kit';
-import { StatsResolver } from './stats/stats.resolver';
+import { CampaignPerformanceResolver, StatsResolver } from './stats/stats.resolver';
+import { Campaign } from './stats/stats.type';
 
 export function buildAnalyticsSchema(): Promise<GraphQLSchema> {
-  return buildFederatedSchema({ resolvers: [StatsResolver] });
+  return buildFederatedSchema({
+    resolvers: [StatsResolver, CampaignPerformanceResolver],
+    // Reachable from no query here: Campaign is only extended with its performance.
+    orphanedTypes: [Campaign],
+    references: {
+      Campaign: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }) },
+    },
+  });
 }

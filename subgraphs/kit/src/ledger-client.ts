@@ -60,6 +60,8 @@ export interface LedgerClient {
   findByKey(tenant: string, idempotencyKey: string): Promise<LedgerTransaction | null>;
   /** Snapshots of members of the tenant; unknown ids are left out. */
   members(tenant: string, ids: readonly string[]): Promise<MemberSnapshot[]>;
+  /** The sum of the tenant's balances (what reports of outstanding points must equal). */
+  outstanding(tenant: string): Promise<number>;
 }
 
 /** A failure that did not come from the ledger's rules: network, timeout, 5xx. Safe to retry with the same key. */
@@ -75,6 +77,7 @@ export interface LedgerClientOptions {
 }
 
 interface Reply {
+  outstanding?: number;
   transaction?: LedgerTransaction;
   members?: MemberSnapshot[];
   error?: { code: ErrorCode; message: string; field?: string };
@@ -118,6 +121,7 @@ export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
     credit: async ({ tenant, ...body }) => transaction(await call(tenant, 'POST', '/ledger/credit', body))!,
     debit: async ({ tenant, ...body }) => transaction(await call(tenant, 'POST', '/ledger/debit', body))!,
     findByKey: async (tenant, key) => transaction(await call(tenant, 'GET', `/ledger/transactions/by-key/${encodeURIComponent(key)}`)),
+    outstanding: async (tenant) => (await call(tenant, 'GET', '/ledger/outstanding'))?.outstanding ?? 0,
     members: async (tenant, ids) => (ids.length === 0 ? [] : ((await call(tenant, 'POST', '/members/snapshots', { ids }))?.members ?? [])),
   };
 }

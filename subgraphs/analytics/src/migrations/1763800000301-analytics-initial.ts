@@ -1,14 +1,19 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Daily per-tenant aggregates: the read model reports are answered from (pre-aggregated, never a
- * scan of events per request). The event consumer that fills it comes with the analytics reports.
+ * Read models built only from bus events, pre-aggregated per tenant and UTC day so reports sum a
+ * few rows per day of the range instead of scanning events. `consumer_positions` is advanced in the
+ * same transaction as the aggregates, so a restart or a replayed event never counts twice.
  */
 export class AnalyticsInitial1763800000301 implements MigrationInterface {
   name = 'AnalyticsInitial1763800000301';
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`
+      CREATE TABLE consumer_positions (
+        name text PRIMARY KEY,
+        position bigint NOT NULL
+      );
       CREATE TABLE daily_stats (
         tenant text NOT NULL,
         day date NOT NULL,
@@ -20,18 +25,56 @@ export class AnalyticsInitial1763800000301 implements MigrationInterface {
         purchase_revenue bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (tenant, day)
       );
-      -- The last day each member earned, redeemed or enrolled: activeMembers counts distinct members.
-      CREATE TABLE member_activity (
+      -- Who was active on which day: activeMembers counts distinct members of a range.
+      CREATE TABLE member_days (
         tenant text NOT NULL,
+        day date NOT NULL,
         member_id uuid NOT NULL,
-        last_active_on date NOT NULL,
-        PRIMARY KEY (tenant, member_id)
+        PRIMARY KEY (tenant, day, member_id)
       );
-      CREATE INDEX member_activity_day ON member_activity (tenant, last_active_on);
+      CREATE TABLE reward_days (
+        tenant text NOT NULL,
+        reward_id uuid NOT NULL,
+        day date NOT NULL,
+        redemptions integer NOT NULL DEFAULT 0,
+        points_spent bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant, day, reward_id)
+      );
+      CREATE TABLE store_days (
+        tenant text NOT NULL,
+        store_id text NOT NULL,
+        day date NOT NULL,
+        redemptions integer NOT NULL DEFAULT 0,
+        points_spent bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant, day, store_id)
+      );
+      -- A redemption's day and place, so a cancellation is taken off where it was counted.
+      CREATE TABLE redemption_facts (
+        redemption_id uuid PRIMARY KEY,
+        tenant text NOT NULL,
+        reward_id uuid NOT NULL,
+        store_id text NOT NULL,
+        day date NOT NULL,
+        points_spent integer NOT NULL,
+        cancelled boolean NOT NULL DEFAULT false
+      );
+      CREATE TABLE campaign_stats (
+        tenant text NOT NULL,
+        campaign_id uuid PRIMARY KEY,
+        points_issued bigint NOT NULL DEFAULT 0,
+        activities integer NOT NULL DEFAULT 0
+      );
+      CREATE TABLE campaign_members (
+        campaign_id uuid NOT NULL,
+        member_id uuid NOT NULL,
+        PRIMARY KEY (campaign_id, member_id)
+      );
     `);
   }
 
   async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE member_activity, daily_stats');
+    await runner.query(
+      'DROP TABLE campaign_members, campaign_stats, redemption_facts, store_days, reward_days, member_days, daily_stats, consumer_positions',
+    );
   }
 }

@@ -79,6 +79,10 @@ export class LedgerRepository {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
+  outstanding(tenant: string): Promise<unknown[]> {
+    return this.db.query('SELECT COALESCE(sum(balance), 0)::int AS points FROM point_accounts WHERE tenant = $1', [tenant]);
+  }
+
   /** Integrity check used by tests and operators: balance = sum of entries = sum of lots' remaining. */
   async reconcile(tenant: string, memberId: string): Promise<{ balance: number; entries: number; lots: number }> {
     const [row] = (await this.db.query(

@@ -76,4 +76,10 @@ export function ledgerRoutes(router: Router, services: Services): void {
     if (entry) res.json({ transaction: toWire(entry) });
     else res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No transaction with this key' } });
   });
+
+  /** The sum of the tenant's balances: what analytics' pointsOutstanding must equal. */
+  router.get('/ledger/outstanding', async (req, res) => {
+    const [row] = (await services.ledgerRepository.outstanding(req.identity!.tenant)) as { points: number }[];
+    res.json({ outstanding: row?.points ?? 0 });
+  });
 }
