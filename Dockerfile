@@ -3,10 +3,9 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: all dependencies (TypeScript included), compile the shipped workspaces --------------
-FROM ${NODE_IMAGE} AS build
+# ---- manifests: what npm ci needs, so dependency layers stay cached until a manifest changes ----
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
-# Manifests first so the dependency layer is cached until package.json/package-lock.json change.
 COPY package.json package-lock.json ./
 COPY subgraphs/kit/package.json subgraphs/kit/
 COPY subgraphs/members/package.json subgraphs/members/
@@ -14,6 +13,9 @@ COPY subgraphs/campaigns/package.json subgraphs/campaigns/
 COPY subgraphs/rewards/package.json subgraphs/rewards/
 COPY subgraphs/analytics/package.json subgraphs/analytics/
 COPY gateway/package.json gateway/
+
+# ---- build: all dependencies (TypeScript included), compile the shipped workspaces --------------
+FROM manifests AS build
 RUN npm ci --no-audit --no-fund
 COPY . .
 # The shipped projects only (kit is built as their reference): the root tsconfig also references
@@ -21,15 +23,7 @@ COPY . .
 RUN npx tsc -b subgraphs/members subgraphs/campaigns subgraphs/rewards subgraphs/analytics gateway
 
 # ---- deps: production dependencies only, with the workspace links (node_modules/@loyalty/*) -------
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY subgraphs/kit/package.json subgraphs/kit/
-COPY subgraphs/members/package.json subgraphs/members/
-COPY subgraphs/campaigns/package.json subgraphs/campaigns/
-COPY subgraphs/rewards/package.json subgraphs/rewards/
-COPY subgraphs/analytics/package.json subgraphs/analytics/
-COPY gateway/package.json gateway/
+FROM manifests AS deps
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime -------------------------------------------------------------------------------------
@@ -45,6 +39,7 @@ COPY --from=build /app/subgraphs/campaigns/dist subgraphs/campaigns/dist
 COPY --from=build /app/subgraphs/rewards/dist subgraphs/rewards/dist
 COPY --from=build /app/subgraphs/analytics/dist subgraphs/analytics/dist
 COPY --from=build /app/gateway/dist gateway/dist
+COPY gateway/public gateway/public
 # The gateway boots from the committed supergraph: gateway/dist/../../schema/supergraph.graphql.
 COPY schema ./schema
 # The code stays root-owned (read-only for the process); only DATA_DIR (written outside production,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
@@ -73,6 +74,12 @@ export async function startGateway(config: GatewayConfig) {
     const healthy = checks.every(([, status]) => status === 'ok');
     res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', subgraphs: Object.fromEntries(checks) });
   });
+  // The program dashboard: static files served here, so it works without any CDN.
+  const publicDir = join(__dirname, '..', 'public');
+  app.get('/dashboard', (_req, res) => res.sendFile(join(publicDir, 'dashboard.html')));
+  app.get('/dashboard/graphql-ws.js', (_req, res) => res.sendFile(join(dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js')));
+  app.use('/dashboard', express.static(publicDir, { index: false }));
+
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
