@@ -15,6 +15,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runFanout } from './fanout.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
 
@@ -30,6 +31,8 @@ const TARGET_REDEEM_RATIO = 0.4; // redeemReward req/s ÷ adjustPoints req/s at 
 const TARGET_ACTIVITY_RATIO = 0.5; // recordActivity req/s ÷ adjustPoints req/s at c=10
 const TARGET_FANOUT_P99_MS = 250; // commit → client, one event fanned out to 1,000 staff-feed subscribers
 const TARGET_KB_PER_SUBSCRIPTION = 30; // gateway memory per idle subscription
+const TARGET_REPORT_P99_MS = 50; // programStats + pointsTimeline(DAY, 90 days) at 100,000 events
+const TARGET_INGEST_EVENTS_PER_SECOND = 2000;
 // Every response is scanned for `"errors"` (cheap); every SAMPLE_EVERY-th is parsed in full to make
 // sure it carries the data we asked for, not just an absence of errors.
 const SAMPLE_EVERY = 100;
@@ -335,6 +338,18 @@ try {
   }
   const dashboardOk = (body) => body.data?.member?.points?.balance > 0 && body.data.member.transactions.edges.length === 10;
 
+  // Fan-out first, on a gateway no load has touched yet, so its memory per subscription is not
+  // blurred by garbage from earlier phases. A second member feeds the subscribers.
+  const { enrollMember: feedMember } = await graphql(gatewayUrl, gatewayHeaders, ENROLL_MUTATION, {
+    input: { email: `bench+feed-${runId}@example.com`, name: 'Feed Member' },
+  });
+  const fanout = await runFanout({
+    gatewayUrl,
+    token: adminToken,
+    log,
+    adjust: () => adjust(feedMember.id, 1, 'bench: fan-out'),
+  });
+
   const dashboard = { body: dashboardBody, check: dashboardOk };
   const load = { connections: 10, seconds: LOAD_SECONDS, warmup: WARMUP_SECONDS };
   const latency = { connections: 1, seconds: LATENCY_SECONDS };
@@ -438,19 +453,23 @@ try {
     check: (body) => body.data?.recordActivity?.pointsEarned === 35 && typeof body.data.recordActivity.transaction?.id === 'string',
   });
 
-  // A second member whose changes feed the subscribers, so the burst is not queued behind the
-  // first member's thousands of ledger rows.
-  const { enrollMember: feedMember } = await graphql(gatewayUrl, gatewayHeaders, ENROLL_MUTATION, {
-    input: { email: `bench+feed-${runId}@example.com`, name: 'Feed Member' },
-  });
-  const fanout = await runFanout({
-    gatewayUrl,
-    token: adminToken,
-    log,
-    adjust: () => adjust(feedMember.id, 1, 'bench: fan-out'),
-  });
+  const analyticsTenant = `bench-analytics-${runId.slice(0, 8)}`;
+  const ingest = await loadAnalytics({ kit, system, tenant: analyticsTenant, log });
+  const analyticsToken = await kit.signUserToken({ sub: 'bench-marketer', tenant: analyticsTenant, roles: ['marketer'] }, secrets.JWT_SECRET);
+  const reportPhase = (settings) =>
+    runPhase({
+      name: 'programStats + timeline (100k ev)',
+      url: gatewayUrl,
+      headers: { authorization: `Bearer ${analyticsToken}` },
+      body: JSON.stringify({ query: REPORT_QUERY, variables: { range: reportRange() } }),
+      check: (body) => body.data?.programStats?.pointsOutstanding === ingest.outstanding && body.data.pointsTimeline.length === 90,
+      ...settings,
+    });
+  // Latency is judged without queueing (concurrency 1); concurrency 10 shows the throughput.
+  const reportsLoad = await reportPhase({ ...load });
+  const reports = await reportPhase({ ...latency, warmup: 1 });
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities]);
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
     console.log(
@@ -474,6 +493,8 @@ try {
   console.log(`fan-out p99 to 1,000 subscribers:  ${thousand.p99.toFixed(0)} ms    target < ${TARGET_FANOUT_P99_MS} ms  ${verdict(thousand.p99 < TARGET_FANOUT_P99_MS)}`);
   console.log(`subscriptions held:               ${largest.size}       all delivered: ${largest.delivered === largest.expected ? 'yes' : 'NO'}`);
   console.log(`gateway memory per subscription:  ${largest.kbPerSubscription.toFixed(1)} KB   target < ${TARGET_KB_PER_SUBSCRIPTION} KB   ${verdict(largest.kbPerSubscription < TARGET_KB_PER_SUBSCRIPTION)}`);
+  console.log(`reports p99 at 100k events (c=1): ${reports.p99.toFixed(1)} ms  target < ${TARGET_REPORT_P99_MS} ms   ${verdict(reports.p99 < TARGET_REPORT_P99_MS)}`);
+  console.log(`analytics ingest:                 ${ingest.eventsPerSecond.toFixed(0)} events/s (${ingest.events} in ${ingest.seconds.toFixed(1)} s)  target ≥ ${TARGET_INGEST_EVENTS_PER_SECOND}   ${verdict(ingest.eventsPerSecond >= TARGET_INGEST_EVENTS_PER_SECOND)}`);
   const redeemRatio = redemptions.rps / writes.rps;
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
   console.log(`ledger after ${writes.okResponses} debits: balance ${member.points.balance} (consistent); ${completed} redemptions stored`);

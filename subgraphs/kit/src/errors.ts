@@ -158,3 +158,4 @@ export function errorLogging<TContext extends { requestId?: string }>(log: Logge
     },
   };
 }
+

@@ -12,6 +12,7 @@ export * from './events/postgres-bus';
 export * from './federation';
 export * from './http';
 export * from './identity';
+export * from './idempotency';
 export * from './jobs';
 export * from './ledger-client';
 export * from './logger';

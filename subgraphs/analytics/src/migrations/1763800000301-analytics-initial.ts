@@ -32,6 +32,13 @@ export class AnalyticsInitial1763800000301 implements MigrationInterface {
         member_id uuid NOT NULL,
         PRIMARY KEY (tenant, day, member_id)
       );
+      -- Everyone ever active: activeMembers without a range is a count of a small index, not a
+      -- distinct count over every member-day.
+      CREATE TABLE active_members (
+        tenant text NOT NULL,
+        member_id uuid NOT NULL,
+        PRIMARY KEY (tenant, member_id)
+      );
       CREATE TABLE reward_days (
         tenant text NOT NULL,
         reward_id uuid NOT NULL,
@@ -74,7 +81,7 @@ export class AnalyticsInitial1763800000301 implements MigrationInterface {
 
   async down(runner: QueryRunner): Promise<void> {
     await runner.query(
-      'DROP TABLE campaign_members, campaign_stats, redemption_facts, store_days, reward_days, member_days, daily_stats, consumer_positions',
+      'DROP TABLE campaign_members, campaign_stats, redemption_facts, store_days, reward_days, active_members, member_days, daily_stats, consumer_positions',
     );
   }
 }

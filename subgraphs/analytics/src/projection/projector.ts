@@ -170,6 +170,10 @@ export class Projector {
         'INSERT INTO member_days (tenant, day, member_id) SELECT * FROM unnest($1::text[], $2::date[], $3::uuid[]) ON CONFLICT DO NOTHING',
         [memberDays.map((m) => m[0]), memberDays.map((m) => m[1]), memberDays.map((m) => m[2])],
       );
+      await manager.query(
+        'INSERT INTO active_members (tenant, member_id) SELECT DISTINCT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING',
+        [memberDays.map((m) => m[0]), memberDays.map((m) => m[2])],
+      );
     }
     const rewards = [...changes.rewards.values()];
     if (rewards.length > 0) {

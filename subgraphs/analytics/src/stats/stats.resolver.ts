@@ -51,7 +51,10 @@ export class StatsResolver {
          COALESCE(sum(purchase_revenue) FILTER (WHERE ${inRange('day', 2, 3)}), 0)::int AS revenue,
          COALESCE(sum(members_enrolled), 0)::int AS members,
          COALESCE(sum(points_issued - points_redeemed - points_expired), 0)::int AS outstanding,
-         (SELECT count(DISTINCT member_id)::int FROM member_days WHERE tenant = $1 AND ${inRange('day', 2, 3)}) AS active
+         CASE WHEN $2::date IS NULL AND $3::date IS NULL
+           THEN (SELECT count(*)::int FROM active_members WHERE tenant = $1)
+           ELSE (SELECT count(DISTINCT member_id)::int FROM member_days WHERE tenant = $1 AND ${inRange('day', 2, 3)})
+         END AS active
        FROM daily_stats WHERE tenant = $1 AND ($3::date IS NULL OR day <= $3::date)`,
       [identity.tenant, from, to],
     )) as { issued: number; redeemed: number; expired: number; redemptions: number; revenue: number; members: number; outstanding: number; active: number }[];

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   BadInputError,
@@ -7,6 +6,7 @@ import {
   NotFoundError,
   appendOutbox,
   parseId,
+  requestFingerprint,
   repeatEvery,
   type Identity,
   type LedgerClient,
@@ -76,12 +76,8 @@ export class ActivityService {
     }
     const { tenant } = identity;
     const occurredAt = input.occurredAt ?? new Date();
-    const hash = createHash('sha256')
-      .update(
-        JSON.stringify([memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
-          input.storeId ?? null, input.channel ?? null, input.eventName ?? null, input.occurredAt?.toISOString() ?? null]),
-      )
-      .digest('hex');
+    const hash = requestFingerprint([memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
+          input.storeId ?? null, input.channel ?? null, input.eventName ?? null, input.occurredAt?.toISOString() ?? null]);
 
     const existing = await this.byKey(tenant, input.idempotencyKey);
     if (existing) return this.replay(existing, hash);

@@ -1,9 +1,9 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { BadInputError, type LedgerTransaction } from '@loyalty/kit';
+import { BadInputError } from '@loyalty/kit';
 import type { Services } from '../context';
 import { MAX_POINTS_PER_MOVE } from './ledger.inputs';
-import type { LedgerEntryEntity } from './ledger.entity';
+import { toLedgerTransaction } from './ledger.service';
 
 const move = z.object({
   memberId: z.string().uuid(),
@@ -27,18 +27,6 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return result.data;
 }
 
-const toWire = (entry: LedgerEntryEntity): LedgerTransaction => ({
-  id: entry.id,
-  memberId: entry.memberId,
-  type: entry.type,
-  points: entry.points,
-  balanceAfter: entry.balanceAfter,
-  reason: entry.reason,
-  reference: entry.reference,
-  createdAt: new Date(entry.createdAt).toISOString(),
-  expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
-});
-
 /**
  * The internal ledger API (see LedgerClient in @loyalty/kit): credit, debit and look-up by key,
  * for services only. Keys are scoped per calling service, so they never collide with public keys.
@@ -54,7 +42,7 @@ export function ledgerRoutes(router: Router, services: Services): void {
       scope: identity.principal,
       source: identity.principal,
     });
-    res.json({ transaction: toWire(entry) });
+    res.json({ transaction: toLedgerTransaction(entry) });
   });
 
   router.post('/ledger/debit', async (req, res) => {
@@ -67,13 +55,13 @@ export function ledgerRoutes(router: Router, services: Services): void {
       scope: identity.principal,
       source: identity.principal,
     });
-    res.json({ transaction: toWire(entry) });
+    res.json({ transaction: toLedgerTransaction(entry) });
   });
 
   router.get('/ledger/transactions/by-key/:key', async (req, res) => {
     const identity = req.identity!;
     const entry = await services.ledger.findByKey(identity.tenant, identity.principal, req.params.key!);
-    if (entry) res.json({ transaction: toWire(entry) });
+    if (entry) res.json({ transaction: toLedgerTransaction(entry) });
     else res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No transaction with this key' } });
   });
 

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { IdempotencyConflictError, NotFoundError, appendOutbox, type OutgoingEvent } from '@loyalty/kit';
+import { IdempotencyConflictError, NotFoundError, appendOutbox, requestFingerprint, type LedgerTransaction, type OutgoingEvent } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
 import { InsufficientPointsError } from './ledger.errors';
 
@@ -60,6 +59,19 @@ export const toEntry = (row: EntryRow): LedgerEntryEntity => ({
   expiresAt: row.expires_at,
 });
 
+/** An entry as other services see it: the internal ledger API and the balance events. */
+export const toLedgerTransaction = (entry: LedgerEntryEntity): LedgerTransaction => ({
+  id: entry.id,
+  memberId: entry.memberId,
+  type: entry.type,
+  points: entry.points,
+  balanceAfter: entry.balanceAfter,
+  reason: entry.reason,
+  reference: entry.reference,
+  createdAt: new Date(entry.createdAt).toISOString(),
+  expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
+});
+
 const CREDIT_TYPES: EntryType[] = ['EARN', 'ADJUST', 'REVERSAL'];
 const DEBIT_TYPES: EntryType[] = ['REDEEM', 'ADJUST', 'EXPIRE'];
 /** Points that count towards `lifetimeEarned`: earned, or granted by a person; never refunds. */
@@ -67,8 +79,7 @@ const LIFETIME_TYPES: EntryType[] = ['EARN', 'ADJUST'];
 
 function requestHash(request: MoveRequest): string {
   const { memberId, points, type, reason, reference, expiresAt } = request;
-  const canonical = JSON.stringify([memberId, points, type, reason ?? null, reference ?? null, expiresAt?.toISOString() ?? null]);
-  return createHash('sha256').update(canonical).digest('hex');
+  return requestFingerprint([memberId, points, type, reason ?? null, reference ?? null, expiresAt?.toISOString() ?? null]);
 }
 
 /**
@@ -154,16 +165,7 @@ export class LedgerService {
             balance: balanceAfter,
             delta: request.points,
             // The whole entry: subscribers read the transaction from the event, without a fetch.
-            transaction: {
-              id: entry.id,
-              type: entry.type,
-              points: entry.points,
-              balanceAfter: entry.balanceAfter,
-              reason: entry.reason,
-              reference: entry.reference,
-              createdAt: new Date(entry.createdAt).toISOString(),
-              expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
-            },
+            transaction: toLedgerTransaction(entry),
           },
         },
       ];

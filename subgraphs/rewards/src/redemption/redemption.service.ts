@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   ConflictError,
@@ -7,6 +6,7 @@ import {
   NotFoundError,
   appendOutbox,
   parseId,
+  requestFingerprint,
   repeatEvery,
   requireMemberAccess,
   type Identity,
@@ -62,9 +62,7 @@ export class RedemptionService {
     const rewardId = parseId(input.rewardId, 'rewardId');
     requireMemberAccess(identity, memberId, REDEEM_ROLES);
     const { tenant } = identity;
-    const hash = createHash('sha256')
-      .update(JSON.stringify([memberId, rewardId, input.storeId ?? null, input.channel ?? null]))
-      .digest('hex');
+    const hash = requestFingerprint([memberId, rewardId, input.storeId ?? null, input.channel ?? null]);
 
     const existing = await this.byKey(tenant, input.idempotencyKey);
     if (existing) return this.replay(existing, hash);
