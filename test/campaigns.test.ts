@@ -227,11 +227,13 @@ describe('recordActivity', () => {
     const day = 86_400_000;
     await campaign(t, { rules: visit }, false);
     await campaign(t, { rules: visit, startsAt: new Date(Date.now() + day).toISOString() });
-    const ended = await campaign(t, { rules: visit, startsAt: new Date(Date.now() - 2 * day).toISOString(), endsAt: new Date(Date.now() + 1500).toISOString() });
+    // Ends a few seconds from now: running for the first activity, ended for the second.
+    const endsAt = Date.now() + 4000;
+    const ended = await campaign(t, { rules: visit, startsAt: new Date(Date.now() - 2 * day).toISOString(), endsAt: new Date(endsAt).toISOString() });
     const live = await campaign(t, { rules: [{ ...visit[0], points: 10 }] });
     assert.equal((await record(t, purchase(member, 100))).data!.recordActivity.pointsEarned, 11);
     await ok('mutation($id: ID!) { pauseCampaign(id: $id) { status } }', { id: live }, { token: t.admin });
-    await new Promise((r) => setTimeout(r, 1600));
+    await new Promise((r) => setTimeout(r, Math.max(0, endsAt - Date.now() + 100)));
     assert.equal((await record(t, purchase(member, 100))).data!.recordActivity.pointsEarned, 0);
     const statuses = await ok<{ campaigns: { edges: { node: { id: string; status: string } }[] } }>('{ campaigns { edges { node { id status } } } }', {}, { token: t.admin });
     const byId = new Map(statuses.campaigns.edges.map((e) => [e.node.id, e.node.status]));
