@@ -92,3 +92,12 @@ export async function connectAndMigrate(dataSource: DataSource, url: string): Pr
   }
   return dataSource;
 }
+
+/**
+ * The server is going away or not yet up (admin shutdown, crash shutdown, cannot connect now): on
+ * Ctrl-C everything stops at once, so such losses are expected and logged at info, not as warnings.
+ */
+export function severity(error: unknown): 'info' | 'warn' {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === '57P01' || code === '57P02' || code === '57P03' ? 'info' : 'warn';
+}

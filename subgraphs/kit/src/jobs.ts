@@ -1,3 +1,4 @@
+import { severity } from './db';
 import type { Logger } from './logger';
 
 /**
@@ -9,7 +10,7 @@ export function repeatEvery(intervalMs: number, task: () => Promise<unknown>, lo
   const timer = setInterval(() => {
     if (running) return;
     running = task()
-      .catch((error: unknown) => log.warn({ err: error, job: name }, `${name} failed; will retry`))
+      .catch((error: unknown) => log[severity(error)]({ err: error, job: name }, `${name} failed; will retry`))
       .finally(() => (running = undefined));
   }, intervalMs);
   return async () => {

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
+import { severity } from '../db';
 import type { Logger } from '../logger';
 import type { EventBus, OutgoingEvent, PublishedEvent } from './bus';
 
@@ -137,7 +138,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (stopped || scheduled) return;
     scheduled = setTimeout(() => {
       scheduled = undefined;
-      flush().catch((error: unknown) => log.warn({ err: error }, 'outbox relay failed; will retry'));
+      flush().catch((error: unknown) => log[severity(error)]({ err: error }, 'outbox relay failed; will retry'));
     }, options.gatherMs ?? 5);
   };
 
@@ -147,9 +148,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     client.on('notification', kick);
     client.on('error', (error) => {
       if (stopped) return;
-      // 57P01: the server is shutting down (e.g. Ctrl-C stops everything at once): expected, not alarming.
-      const level = (error as { code?: string }).code === '57P01' ? 'info' : 'warn';
-      log[level]({ err: error }, 'outbox listener lost its connection; reconnecting');
+      log[severity(error)]({ err: error }, 'outbox listener lost its connection; reconnecting');
       listener = undefined;
       client.end().catch(() => undefined);
       setTimeout(() => void listen().catch(() => undefined), 1000);
@@ -160,7 +159,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       listener = client;
       kick();
     } catch (error) {
-      log.warn({ err: error }, 'outbox listener could not connect; retrying');
+      log[severity(error)]({ err: error }, 'outbox listener could not connect; retrying');
       client.end().catch(() => undefined);
       setTimeout(() => void listen().catch(() => undefined), 1000);
     }

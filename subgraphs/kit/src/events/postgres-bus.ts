@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { connectAndMigrate } from '../db';
+import { connectAndMigrate, severity } from '../db';
 import type { Logger } from '../logger';
 import type { BusConsumer, BusEvent, EventBus, PublishedEvent } from './bus';
 
@@ -131,7 +131,7 @@ export class PostgresEventBus implements EventBus {
           }
         } while (again && !closed);
       })()
-        .catch((error: unknown) => this.log?.warn({ err: error }, 'event bus read failed; will retry'))
+        .catch((error: unknown) => this.log?.[severity(error)]({ err: error }, 'event bus read failed; will retry'))
         .finally(() => (pumping = undefined));
       return pumping;
     };
@@ -143,7 +143,7 @@ export class PostgresEventBus implements EventBus {
       client.on('notification', () => void pump());
       client.on('error', (error) => {
         if (closed) return;
-        this.log?.warn({ err: error }, 'event bus listener lost its connection; reconnecting');
+        this.log?.[severity(error)]({ err: error }, 'event bus listener lost its connection; reconnecting');
         listener = undefined;
         client.end().catch(() => undefined);
         setTimeout(() => void listen(), retryMs);
@@ -155,7 +155,7 @@ export class PostgresEventBus implements EventBus {
         retryMs = 100;
         void pump(); // catch up with whatever was published while not listening
       } catch (error) {
-        this.log?.warn({ err: error }, 'event bus listener could not connect; retrying');
+        this.log?.[severity(error)]({ err: error }, 'event bus listener could not connect; retrying');
         client.end().catch(() => undefined);
         retryMs = Math.min(retryMs * 2, 5000);
         setTimeout(() => void listen(), retryMs);
