@@ -77,7 +77,8 @@ export async function startGateway(config: GatewayConfig) {
   // The program dashboard: static files served here, so it works without any CDN.
   const publicDir = join(__dirname, '..', 'public');
   app.get('/dashboard', (_req, res) => res.sendFile(join(publicDir, 'dashboard.html')));
-  app.get('/dashboard/graphql-ws.js', (_req, res) => res.sendFile(join(dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js')));
+  const graphqlWsBrowserBuild = join(dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js');
+  app.get('/dashboard/graphql-ws.js', (_req, res) => res.sendFile(graphqlWsBrowserBuild));
   app.use('/dashboard', express.static(publicDir, { index: false }));
 
   app.get('/metrics', async (_req, res) => {
