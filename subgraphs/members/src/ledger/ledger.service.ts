@@ -170,12 +170,7 @@ export class LedgerService {
         },
       ];
       if (request.type === 'EARN') {
-        await manager.query(
-          `INSERT INTO earn_days (tenant, member_id, day, points) VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, $3)
-           ON CONFLICT (member_id, day) DO UPDATE SET points = earn_days.points + EXCLUDED.points`,
-          [request.tenant, request.memberId, request.points],
-        );
-        const tierChange = await this.upgradeTier(manager, request.tenant, request.memberId);
+        const tierChange = await this.countEarnAndUpgrade(manager, request.tenant, request.memberId, request.points);
         if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
       }
       await appendOutbox(manager, events);
@@ -224,17 +219,23 @@ export class LedgerService {
   }
 
   /**
-   * Tier rule: the highest tier whose qualifyingPoints ≤ EARN points of the last 12 months.
-   * Only upgrades here (in the crediting transaction); returns the change for the outbox.
+   * Books an EARN credit into its day's bucket and applies the tier rule in one statement: the
+   * highest tier whose qualifyingPoints ≤ EARN points of the last 12 months. The CTEs read the
+   * snapshot before the bucket update, so the credit is added to the sum explicitly. Only upgrades
+   * here (in the crediting transaction); returns the change for the outbox.
    */
-  private async upgradeTier(
+  private async countEarnAndUpgrade(
     manager: EntityManager,
     tenant: string,
     memberId: string,
+    points: number,
   ): Promise<{ memberId: string; previousTierId: string | null; tierId: string } | undefined> {
     const [candidate] = (await manager.query(
-      `WITH earned AS (
-         SELECT COALESCE(sum(points), 0) AS points FROM earn_days
+      `WITH booked AS (
+         INSERT INTO earn_days (tenant, member_id, day, points) VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, $3)
+         ON CONFLICT (member_id, day) DO UPDATE SET points = earn_days.points + EXCLUDED.points)
+       , earned AS (
+         SELECT COALESCE(sum(points), 0) + $3 AS points FROM earn_days
          WHERE member_id = $2 AND day > ((now() AT TIME ZONE 'UTC') - interval '12 months')::date)
        , base AS (
          SELECT id, rank FROM tiers WHERE tenant = $1 AND qualifying_points = 0 ORDER BY rank DESC LIMIT 1)
@@ -247,7 +248,7 @@ export class LedgerService {
        JOIN tiers t ON t.tenant = $1 AND t.qualifying_points <= earned.points
        WHERE m.id = $2
        ORDER BY t.rank DESC LIMIT 1`,
-      [tenant, memberId],
+      [tenant, memberId, points],
     )) as { id: string; rank: number; current_id: string | null; current_rank: number }[];
     if (!candidate || candidate.rank <= candidate.current_rank) return undefined;
     await manager.query('UPDATE members SET tier_id = $2, updated_at = now() WHERE id = $1', [memberId, candidate.id]);
