@@ -14,16 +14,30 @@ export const kit = require('@loyalty/kit');
 export const SUBGRAPHS = ['members', 'campaigns', 'rewards', 'analytics'];
 const DEFAULT_PORTS = { gateway: 4000, members: 4001, campaigns: 4002, rewards: 4003, analytics: 4004 };
 
+/**
+ * `count` distinct free ports. All are held open until every one is chosen: asking one at a time
+ * can hand out a port just released, and two services would then race for it.
+ */
+export async function freePorts(count) {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve, reject) => {
+          const server = createServer();
+          server.unref();
+          server.on('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => server.address().port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
 export async function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
+  return (await freePorts(1))[0];
 }
 
 function alive(pid) {
@@ -73,8 +87,12 @@ async function waitHealthy(url, child, name, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} during start-up`);
+    // The answer must come from this service, not from whatever else might hold the port.
     const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => r.ok)
+      .then(async (r) => {
+        const body = await r.json();
+        return r.ok && (name === 'gateway' ? typeof body.subgraphs === 'object' : body.service === name);
+      })
       .catch(() => false);
     if (ok) return;
     await sleep(150);
@@ -93,8 +111,9 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
     JWT_SECRET: kit.resolveSecret('JWT_SECRET', env.JWT_SECRET ?? process.env.JWT_SECRET, { production, dataDir }),
     SERVICE_SECRET: kit.resolveSecret('SERVICE_SECRET', env.SERVICE_SECRET ?? process.env.SERVICE_SECRET, { production, dataDir }),
   };
-  const resolved = {};
-  for (const name of ['gateway', ...SUBGRAPHS]) resolved[name] = ports[name] || (await freePort());
+  const names = ['gateway', ...SUBGRAPHS];
+  const spare = await freePorts(names.filter((name) => !ports[name]).length);
+  const resolved = Object.fromEntries(names.map((name) => [name, ports[name] || spare.shift()]));
   const urls = Object.fromEntries(SUBGRAPHS.map((name) => [name, `http://127.0.0.1:${resolved[name]}`]));
   const children = new Map();
   if (output !== 'inherit') mkdirSync(output, { recursive: true });

@@ -15,6 +15,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runFanout } from './fanout.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
@@ -369,35 +370,8 @@ try {
   const directLoad = pool(rounds.map((r) => r[1]));
   const gatewayLatency = await runPhase({ ...gateway(), ...latency, ...dashboard });
   const directLatency = await runPhase({ ...(await direct()), ...latency, ...dashboard });
-  const writes = await runPhase({
-    ...gateway(),
-    name: 'adjustPoints via gateway',
-    ...load,
-    // A fresh idempotency key per request: a repeated key would be a replay, not a write.
-    setupRequest: (request) => ({
-      ...request,
-      body: JSON.stringify({
-        query: ADJUST_MUTATION,
-        variables: { input: { memberId, points: -1, reason: 'bench: load', idempotencyKey: `bench:${randomUUID()}` } },
-      }),
-    }),
-    check: (body) => Number.isInteger(body.data?.adjustPoints?.balanceAfter),
-  });
-
-  // Every answered debit must be on the ledger. Requests still in flight when autocannon stops a
-  // run (at most one per connection, warm-up and measured run) may land without being counted.
-  const { member } = await graphql(gatewayUrl, gatewayHeaders, DASHBOARD_QUERY, { id: memberId });
-  const maxBalance = expectedBalance - writes.okResponses;
-  const minBalance = maxBalance - 2 * writes.connections;
-  if (member.points.balance > maxBalance || member.points.balance < minBalance) {
-    throw new Error(
-      `ledger mismatch: balance ${member.points.balance}, expected ${minBalance}..${maxBalance} after ${writes.okResponses} debits of 1`,
-    );
-  }
-
-  // The catalog as a partner app reads it (API key, first 50 of 60 rewards), and redemptions: two
-  // subgraph transactions and one internal ledger call each.
-  log('seeding 60 rewards and a partner API key…');
+  // The catalog as a partner app reads it (API key, first 50 of 60 rewards).
+  log('seeding 60 rewards, a partner API key and a campaign with three rules…');
   let cheapest;
   for (let i = 0; i < 60; i++) {
     const { createReward } = await graphql(gatewayUrl, gatewayHeaders, 'mutation($input: RewardInput!) { createReward(input: $input) { id } }', {
@@ -406,6 +380,10 @@ try {
     cheapest ??= createReward.id;
   }
   const { createApiKey } = await graphql(gatewayUrl, gatewayHeaders, 'mutation { createApiKey(input: { name: "bench", scopes: ["catalog:read"] }) { secret } }', {});
+  const { createCampaign } = await graphql(gatewayUrl, gatewayHeaders, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', {
+    input: BENCH_CAMPAIGN,
+  });
+  await graphql(gatewayUrl, gatewayHeaders, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
   const catalog = await runPhase({
     name: 'partner catalog (50) via gateway',
     url: gatewayUrl,
@@ -414,44 +392,59 @@ try {
     check: (body) => body.data?.rewards?.edges?.length === 50,
     ...load,
   });
-  const redemptions = await runPhase({
-    ...gateway(),
-    name: 'redeemReward via gateway',
-    ...load,
-    setupRequest: (request) => ({
-      ...request,
-      body: JSON.stringify({
-        query: REDEEM_MUTATION,
-        variables: { input: { memberId, rewardId: cheapest, idempotencyKey: `bench:${randomUUID()}` } },
-      }),
-    }),
-    check: (body) => body.data?.redeemReward?.status === 'COMPLETED' && typeof body.data.redeemReward.code === 'string',
-  });
-  const { member: redeemed } = await graphql(gatewayUrl, gatewayHeaders, 'query($id: ID!) { member(id: $id) { redemptions { totalCount } } }', { id: memberId });
-  const completed = redeemed.redemptions.totalCount;
-  if (completed < redemptions.okResponses || completed > redemptions.okResponses + 2 * redemptions.connections) {
-    throw new Error(`redemption mismatch: ${completed} stored, ${redemptions.okResponses} answered`);
-  }
 
-  log('creating a campaign with three rules…');
-  const { createCampaign } = await graphql(gatewayUrl, gatewayHeaders, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', {
-    input: BENCH_CAMPAIGN,
-  });
-  await graphql(gatewayUrl, gatewayHeaders, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
-  const activities = await runPhase({
+  // The three writes, alternated in rounds like the dashboard comparison, since their ratios are
+  // the targets. A fresh idempotency key per request: a repeated key would be a replay, not a write.
+  const mutation = (name, query, input, check) => ({
     ...gateway(),
-    name: 'recordActivity via gateway',
-    ...load,
-    setupRequest: (request) => ({
-      ...request,
-      body: JSON.stringify({
-        query: ACTIVITY_MUTATION,
-        variables: { input: { memberId, type: 'PURCHASE', amount: 2500, currency: 'EUR', idempotencyKey: `bench:${randomUUID()}` } },
-      }),
-    }),
-    // 5 × 2 (happy hour) + 25 per 1.00 = 35, credited on the ledger.
-    check: (body) => body.data?.recordActivity?.pointsEarned === 35 && typeof body.data.recordActivity.transaction?.id === 'string',
+    name,
+    connections: 10,
+    setupRequest: (request) => ({ ...request, body: JSON.stringify({ query, variables: { input: { ...input, idempotencyKey: `bench:${randomUUID()}` } } }) }),
+    check,
   });
+  const adjustPhase = mutation('adjustPoints via gateway', ADJUST_MUTATION, { memberId, points: -1, reason: 'bench: load' }, (body) =>
+    Number.isInteger(body.data?.adjustPoints?.balanceAfter),
+  );
+  const redeemPhase = mutation('redeemReward via gateway', REDEEM_MUTATION, { memberId, rewardId: cheapest }, (body) =>
+    body.data?.redeemReward?.status === 'COMPLETED' && typeof body.data.redeemReward.code === 'string',
+  );
+  // 5 × 2 (happy hour) + 25 per 1.00 = 35, credited on the ledger.
+  const activityPhase = mutation('recordActivity via gateway', ACTIVITY_MUTATION, { memberId, type: 'PURCHASE', amount: 2500, currency: 'EUR' }, (body) =>
+    body.data?.recordActivity?.pointsEarned === 35 && typeof body.data.recordActivity.transaction?.id === 'string',
+  );
+  const writeRounds = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const timing = { seconds: COMPARE_SECONDS / ROUNDS, warmup: round === 0 ? WARMUP_SECONDS : 0 };
+    writeRounds.push([await runPhase({ ...adjustPhase, ...timing }), await runPhase({ ...redeemPhase, ...timing }), await runPhase({ ...activityPhase, ...timing })]);
+  }
+  const writes = pool(writeRounds.map((r) => r[0]));
+  const redemptions = pool(writeRounds.map((r) => r[1]));
+  const activities = pool(writeRounds.map((r) => r[2]));
+
+  // The ledger must agree with itself and with every answer: balance = sum of entries = sum of
+  // open lots, and at least one entry per answered write (requests still in flight when a run
+  // stopped, and redemptions a timeout left PENDING for recovery, may add more later). Read from
+  // the members database itself: this checks the bench's own run, it is not an API client.
+  const ledgerDb = new pg.Client({ connectionString: system.databases.members });
+  await ledgerDb.connect();
+  const [ledger] = (
+    await ledgerDb.query(
+      `SELECT a.balance,
+              (SELECT sum(points)::int FROM ledger_entries WHERE member_id = a.member_id) AS entries,
+              (SELECT sum(remaining)::int FROM point_lots WHERE member_id = a.member_id) AS lots,
+              (SELECT count(*)::int FROM ledger_entries WHERE member_id = a.member_id AND type = 'ADJUST' AND reason = 'bench: load') AS debited,
+              (SELECT count(*)::int FROM ledger_entries WHERE member_id = a.member_id AND type = 'REDEEM') AS redeemed,
+              (SELECT count(*)::int FROM ledger_entries WHERE member_id = a.member_id AND type = 'EARN') AS credited
+       FROM point_accounts a WHERE a.member_id = $1`,
+      [memberId],
+    )
+  ).rows;
+  await ledgerDb.end();
+  const { debited, redeemed, credited } = ledger;
+  if (ledger.balance !== ledger.entries || ledger.balance !== ledger.lots || debited < writes.okResponses || redeemed < redemptions.okResponses || credited < activities.okResponses) {
+    throw new Error(`ledger mismatch: ${JSON.stringify(ledger)} after ${writes.okResponses}/${redemptions.okResponses}/${activities.okResponses} answered writes`);
+  }
+  const member = { points: { balance: ledger.balance } };
 
   const analyticsTenant = `bench-analytics-${runId.slice(0, 8)}`;
   const ingest = await loadAnalytics({ kit, system, tenant: analyticsTenant, log });
@@ -497,7 +490,7 @@ try {
   console.log(`analytics ingest:                 ${ingest.eventsPerSecond.toFixed(0)} events/s (${ingest.events} in ${ingest.seconds.toFixed(1)} s)  target ≥ ${TARGET_INGEST_EVENTS_PER_SECOND}   ${verdict(ingest.eventsPerSecond >= TARGET_INGEST_EVENTS_PER_SECOND)}`);
   const redeemRatio = redemptions.rps / writes.rps;
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
-  console.log(`ledger after ${writes.okResponses} debits: balance ${member.points.balance} (consistent); ${completed} redemptions stored`);
+  console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
 } catch (error) {
   console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);
   if (system) console.error(`[bench] service logs: ${join(root, '.data', 'bench-logs')}`);
