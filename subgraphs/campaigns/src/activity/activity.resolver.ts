@@ -10,12 +10,13 @@ export class ActivityResolver {
   @Mutation(() => EarnResult, { description: 'EARN' })
   async recordActivity(@Arg('input', () => ActivityInput) input: ActivityInput, @Ctx() { identity, services, loaders }: CampaignsContext): Promise<EarnResult> {
     const outcome = await services.activities.record(identity, input);
-    const campaigns = await loaders.campaign.loadMany(outcome.awards.map((a) => a.campaignId));
+    // The campaigns were read (and locked) to evaluate the activity; only a replay reads them again.
+    const campaigns = await Promise.all(outcome.awards.map((a) => a.campaign ?? loaders.campaign.load(a.campaignId)));
     return {
       pointsEarned: outcome.pointsEarned,
       member: { id: outcome.memberId },
       transaction: outcome.transactionId ? { id: outcome.transactionId } : null,
-      appliedRules: outcome.awards.map((a, i) => ({ campaign: toCampaign(campaigns[i] as never), ruleId: a.ruleId, points: a.points })),
+      appliedRules: outcome.awards.map((a, i) => ({ campaign: toCampaign(campaigns[i]!), ruleId: a.ruleId, points: a.points })),
     };
   }
 }

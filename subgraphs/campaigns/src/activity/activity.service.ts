@@ -22,6 +22,8 @@ export interface Award {
   ruleId: string;
   points: number;
   periodKey: string | null;
+  /** The campaign as the reservation left it (set when this request evaluated it, not on replays). */
+  campaign?: CampaignEntity;
 }
 
 export interface EarnOutcome {
@@ -194,9 +196,12 @@ export class ActivityService {
         }
         budgetLeft -= points;
         issued += points;
-        awards.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key });
+        awards.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign });
       }
-      if (issued > 0) await manager.query('UPDATE campaigns SET points_issued = points_issued + $2 WHERE id = $1', [campaign.id, issued]);
+      if (issued > 0) {
+        await manager.query('UPDATE campaigns SET points_issued = points_issued + $2 WHERE id = $1', [campaign.id, issued]);
+        campaign.pointsIssued += issued; // the row is locked: this is its committed value
+      }
     }
     return awards;
   }
