@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
@@ -10,6 +10,19 @@ import { gatewayUrl } from './support/system';
 const root = join(__dirname, '..', '..');
 
 describe('artefacts', () => {
+  it('keeps the docs self-contained: every relative link resolves, nothing points outside the repo', () => {
+    const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    for (const page of pages) {
+      const text = readFileSync(join(root, page), 'utf8');
+      assert.doesNotMatch(text, /\.\.\/shared|\b(API|DESIGN|STACK|STYLE)\.md\b/, `${page} points at files users do not have`);
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        assert.ok(existsSync(resolve(dirname(join(root, page)), target!)), `${page} links to ${target}, which does not exist`);
+      }
+    }
+  });
+
+
   it('keeps schema/ in step with the code (npm run schema regenerates it)', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'scripts', 'schema.mjs'), '--check']);
     assert.match(stdout, /matches the code/);
