@@ -178,4 +178,31 @@ describe('points ledger', () => {
     await assert.rejects(sql('members', 'UPDATE ledger_entries SET points = 6 WHERE member_id = $1', [member]), /append-only/);
     await assert.rejects(sql('members', 'DELETE FROM ledger_entries WHERE member_id = $1', [member]), /append-only/);
   });
+
+  it('refuses a credit past 2^31 − 1 as BAD_USER_INPUT on points, through the API and the internal route', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const max = 2 ** 31 - 1;
+    for (let i = 0; i < 21; i++) assert.equal((await t.adjust(member, 100_000_000)).errors, undefined);
+    const top = await t.adjust(member, max - 2_100_000_000);
+    assert.equal(top.data?.adjustPoints.balanceAfter, max, JSON.stringify(top.errors));
+    const over = await t.adjust(member, 1);
+    assert.deepEqual(codes(over), ['BAD_USER_INPUT'], JSON.stringify(over));
+    assert.equal(over.errors![0]!.extensions!.field, 'points');
+    const ledger = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'test' });
+    await assert.rejects(
+      ledger.credit({ tenant: t.tenant, memberId: member, points: 1, type: 'EARN', idempotencyKey: randomUUID(), reference: 'over' }),
+      (error: unknown) => error instanceof DomainError && error.code === 'BAD_USER_INPUT' && error.field === 'points',
+    );
+    // Spending makes room again; the ledger stays whole.
+    assert.equal((await t.adjust(member, -10)).data?.adjustPoints.balanceAfter, max - 10);
+    const [row] = await sql<{ balance: number; entries: string; lots: string }>(
+      'members',
+      `SELECT a.balance, (SELECT sum(points)::text FROM ledger_entries WHERE member_id = a.member_id) AS entries,
+              (SELECT sum(remaining)::text FROM point_lots WHERE member_id = a.member_id) AS lots
+       FROM point_accounts a WHERE a.member_id = $1`,
+      [member],
+    );
+    assert.deepEqual(row, { balance: max - 10, entries: String(max - 10), lots: String(max - 10) });
+  });
 });
