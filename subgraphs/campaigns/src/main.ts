@@ -8,6 +8,7 @@ import { CampaignService } from './campaign/campaign.service';
 import { createLoaders, type CampaignsContext, type Services } from './context';
 import { CampaignsInitial1763800000101 } from './migrations/1763800000101-campaigns-initial';
 import { Earning1763800000102 } from './migrations/1763800000102-earning';
+import { BigBudgets1763800000103 } from './migrations/1763800000103-big-budgets';
 import { buildCampaignsSchema } from './schema';
 
 const retryEnv = z.object({
@@ -21,7 +22,7 @@ main(() =>
       name: 'campaigns',
       defaultPort: 4002,
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103],
       buildSchema: buildCampaignsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret }) => {
