@@ -122,6 +122,12 @@ describe('earning rules', () => {
       expected: [0],
     },
     {
+      name: 'minOrderAmount applies to a FIXED rule too: 49.99 → 0, 50.00 → 10',
+      campaign: { rules: [{ name: 'visit from 50.00', trigger: 'PURCHASE', calculation: 'FIXED', points: 10, minOrderAmount: 5_000 }] },
+      activities: [{ amount: 4_999 }, { amount: 5_000 }],
+      expected: [0, 10],
+    },
+    {
       name: 'rules add up; a rule that does not match the trigger gives nothing',
       campaign: {
         rules: [
