@@ -130,11 +130,11 @@ export class Campaign {
   @Field(() => [EarningRule])
   rules!: EarningRule[];
 
-  @Field(() => Eligibility, { nullable: true })
+  @Field(() => Eligibility, { nullable: true, description: 'staff only: null for a member' })
   eligibility!: Eligibility | null;
 
-  @Field(() => CampaignBudget)
-  budget!: CampaignBudget;
+  @Field(() => CampaignBudget, { nullable: true, description: 'staff only: null for a member' })
+  budget!: CampaignBudget | null;
 
   createdAt!: Date;
 }
