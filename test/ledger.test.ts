@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLedgerClient, DomainError } from '@loyalty/kit';
-import { codes, newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
+import { codes, gql, newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
 
 /** balance row, sum of entries and sum of open lots must always agree. */
 async function assertReconciled(memberId: string, expected: number) {
@@ -194,6 +194,19 @@ describe('points ledger', () => {
       ledger.credit({ tenant: t.tenant, memberId: member, points: 1, type: 'EARN', idempotencyKey: randomUUID(), reference: 'over' }),
       (error: unknown) => error instanceof DomainError && error.code === 'BAD_USER_INPUT' && error.field === 'points',
     );
+    // An activity that would earn past it is refused on the member it credits, and its budget released.
+    const { createCampaign } = await ok<{ createCampaign: { id: string } }>(
+      'mutation { createCampaign(input: { name: "Visit", rules: [{ name: "visit", trigger: PURCHASE, calculation: FIXED, points: 10 }], budget: { maxPoints: 100 } }) { id } }',
+      {},
+      { token: t.admin },
+    );
+    await ok('mutation($id: ID!) { activateCampaign(id: $id) { id } }', { id: createCampaign.id }, { token: t.admin });
+    const earned = await gql('mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned } }', {
+      input: { memberId: member, type: 'PURCHASE', amount: 100, idempotencyKey: randomUUID() },
+    }, { token: t.admin });
+    assert.deepEqual(earned.errors?.map((e) => [e.extensions?.code, e.extensions?.field]), [['BAD_USER_INPUT', 'memberId']], JSON.stringify(earned));
+    const budget = await ok<{ campaign: { budget: { pointsIssued: number } } }>('query($id: ID!) { campaign(id: $id) { budget { pointsIssued } } }', { id: createCampaign.id }, { token: t.admin });
+    assert.equal(budget.campaign.budget.pointsIssued, 0);
     // Spending makes room again; the ledger stays whole.
     assert.equal((await t.adjust(member, -10)).data?.adjustPoints.balanceAfter, max - 10);
     const [row] = await sql<{ balance: number; entries: string; lots: string }>(

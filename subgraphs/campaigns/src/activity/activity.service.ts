@@ -277,6 +277,10 @@ export class ActivityService {
     } catch (error) {
       if (error instanceof DomainError) {
         await this.release(activityId);
+        // The ledger blames its own `points`; the caller sent no points, only the member to credit.
+        if (error.code === 'BAD_USER_INPUT' && error.field === 'points') {
+          throw new BadInputError('memberId', `The member's balance cannot take the ${points} points this activity earns`);
+        }
         throw error;
       }
       this.log.warn({ err: error, activityId }, 'members unreachable; credit left PENDING for the retry job');
