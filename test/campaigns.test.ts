@@ -432,6 +432,25 @@ describe('recordActivity while members is down', () => {
       const refused = await direct({ ...purchase(member, 500), idempotencyKey: key });
       assert.deepEqual(refused.errors?.map((e) => e.extensions), [{ code: 'SERVICE_UNAVAILABLE', retryable: true }], JSON.stringify(refused));
       assert.doesNotMatch(JSON.stringify(refused), /127\.0\.0\.1|snapshots|members answered/);
+      // What a till behind the gateway sees: the same code, retryable, nothing internal.
+      const gateway = await startService('gateway', {
+        MEMBERS_URL: subgraphUrls.members,
+        CAMPAIGNS_URL: replica.url,
+        REWARDS_URL: subgraphUrls.rewards,
+        ANALYTICS_URL: subgraphUrls.analytics,
+        EVENT_BUS_URL: databases.events!,
+        JWT_SECRET: process.env.JWT_SECRET!,
+        SERVICE_SECRET: serviceSecret,
+      });
+      replicas.push(gateway);
+      const viaGateway = await gql(
+        'mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned } }',
+        { input: { ...purchase(member, 500), idempotencyKey: key } },
+        { token: await token(t.tenant, ['integration']) },
+        `${gateway.url}/graphql`,
+      );
+      assert.deepEqual(viaGateway.errors?.map((e) => e.extensions), [{ code: 'SERVICE_UNAVAILABLE', retryable: true }], JSON.stringify(viaGateway));
+      assert.doesNotMatch(JSON.stringify(viaGateway), /127\.0\.0\.1|snapshots|members answered/);
       const eligible = await gql('query($id: ID!) { _entities(representations: [{ __typename: "Member", id: $id }]) { ... on Member { eligibleCampaigns { id } } } }', { id: member }, caller, url);
       assert.deepEqual(codes(eligible), ['SERVICE_UNAVAILABLE'], JSON.stringify(eligible));
       const [{ n }] = (await sql<{ n: number }>('campaigns', 'SELECT count(*)::int AS n FROM activities WHERE tenant = $1', [t.tenant])) as [{ n: number }];
