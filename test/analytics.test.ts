@@ -154,4 +154,52 @@ describe('analytics', () => {
     );
     assert.deepEqual(weeks.pointsTimeline.map((p) => p.start.slice(0, 10)), ['2026-01-05', '2026-01-12', '2026-01-19', '2026-01-26']);
   });
+
+  it('reports sums past 2^31 as SafeInt: program, campaign, timeline, rewards and stores', async () => {
+    const t = await newTenant();
+    const members = [await t.enroll(), await t.enroll()];
+    const { createCampaign } = await ok<{ createCampaign: { id: string } }>(
+      'mutation { createCampaign(input: { name: "Jackpot", rules: [{ name: "1M per 1.00", trigger: PURCHASE, calculation: PER_AMOUNT, points: 1000000 }] }) { id } }',
+      {},
+      { token: t.admin },
+    );
+    await ok('mutation($id: ID!) { activateCampaign(id: $id) { id } }', { id: createCampaign.id }, { token: t.admin });
+    // 22 activities of 100,000,000 points (the most one move may carry): 2,200,000,000 > 2^31 − 1.
+    for (let i = 0; i < 22; i++) {
+      const earned = await ok<{ recordActivity: { pointsEarned: number } }>('mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned } }', {
+        input: { memberId: members[i % 2], type: 'PURCHASE', amount: 10_000, currency: 'EUR', idempotencyKey: randomUUID() },
+      }, { token: t.admin });
+      assert.equal(earned.recordActivity.pointsEarned, 100_000_000);
+    }
+    const issued = 2_200_000_000;
+    // Redemptions at that scale would need thousands of calls: the per-reward and per-store read
+    // models are written directly (rows of this test's tenant only).
+    const reward = randomUUID();
+    const today = new Date().toISOString().slice(0, 10);
+    await sql('analytics', 'INSERT INTO reward_days (tenant, reward_id, day, redemptions, points_spent) VALUES ($1, $2, $3, 3, 3000000000)', [t.tenant, reward, today]);
+    await sql('analytics', 'INSERT INTO store_days (tenant, store_id, day, redemptions, points_spent) VALUES ($1, $2, $3, 3, 3000000000)', [t.tenant, 'berlin', today]);
+    await caughtUp();
+    const reports = await ok<Record<string, unknown>>(
+      `query($id: ID!, $range: DateRangeInput!) {
+         programStats { pointsIssued pointsOutstanding purchaseRevenue }
+         campaign(id: $id) { budget { pointsIssued } performance { pointsIssued activities } }
+         pointsTimeline(range: $range, interval: MONTH) { pointsIssued }
+         topRewards { reward { id } redemptions pointsSpent }
+         redemptionsByStore { storeId redemptions pointsSpent } }`,
+      { id: createCampaign.id, range: { from: new Date().toISOString(), to: new Date().toISOString() } },
+      { token: t.admin },
+    );
+    assert.deepEqual(reports, {
+      programStats: { pointsIssued: issued, pointsOutstanding: issued, purchaseRevenue: 220_000 },
+      campaign: { budget: { pointsIssued: issued }, performance: { pointsIssued: issued, activities: 22 } },
+      pointsTimeline: [{ pointsIssued: issued }],
+      topRewards: [{ reward: { id: reward }, redemptions: 3, pointsSpent: 3_000_000_000 }],
+      redemptionsByStore: [{ storeId: 'berlin', redemptions: 3, pointsSpent: 3_000_000_000 }],
+    });
+    const { checkOutstanding } = (await import('../../scripts/check-outstanding.mjs' as string)) as {
+      checkOutstanding: (o: Record<string, string>) => Promise<{ consistent: boolean; reported: number; balances: number }>;
+    };
+    const check = await checkOutstanding({ gatewayUrl, membersUrl: subgraphUrls.members, tenant: t.tenant, jwtSecret: process.env.JWT_SECRET!, serviceSecret });
+    assert.deepEqual(check, { tenant: t.tenant, reported: issued, balances: issued, consistent: true });
+  });
 });

@@ -43,7 +43,7 @@ const perEuro = { name: '2 per 1.00 from 100.00', trigger: 'PURCHASE', calculati
 
 /** Budget and ledger agree: what campaigns says it issued is what members credited. */
 async function assertBudgetMatchesLedger(t: Tenant, campaignId: string) {
-  const [{ issued }] = (await sql<{ issued: number }>('campaigns', 'SELECT points_issued AS issued FROM campaigns WHERE id = $1', [campaignId])) as [{ issued: number }];
+  const [{ issued }] = (await sql<{ issued: number }>('campaigns', 'SELECT points_issued::int AS issued FROM campaigns WHERE id = $1', [campaignId])) as [{ issued: number }];
   const [{ awarded }] = (await sql<{ awarded: number }>('campaigns', 'SELECT COALESCE(sum(points), 0)::int AS awarded FROM activity_awards WHERE campaign_id = $1', [campaignId])) as [{ awarded: number }];
   const [{ earned }] = (await sql<{ earned: number }>('members', `SELECT COALESCE(sum(points), 0)::int AS earned FROM ledger_entries WHERE tenant = $1 AND type = 'EARN'`, [t.tenant])) as [{ earned: number }];
   assert.equal(issued, awarded);
@@ -120,6 +120,12 @@ describe('earning rules', () => {
       campaign: { rules: [{ name: 'silver+', trigger: 'PURCHASE', calculation: 'FIXED', points: 9 }], eligibility: { minTierRank: 1 } },
       activities: [{ amount: 100 }],
       expected: [0],
+    },
+    {
+      name: 'minOrderAmount applies to a FIXED rule too: 49.99 → 0, 50.00 → 10',
+      campaign: { rules: [{ name: 'visit from 50.00', trigger: 'PURCHASE', calculation: 'FIXED', points: 10, minOrderAmount: 5_000 }] },
+      activities: [{ amount: 4_999 }, { amount: 5_000 }],
+      expected: [0, 10],
     },
     {
       name: 'rules add up; a rule that does not match the trigger gives nothing',
@@ -267,6 +273,9 @@ describe('recordActivity', () => {
       [{ memberId: member, type: 'PURCHASE' }, 'BAD_USER_INPUT', 'amount'],
       [{ memberId: member, type: 'CUSTOM_EVENT' }, 'BAD_USER_INPUT', 'eventName'],
       [{ memberId: member, type: 'PURCHASE', amount: 1, occurredAt: new Date(Date.now() + 3_600_000).toISOString() }, 'BAD_USER_INPUT', 'occurredAt'],
+      // Backdating past MAX_BACKDATE_DAYS (30 by default) would refill the caps of days long gone.
+      [{ memberId: member, type: 'PURCHASE', amount: 1, occurredAt: new Date(Date.now() - 31 * 86_400_000).toISOString() }, 'BAD_USER_INPUT', 'occurredAt'],
+      [{ memberId: member, type: 'PURCHASE', amount: 1, occurredAt: '0001-01-01T00:00:00.000Z' }, 'BAD_USER_INPUT', 'occurredAt'],
       [{ memberId: member, type: 'PURCHASE', amount: 1, currency: 'EURO' }, 'BAD_USER_INPUT', 'currency'],
       [{ memberId: randomUUID(), type: 'PURCHASE', amount: 1 }, 'NOT_FOUND', 'memberId'],
       [{ memberId: 'nope', type: 'PURCHASE', amount: 1 }, 'BAD_USER_INPUT', 'memberId'],
@@ -322,5 +331,143 @@ describe('recordActivity', () => {
     const entries = await sql<{ n: number }>('members', `SELECT count(*)::int AS n FROM ledger_entries WHERE tenant = $1 AND type = 'EARN'`, [t.tenant]);
     assert.equal(entries[0]!.n, 2);
     await proxy.close();
+  });
+});
+
+describe('recordActivity refuses what would earn twice or wrongly', () => {
+  it('earns once per orderId: another key for a recorded order is CONFLICT on orderId, the same key replays', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    await campaign(t, { rules: [perEuro] });
+    const key = randomUUID();
+    const first = await record(t, { ...purchase(member, 12_345, { orderId: 'order-1' }), idempotencyKey: key });
+    assert.equal(first.data?.recordActivity.pointsEarned, 246, JSON.stringify(first.errors));
+    const again = await record(t, purchase(member, 12_345, { orderId: 'order-1' }));
+    assert.deepEqual(codes(again), ['CONFLICT'], JSON.stringify(again));
+    assert.equal(again.errors![0]!.extensions!.field, 'orderId');
+    const replay = await record(t, { ...purchase(member, 12_345, { orderId: 'order-1' }), idempotencyKey: key });
+    assert.equal(replay.data?.recordActivity.transaction?.id, first.data!.recordActivity.transaction!.id, JSON.stringify(replay.errors));
+    // Racing tills with their own keys: one order still earns once.
+    const racing = await Promise.all(Array.from({ length: 5 }, () => record(t, purchase(member, 10_000, { orderId: 'order-2' }))));
+    assert.deepEqual(racing.map((r) => r.data?.recordActivity.pointsEarned ?? codes(r)[0]).sort(), [200, 'CONFLICT', 'CONFLICT', 'CONFLICT', 'CONFLICT']);
+    assert.equal(await t.balance(member), 446);
+    // A custom event may carry an order id without claiming the order.
+    const event = await record(t, { memberId: member, type: 'CUSTOM_EVENT', eventName: 'review', orderId: 'order-1' });
+    assert.equal(event.errors, undefined, JSON.stringify(event.errors));
+    // Order ids belong to a tenant.
+    const other = await newTenant();
+    const stranger = await other.enroll();
+    await campaign(other, { rules: [perEuro] });
+    assert.equal((await record(other, purchase(stranger, 12_345, { orderId: 'order-1' }))).data?.recordActivity.pointsEarned, 246);
+  });
+
+  it('accepts an occurredAt within MAX_BACKDATE_DAYS in its own period', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    await campaign(t, { rules: [{ name: 'visit', trigger: 'PURCHASE', calculation: 'FIXED', points: 100, maxPointsPerMember: 100, capPeriod: 'DAY' }] });
+    const earlier = new Date(Date.now() - 29 * 86_400_000).toISOString();
+    const earned = await record(t, purchase(member, 500, { occurredAt: earlier }));
+    assert.equal(earned.data?.recordActivity.pointsEarned, 100, JSON.stringify(earned.errors));
+    assert.equal((await record(t, purchase(member, 500, { occurredAt: earlier }))).data?.recordActivity.pointsEarned, 0);
+  });
+
+  it('refuses an award above the per-activity limit as BAD_USER_INPUT on amount, and keeps nothing', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const perCent = { name: 'per cent', trigger: 'PURCHASE', calculation: 'PER_AMOUNT', points: 1000, amountStep: 1 };
+    const id = await campaign(t, { rules: [perCent, { ...perCent, name: 'huge', points: 1_000_000, minOrderAmount: 1_000_000_000 }] });
+    // 1,000 × 100,000 = the limit of one move, 100,000,000: allowed.
+    assert.equal((await record(t, purchase(member, 100_000))).data?.recordActivity.pointsEarned, 100_000_000);
+    for (const amount of [100_001, 2_000_000_000]) {
+      const result = await record(t, purchase(member, amount));
+      assert.deepEqual(codes(result), ['BAD_USER_INPUT'], JSON.stringify(result));
+      assert.equal(result.errors![0]!.extensions!.field, 'amount');
+    }
+    assert.equal(await t.balance(member), 100_000_000);
+    const [{ n }] = (await sql<{ n: number }>('campaigns', 'SELECT count(*)::int AS n FROM activities WHERE tenant = $1', [t.tenant])) as [{ n: number }];
+    assert.equal(n, 1);
+    const budget = await ok<{ campaign: { budget: { pointsIssued: number } } }>('query($id: ID!) { campaign(id: $id) { budget { pointsIssued } } }', { id }, { token: t.admin });
+    assert.equal(budget.campaign.budget.pointsIssued, 100_000_000);
+  });
+
+  it('shows a member token no campaign budget or eligibility', async () => {
+    const t = await newTenant();
+    const member = await t.enroll({ country: 'DE', attributes: { vip: false } });
+    const id = await campaign(t, { rules: [perEuro], budget: { maxPoints: 5_000 }, eligibility: { countries: ['DE'], attributeEquals: { vip: false } } });
+    const memberToken = await token(t.tenant, ['member'], { memberId: member });
+    const query = '{ me { eligibleCampaigns { id budget { maxPoints pointsIssued } eligibility { countries attributeEquals } rules { points } } } }';
+    const seen = await ok<{ me: { eligibleCampaigns: unknown[] } }>(query, {}, { token: memberToken });
+    assert.deepEqual(seen.me.eligibleCampaigns, [{ id, budget: null, eligibility: null, rules: [{ points: 2 }] }]);
+    const staff = await ok<{ campaign: unknown }>('query($id: ID!) { campaign(id: $id) { budget { maxPoints pointsIssued } eligibility { countries } } }', { id }, { token: t.admin });
+    assert.deepEqual(staff.campaign, { budget: { maxPoints: 5_000, pointsIssued: 0 }, eligibility: { countries: ['DE'] } });
+  });
+});
+
+describe('recordActivity while members is down', () => {
+  it('answers SERVICE_UNAVAILABLE (retryable) when the member cannot be read, keeps nothing, and the same key earns once later', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const id = await campaign(t, { rules: [{ name: 'visit', trigger: 'PURCHASE', calculation: 'FIXED', points: 100 }], budget: { maxPoints: 1000 } });
+    const proxy = await faultyProxy(subgraphUrls.members, /\/internal\/members\/snapshots/);
+    try {
+      const replica = await startService('campaigns', {
+        DATABASE_URL: databases.campaigns!,
+        EVENT_BUS_URL: databases.events!,
+        MEMBERS_URL: proxy.url,
+        SERVICE_SECRET: serviceSecret,
+        MAX_BACKDATE_DAYS: '1',
+      });
+      replicas.push(replica);
+      const caller = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
+      const url = `${replica.url}/graphql`;
+      const direct = (input: Record<string, unknown>) =>
+        gql<{ recordActivity: { pointsEarned: number; transaction: { id: string } | null } }>(
+          'mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned transaction { id } } }',
+          { input: { idempotencyKey: randomUUID(), ...input } },
+          caller,
+          url,
+        );
+      const key = randomUUID();
+      proxy.setMode('refuse');
+      const refused = await direct({ ...purchase(member, 500), idempotencyKey: key });
+      assert.deepEqual(refused.errors?.map((e) => e.extensions), [{ code: 'SERVICE_UNAVAILABLE', retryable: true }], JSON.stringify(refused));
+      assert.doesNotMatch(JSON.stringify(refused), /127\.0\.0\.1|snapshots|members answered/);
+      // What a till behind the gateway sees: the same code, retryable, nothing internal.
+      const gateway = await startService('gateway', {
+        MEMBERS_URL: subgraphUrls.members,
+        CAMPAIGNS_URL: replica.url,
+        REWARDS_URL: subgraphUrls.rewards,
+        ANALYTICS_URL: subgraphUrls.analytics,
+        EVENT_BUS_URL: databases.events!,
+        JWT_SECRET: process.env.JWT_SECRET!,
+        SERVICE_SECRET: serviceSecret,
+      });
+      replicas.push(gateway);
+      const viaGateway = await gql(
+        'mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned } }',
+        { input: { ...purchase(member, 500), idempotencyKey: key } },
+        { token: await token(t.tenant, ['integration']) },
+        `${gateway.url}/graphql`,
+      );
+      assert.deepEqual(viaGateway.errors?.map((e) => e.extensions), [{ code: 'SERVICE_UNAVAILABLE', retryable: true }], JSON.stringify(viaGateway));
+      assert.doesNotMatch(JSON.stringify(viaGateway), /127\.0\.0\.1|snapshots|members answered/);
+      const eligible = await gql('query($id: ID!) { _entities(representations: [{ __typename: "Member", id: $id }]) { ... on Member { eligibleCampaigns { id } } } }', { id: member }, caller, url);
+      assert.deepEqual(codes(eligible), ['SERVICE_UNAVAILABLE'], JSON.stringify(eligible));
+      const [{ n }] = (await sql<{ n: number }>('campaigns', 'SELECT count(*)::int AS n FROM activities WHERE tenant = $1', [t.tenant])) as [{ n: number }];
+      assert.equal(n, 0, 'nothing kept while the member could not be read');
+      proxy.setMode('pass');
+      const retried = await direct({ ...purchase(member, 500), idempotencyKey: key });
+      assert.equal(retried.data?.recordActivity.pointsEarned, 100, JSON.stringify(retried.errors));
+      const replayed = await direct({ ...purchase(member, 500), idempotencyKey: key });
+      assert.equal(replayed.data?.recordActivity.transaction?.id, retried.data!.recordActivity.transaction!.id);
+      assert.equal(await t.balance(member), 100);
+      await assertBudgetMatchesLedger(t, id);
+      // MAX_BACKDATE_DAYS is this replica's setting: two days back is too far here.
+      const old = await direct(purchase(member, 500, { occurredAt: new Date(Date.now() - 2 * 86_400_000).toISOString() }));
+      assert.deepEqual(codes(old), ['BAD_USER_INPUT'], JSON.stringify(old));
+      assert.equal(old.errors![0]!.extensions!.field, 'occurredAt');
+    } finally {
+      await proxy.close();
+    }
   });
 });

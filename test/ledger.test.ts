@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLedgerClient, DomainError } from '@loyalty/kit';
-import { codes, newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
+import { codes, gql, newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
 
 /** balance row, sum of entries and sum of open lots must always agree. */
 async function assertReconciled(memberId: string, expected: number) {
@@ -177,5 +177,45 @@ describe('points ledger', () => {
     await t.adjust(member, 5);
     await assert.rejects(sql('members', 'UPDATE ledger_entries SET points = 6 WHERE member_id = $1', [member]), /append-only/);
     await assert.rejects(sql('members', 'DELETE FROM ledger_entries WHERE member_id = $1', [member]), /append-only/);
+  });
+
+  it('refuses a credit past 2^31 − 1 as BAD_USER_INPUT on points, through the API and the internal route', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const max = 2 ** 31 - 1;
+    for (let i = 0; i < 21; i++) assert.equal((await t.adjust(member, 100_000_000)).errors, undefined);
+    const top = await t.adjust(member, max - 2_100_000_000);
+    assert.equal(top.data?.adjustPoints.balanceAfter, max, JSON.stringify(top.errors));
+    const over = await t.adjust(member, 1);
+    assert.deepEqual(codes(over), ['BAD_USER_INPUT'], JSON.stringify(over));
+    assert.equal(over.errors![0]!.extensions!.field, 'points');
+    const ledger = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'test' });
+    await assert.rejects(
+      ledger.credit({ tenant: t.tenant, memberId: member, points: 1, type: 'EARN', idempotencyKey: randomUUID(), reference: 'over' }),
+      (error: unknown) => error instanceof DomainError && error.code === 'BAD_USER_INPUT' && error.field === 'points',
+    );
+    // An activity that would earn past it is refused on the member it credits, and its budget released.
+    const { createCampaign } = await ok<{ createCampaign: { id: string } }>(
+      'mutation { createCampaign(input: { name: "Visit", rules: [{ name: "visit", trigger: PURCHASE, calculation: FIXED, points: 10 }], budget: { maxPoints: 100 } }) { id } }',
+      {},
+      { token: t.admin },
+    );
+    await ok('mutation($id: ID!) { activateCampaign(id: $id) { id } }', { id: createCampaign.id }, { token: t.admin });
+    const earned = await gql('mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned } }', {
+      input: { memberId: member, type: 'PURCHASE', amount: 100, idempotencyKey: randomUUID() },
+    }, { token: t.admin });
+    assert.deepEqual(earned.errors?.map((e) => [e.extensions?.code, e.extensions?.field]), [['BAD_USER_INPUT', 'memberId']], JSON.stringify(earned));
+    const budget = await ok<{ campaign: { budget: { pointsIssued: number } } }>('query($id: ID!) { campaign(id: $id) { budget { pointsIssued } } }', { id: createCampaign.id }, { token: t.admin });
+    assert.equal(budget.campaign.budget.pointsIssued, 0);
+    // Spending makes room again; the ledger stays whole.
+    assert.equal((await t.adjust(member, -10)).data?.adjustPoints.balanceAfter, max - 10);
+    const [row] = await sql<{ balance: number; entries: string; lots: string }>(
+      'members',
+      `SELECT a.balance, (SELECT sum(points)::text FROM ledger_entries WHERE member_id = a.member_id) AS entries,
+              (SELECT sum(remaining)::text FROM point_lots WHERE member_id = a.member_id) AS lots
+       FROM point_accounts a WHERE a.member_id = $1`,
+      [member],
+    );
+    assert.deepEqual(row, { balance: max - 10, entries: String(max - 10), lots: String(max - 10) });
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { newTenant, ok, token } from './support/system';
+import { createLedgerClient } from '@loyalty/kit';
+import { newTenant, ok, serviceSecret, subgraphUrls, token } from './support/system';
 
 describe('members', () => {
   it('enrols, updates and finds members with filters and Relay pagination', async () => {
@@ -72,5 +74,26 @@ describe('members', () => {
       { token: t.admin },
     );
     assert.deepEqual(data.member, { tier: { id: 'base', name: 'Base', rank: 0, earnMultiplier: 1 }, tierProgress: { next: null, pointsToNext: null } });
+  });
+
+  it('counts members without a recorded tier on the entry tier when filtering by it', async () => {
+    const t = await newTenant();
+    const early = await t.enroll(); // before the tenant had tiers: no tier recorded
+    const upsert = async (input: string) => (await ok<{ upsertTier: { id: string } }>(`mutation { upsertTier(input: ${input}) { id } }`, {}, { token: t.admin })).upsertTier.id;
+    const base = await upsert('{ name: "Base", rank: 0, qualifyingPoints: 0, earnMultiplier: 1 }');
+    const silver = await upsert('{ name: "Silver", rank: 1, qualifyingPoints: 100, earnMultiplier: 1.5 }');
+    const late = await t.enroll();
+    const promoted = await t.enroll();
+    const ledger = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'test' });
+    await ledger.credit({ tenant: t.tenant, memberId: promoted, points: 100, type: 'EARN', idempotencyKey: randomUUID(), reference: 'qualify' });
+    const byTier = await ok<Record<string, { totalCount: number; edges: { node: { id: string; tier: { id: string } } }[] }>>(
+      `query($base: ID!, $silver: ID!) {
+         base: members(filter: { tierId: $base }) { totalCount edges { node { id tier { id } } } }
+         silver: members(filter: { tierId: $silver }) { totalCount edges { node { id tier { id } } } } }`,
+      { base, silver },
+      { token: t.admin },
+    );
+    assert.deepEqual(byTier.base, { totalCount: 2, edges: [early, late].map((id) => ({ node: { id, tier: { id: base } } })) });
+    assert.deepEqual(byTier.silver, { totalCount: 1, edges: [{ node: { id: promoted, tier: { id: silver } } }] });
   });
 });

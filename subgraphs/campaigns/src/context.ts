@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { LedgerClient, MemberSnapshot, RequestContext } from '@loyalty/kit';
+import { LedgerUnavailableError, ServiceUnavailableError, type LedgerClient, type MemberSnapshot, type RequestContext } from '@loyalty/kit';
 import type { ActivityService } from './activity/activity.service';
 import type { CampaignEntity } from './campaign/campaign.entity';
 import type { CampaignRepository } from './campaign/campaign.repository';
@@ -23,7 +23,10 @@ export function createLoaders(services: Services, tenant: string) {
       return keys.map(() => running);
     }),
     member: new DataLoader<string, MemberSnapshot | null>(async (ids) => {
-      const found = new Map((await ledger.members(tenant, ids)).map((m) => [m.id, m]));
+      const snapshots = await ledger.members(tenant, ids).catch((error: unknown) => {
+        throw error instanceof LedgerUnavailableError ? new ServiceUnavailableError('Members cannot be read right now; retry later') : error;
+      });
+      const found = new Map(snapshots.map((m) => [m.id, m]));
       return ids.map((id) => found.get(id) ?? null);
     }),
   };

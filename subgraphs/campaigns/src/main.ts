@@ -8,11 +8,15 @@ import { CampaignService } from './campaign/campaign.service';
 import { createLoaders, type CampaignsContext, type Services } from './context';
 import { CampaignsInitial1763800000101 } from './migrations/1763800000101-campaigns-initial';
 import { Earning1763800000102 } from './migrations/1763800000102-earning';
+import { BigBudgets1763800000103 } from './migrations/1763800000103-big-budgets';
+import { UniquePurchaseOrders1763800000104 } from './migrations/1763800000104-unique-purchase-orders';
 import { buildCampaignsSchema } from './schema';
 
-const retryEnv = z.object({
+const campaignsEnv = z.object({
   ACTIVITY_CREDIT_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
   ACTIVITY_CREDIT_RETRY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
+  /** How many days in the past an activity's occurredAt may lie (older would refill past caps). */
+  MAX_BACKDATE_DAYS: z.coerce.number().int().min(0).default(30),
 });
 
 main(() =>
@@ -21,14 +25,15 @@ main(() =>
       name: 'campaigns',
       defaultPort: 4002,
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104],
       buildSchema: buildCampaignsSchema,
       outbox: true,
-      createServices: ({ db, log, membersUrl, serviceSecret }) => {
+      createServices: ({ db, log, env, membersUrl, serviceSecret }) => {
+        const config = parseEnv(campaignsEnv, env);
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'campaigns' });
         return {
           campaigns: new CampaignService(db),
-          activities: new ActivityService(db, ledger, log),
+          activities: new ActivityService(db, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }),
           repository: new CampaignRepository(db),
           ledger,
         };
@@ -36,7 +41,7 @@ main(() =>
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // Credits activities that a crash or an unreachable members subgraph left PENDING.
       onStart: async (services, { log, env }) => {
-        const config = parseEnv(retryEnv, env);
+        const config = parseEnv(campaignsEnv, env);
         return startCreditRetry(services.activities, log, config.ACTIVITY_CREDIT_RETRY_INTERVAL_MS, config.ACTIVITY_CREDIT_RETRY_AFTER_MS);
       },
     },

@@ -101,3 +101,9 @@ export function severity(error: unknown): 'info' | 'warn' {
   const code = (error as { code?: string } | undefined)?.code;
   return code === '57P01' || code === '57P02' || code === '57P03' ? 'info' : 'warn';
 }
+
+/** The constraint (or unique index) a statement violated as a duplicate, else undefined. */
+export function uniqueViolation(error: unknown): string | undefined {
+  const { code, constraint } = (error ?? {}) as { code?: string; constraint?: string };
+  return code === '23505' ? (constraint ?? '') : undefined;
+}

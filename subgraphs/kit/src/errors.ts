@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'IDEMPOTENCY_CONFLICT',
   'CONFLICT',
   'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -65,6 +66,17 @@ export class IdempotencyConflictError extends DomainError {
       'This idempotency key was already used with a different input',
       'idempotencyKey',
     );
+  }
+}
+
+/**
+ * A subgraph this one depends on cannot be reached, so nothing was decided and nothing written:
+ * the same request (same idempotency key) may be sent again later.
+ */
+export class ServiceUnavailableError extends DomainError {
+  constructor(message = 'A service this request needs is unavailable; retry later with the same idempotency key') {
+    super('SERVICE_UNAVAILABLE', message);
+    this.extensions.retryable = true;
   }
 }
 
@@ -135,7 +147,8 @@ export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedE
         : code === 'BAD_USER_INPUT'
           ? fieldFromCoercionMessage(formatted.message)
           : undefined;
-    return { message: formatted.message, path, locations, extensions: field ? { code, field } : { code } };
+    const retryable = extensions.retryable === true ? { retryable: true } : {};
+    return { message: formatted.message, path, locations, extensions: { code, ...(field ? { field } : {}), ...retryable } };
   }
   if (code && REQUEST_ERROR_CODES.has(code)) {
     return { message: formatted.message, locations, extensions: { code: 'BAD_USER_INPUT' } };

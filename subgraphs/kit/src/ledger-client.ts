@@ -3,6 +3,14 @@ import { ttlCache } from './cache';
 import { createHttpClient, type HttpClient } from './http';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
 
+/**
+ * The most points one ledger move may carry (either sign): a typo at a till or a runaway rule
+ * stops at the API instead of on a balance. Callers that compute points (campaigns) check it too.
+ */
+export const MAX_POINTS_PER_MOVE = 100_000_000;
+/** A balance is a GraphQL Int (and a PostgreSQL integer): no move may take it past this. */
+export const MAX_BALANCE = 2_147_483_647;
+
 /** The internal ledger API of the members subgraph (not part of the public supergraph). */
 export type CreditType = 'EARN' | 'ADJUST' | 'REVERSAL';
 export type DebitType = 'REDEEM' | 'ADJUST' | 'EXPIRE';

@@ -1,5 +1,5 @@
 import { GraphQLScalarType } from 'graphql';
-import { DateTimeISOResolver, JSONObjectResolver } from 'graphql-scalars';
+import { DateTimeISOResolver, GraphQLSafeInt, JSONObjectResolver } from 'graphql-scalars';
 
 /** API.md: `scalar DateTime # ISO-8601 string`. */
 export const DateTimeScalar = new GraphQLScalarType({
@@ -13,4 +13,11 @@ export const JSONScalar = new GraphQLScalarType({
   ...JSONObjectResolver.toConfig(),
   name: 'JSON',
   description: 'A JSON object.',
+});
+
+/** Aggregates (sums over a tenant, a campaign, a period) outgrow Int's 32 bits; one balance does not. */
+export const SafeIntScalar = new GraphQLScalarType({
+  ...GraphQLSafeInt.toConfig(),
+  name: 'SafeInt',
+  description: 'An integer between -(2^53 - 1) and 2^53 - 1: sums that can pass the 32 bits of Int.',
 });

@@ -1,29 +1,30 @@
 import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { SafeIntScalar } from '@loyalty/kit';
 
 @ObjectType({ description: "Headline numbers of a tenant's program" })
 export class ProgramStats {
-  @Field(() => Int, { description: 'members enrolled up to the end of the range' })
+  @Field(() => SafeIntScalar, { description: 'members enrolled up to the end of the range' })
   members!: number;
 
-  @Field(() => Int, { description: 'members who earned, redeemed or were credited within the range' })
+  @Field(() => SafeIntScalar, { description: 'members who earned, redeemed or were credited within the range' })
   activeMembers!: number;
 
-  @Field(() => Int, { description: 'EARN and net ADJUST points within the range' })
+  @Field(() => SafeIntScalar, { description: 'EARN and net ADJUST points within the range' })
   pointsIssued!: number;
 
-  @Field(() => Int, { description: 'REDEEM points within the range, less reversals' })
+  @Field(() => SafeIntScalar, { description: 'REDEEM points within the range, less reversals' })
   pointsRedeemed!: number;
 
-  @Field(() => Int)
+  @Field(() => SafeIntScalar)
   pointsExpired!: number;
 
-  @Field(() => Int, { description: 'the sum of member balances at the end of the range' })
+  @Field(() => SafeIntScalar, { description: 'the sum of member balances at the end of the range' })
   pointsOutstanding!: number;
 
-  @Field(() => Int, { description: 'completed redemptions within the range, less cancellations' })
+  @Field(() => SafeIntScalar, { description: 'completed redemptions within the range, less cancellations' })
   redemptions!: number;
 
-  @Field(() => Int, { description: 'minor units' })
+  @Field(() => SafeIntScalar, { description: 'minor units' })
   purchaseRevenue!: number;
 }
 
@@ -52,7 +53,7 @@ export class RewardStat {
   @Field(() => Int)
   redemptions!: number;
 
-  @Field(() => Int)
+  @Field(() => SafeIntScalar)
   pointsSpent!: number;
 }
 
@@ -64,7 +65,7 @@ export class StoreStat {
   @Field(() => Int)
   redemptions!: number;
 
-  @Field(() => Int)
+  @Field(() => SafeIntScalar)
   pointsSpent!: number;
 }
 
@@ -80,19 +81,19 @@ export class TimelinePoint {
   @Field({ description: 'start of the bucket (UTC; weeks start on Monday)' })
   start!: Date;
 
-  @Field(() => Int)
+  @Field(() => SafeIntScalar)
   pointsIssued!: number;
 
-  @Field(() => Int)
+  @Field(() => SafeIntScalar)
   pointsRedeemed!: number;
 
-  @Field(() => Int)
+  @Field(() => SafeIntScalar)
   redemptions!: number;
 }
 
 @ObjectType()
 export class CampaignPerformance {
-  @Field(() => Int)
+  @Field(() => SafeIntScalar)
   pointsIssued!: number;
 
   @Field(() => Int, { description: 'distinct members who earned in the campaign' })

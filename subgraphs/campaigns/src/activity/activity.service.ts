@@ -1,9 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   BadInputError,
+  ConflictError,
   DomainError,
   IdempotencyConflictError,
+  LedgerUnavailableError,
+  MAX_POINTS_PER_MOVE,
   NotFoundError,
+  ServiceUnavailableError,
   appendOutbox,
   parseId,
   requestFingerprint,
@@ -12,6 +16,7 @@ import {
   type LedgerClient,
   type Logger,
   type MemberSnapshot,
+  uniqueViolation,
 } from '@loyalty/kit';
 import { CampaignEntity } from '../campaign/campaign.entity';
 import { award, isEligible, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
@@ -45,10 +50,17 @@ interface ActivityRow {
 }
 
 class KeyTaken extends Error {}
+class OrderTaken extends Error {}
+
+export interface ActivityOptions {
+  /** How many days in the past `occurredAt` may lie: older activities would refill past periods' caps. */
+  maxBackdateDays: number;
+}
 
 const creditKey = (activityId: string) => `activity:${activityId}`;
 /** How far in the future an activity may claim to have happened (clock skew of a till). */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
 
 /**
  * recordActivity, as DESIGN.md describes it: the activity is stored once per idempotency key;
@@ -57,13 +69,16 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
  * concurrent activities never overshoot); then the members ledger is asked to credit with a key
  * derived from the activity. If members cannot be reached the activity stays PENDING and
  * `creditPending` (a retry job, or a retry of the request) repeats the credit until members
- * confirms; a permanent refusal releases the budget and caps.
+ * confirms; a permanent refusal releases the budget and caps. Without the member's snapshot nothing
+ * can be evaluated, so while members is down a new activity is refused as SERVICE_UNAVAILABLE
+ * (retryable, nothing stored): the till sends it again under the same key.
  */
 export class ActivityService {
   constructor(
     private readonly db: DataSource,
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
+    private readonly options: ActivityOptions,
   ) {}
 
   async record(identity: Identity, input: ActivityInput): Promise<EarnOutcome> {
@@ -83,9 +98,12 @@ export class ActivityService {
 
     const existing = await this.byKey(tenant, input.idempotencyKey);
     if (existing) return this.replay(existing, hash);
+    // After the replay: a till retrying an activity it recorded in time still gets its answer.
+    if (input.occurredAt && input.occurredAt.getTime() < Date.now() - this.options.maxBackdateDays * DAY_MS) {
+      throw new BadInputError('occurredAt', `occurredAt may lie at most ${this.options.maxBackdateDays} days in the past`);
+    }
 
-    const [member] = await this.ledger.members(tenant, [memberId]);
-    if (!member) throw new NotFoundError('Member', 'memberId');
+    const member = await this.snapshot(tenant, memberId);
     const facts: ActivityFacts = {
       type: input.type,
       amount: input.type === 'PURCHASE' ? input.amount! : null,
@@ -98,7 +116,7 @@ export class ActivityService {
       outcome = await this.db.transaction(async (manager) => {
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
-        const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts) : [];
+        const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts, input.type === 'PURCHASE' ? 'amount' : 'eventName') : [];
         const points = awards.reduce((sum, a) => sum + a.points, 0);
         const [row] = (await manager.query(
           `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
@@ -108,7 +126,10 @@ export class ActivityService {
           [tenant, memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
             input.storeId ?? null, input.channel ?? null, input.eventName ?? null, occurredAt, input.idempotencyKey, hash,
             points, points > 0 ? 'PENDING' : 'NONE'],
-        )) as { id: string }[];
+        ).catch((error: unknown) => {
+          if (uniqueViolation(error) === 'activities_purchase_order') throw new OrderTaken();
+          throw error;
+        })) as { id: string }[];
         if (!row) throw new KeyTaken();
         if (awards.length > 0) {
           await manager.query(
@@ -139,19 +160,23 @@ export class ActivityService {
         return { activityId: row.id, memberId, pointsEarned: points, transactionId: null, awards };
       });
     } catch (error) {
-      if (!(error instanceof KeyTaken)) throw error;
-      return this.replay((await this.byKey(tenant, input.idempotencyKey))!, hash);
+      if (!(error instanceof KeyTaken) && !(error instanceof OrderTaken)) throw error;
+      // A twin with this key may have stored the same order first: that is a replay, not a conflict.
+      const twin = await this.byKey(tenant, input.idempotencyKey);
+      if (twin) return this.replay(twin, hash);
+      throw new ConflictError('orderId', 'An activity for this orderId was already recorded');
     }
     if (outcome.pointsEarned === 0) return outcome;
     return { ...outcome, transactionId: await this.credit(tenant, outcome.activityId, memberId, outcome.pointsEarned) };
   }
 
   /**
-   * Evaluates every active campaign's rules and reserves what they award. The campaign rows are
+   * Evaluates every active campaign's rules and reserves what they award; an award past one
+   * ledger move's limit is blamed on `limitField`, the input that drove it. The campaign rows are
    * locked (in id order, so concurrent activities never deadlock): budgets, caps and the kill
    * switch are decided one activity at a time per campaign, in PostgreSQL.
    */
-  private async reserve(manager: EntityManager, tenant: string, member: MemberSnapshot, facts: ActivityFacts): Promise<Award[]> {
+  private async reserve(manager: EntityManager, tenant: string, member: MemberSnapshot, facts: ActivityFacts, limitField: string): Promise<Award[]> {
     const campaigns = await manager
       .getRepository(CampaignEntity)
       .createQueryBuilder('c')
@@ -167,6 +192,7 @@ export class ActivityService {
       attributes: member.attributes,
     };
     const awards: Award[] = [];
+    let total = 0;
     for (const campaign of campaigns) {
       if (!isEligible(campaign.eligibility, memberFacts)) continue;
       let budgetLeft = campaign.maxPoints === null ? Number.POSITIVE_INFINITY : campaign.maxPoints - campaign.pointsIssued;
@@ -187,12 +213,15 @@ export class ActivityService {
           )) as [{ used: number }];
           points = Math.min(points, rule.maxPointsPerMember - used);
           if (points <= 0) continue;
+          total = this.withinMoveLimit(total, points, limitField);
           await manager.query('UPDATE member_caps SET points = points + $4 WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
             rule.id,
             member.id,
             key,
             points,
           ]);
+        } else {
+          total = this.withinMoveLimit(total, points, limitField);
         }
         budgetLeft -= points;
         issued += points;
@@ -204,6 +233,28 @@ export class ActivityService {
       }
     }
     return awards;
+  }
+
+  /** One activity is one ledger move: an award the ledger would refuse is the input's fault, said before anything is kept. */
+  private withinMoveLimit(total: number, points: number, limitField: string): number {
+    if (total + points > MAX_POINTS_PER_MOVE) {
+      throw new BadInputError(limitField, `This activity would earn more than ${MAX_POINTS_PER_MOVE} points, the most one activity may earn`);
+    }
+    return total + points;
+  }
+
+  /** The member as members knows it now; while members cannot be reached nothing can be decided or kept. */
+  private async snapshot(tenant: string, memberId: string): Promise<MemberSnapshot> {
+    let member: MemberSnapshot | undefined;
+    try {
+      [member] = await this.ledger.members(tenant, [memberId]);
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error;
+      this.log.warn({ err: error, memberId }, 'members unreachable; activity refused as retryable');
+      throw new ServiceUnavailableError('The member cannot be read right now; nothing was recorded: retry with the same idempotency key');
+    }
+    if (!member) throw new NotFoundError('Member', 'memberId');
+    return member;
   }
 
   /**
@@ -226,6 +277,10 @@ export class ActivityService {
     } catch (error) {
       if (error instanceof DomainError) {
         await this.release(activityId);
+        // The ledger blames its own `points`; the caller sent no points, only the member to credit.
+        if (error.code === 'BAD_USER_INPUT' && error.field === 'points') {
+          throw new BadInputError('memberId', `The member's balance cannot take the ${points} points this activity earns`);
+        }
         throw error;
       }
       this.log.warn({ err: error, activityId }, 'members unreachable; credit left PENDING for the retry job');

@@ -43,7 +43,7 @@ export class CampaignEntity {
   @Column('integer', { name: 'max_points', nullable: true })
   maxPoints!: number | null;
 
-  /** Points awarded so far, reserved in the same transaction that stores an activity. */
-  @Column('integer', { name: 'points_issued' })
+  /** Points awarded so far, reserved in the same transaction that stores an activity (bigint: far below 2^53). */
+  @Column('bigint', { name: 'points_issued', transformer: { to: (value: number) => value, from: (value: string) => Number(value) } })
   pointsIssued!: number;
 }

@@ -1,8 +1,8 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { decodeCursor, encodeCursor, pageSize, parseId, type Role } from '@loyalty/kit';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { decodeCursor, encodeCursor, hasRole, pageSize, parseId, type Role } from '@loyalty/kit';
 import type { CampaignsContext } from '../context';
 import { CampaignInput } from './campaign.inputs';
-import { Campaign, CampaignConnection, CampaignStatus, toCampaign } from './campaign.type';
+import { Campaign, CampaignBudget, CampaignConnection, CampaignStatus, Eligibility, toCampaign } from './campaign.type';
 
 export const READ_CAMPAIGNS: Role[] = ['admin', 'marketer', 'agent', 'integration'];
 const MANAGE_CAMPAIGNS: Role[] = ['admin', 'marketer'];
@@ -33,6 +33,17 @@ export class CampaignResolver {
   async campaign(@Arg('id', () => ID) id: string, @Ctx() { loaders }: CampaignsContext): Promise<Campaign | null> {
     const entity = await loaders.campaign.load(parseId(id, 'id'));
     return entity ? toCampaign(entity) : null;
+  }
+
+  // A member sees the campaigns it can earn in (Member.eligibleCampaigns), not how they are run.
+  @FieldResolver(() => CampaignBudget, { nullable: true })
+  budget(@Root() campaign: Campaign, @Ctx() { identity }: CampaignsContext): CampaignBudget | null {
+    return hasRole(identity, READ_CAMPAIGNS) ? campaign.budget : null;
+  }
+
+  @FieldResolver(() => Eligibility, { nullable: true })
+  eligibility(@Root() campaign: Campaign, @Ctx() { identity }: CampaignsContext): Eligibility | null {
+    return hasRole(identity, READ_CAMPAIGNS) ? campaign.eligibility : null;
   }
 
   @Authorized(MANAGE_CAMPAIGNS)

@@ -1,5 +1,5 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { ConnectionType, JSONScalar } from '@loyalty/kit';
+import { ConnectionType, JSONScalar, SafeIntScalar } from '@loyalty/kit';
 import type { CampaignEntity } from './campaign.entity';
 
 export enum CampaignStatus {
@@ -99,7 +99,7 @@ export class CampaignBudget {
   @Field(() => Int, { nullable: true, description: 'null = no budget' })
   maxPoints!: number | null;
 
-  @Field(() => Int)
+  @Field(() => SafeIntScalar, { description: 'a campaign without a budget may issue more than an Int holds' })
   pointsIssued!: number;
 }
 
@@ -130,11 +130,11 @@ export class Campaign {
   @Field(() => [EarningRule])
   rules!: EarningRule[];
 
-  @Field(() => Eligibility, { nullable: true })
+  @Field(() => Eligibility, { nullable: true, description: 'staff only: null for a member' })
   eligibility!: Eligibility | null;
 
-  @Field(() => CampaignBudget)
-  budget!: CampaignBudget;
+  @Field(() => CampaignBudget, { nullable: true, description: 'staff only: null for a member' })
+  budget!: CampaignBudget | null;
 
   createdAt!: Date;
 }

@@ -71,11 +71,11 @@ export const triggers: Record<Trigger, (rule: RuleSpec, activity: ActivityFacts)
 
 export const calculations: Record<Calculation, (rule: RuleSpec, activity: ActivityFacts) => number> = {
   FIXED: (rule) => rule.points,
-  PER_AMOUNT: (rule, activity) => {
-    if (activity.amount === null || (rule.minOrderAmount !== null && activity.amount < rule.minOrderAmount)) return 0;
-    return rule.points * Math.floor(activity.amount / (rule.amountStep ?? 100));
-  },
+  PER_AMOUNT: (rule, activity) => (activity.amount === null ? 0 : rule.points * Math.floor(activity.amount / (rule.amountStep ?? 100))),
 };
+
+/** `minOrderAmount` gates every calculation: an activity without an amount is below any minimum. */
+const meetsMinimum = (rule: RuleSpec, activity: ActivityFacts) => rule.minOrderAmount === null || (activity.amount ?? 0) >= rule.minOrderAmount;
 
 /** Every condition the campaign sets must hold (an unset one holds). */
 export function isEligible(eligibility: EligibilitySpec | null, member: MemberFacts): boolean {
@@ -148,7 +148,7 @@ export function periodKey(period: CapPeriod, occurredAt: Date, timeZone: string)
 
 /** A rule's award before caps and budget; 0 when its trigger does not match. */
 export function award(rule: RuleSpec, activity: ActivityFacts, member: MemberFacts, timeZone: string): number {
-  if (!triggers[rule.trigger](rule, activity)) return 0;
+  if (!triggers[rule.trigger](rule, activity) || !meetsMinimum(rule, activity)) return 0;
   const base = calculations[rule.calculation](rule, activity);
   if (base <= 0) return 0;
   // The epsilon keeps exact products (246 × 1.5 = 369) from flooring to 368 on binary rounding.

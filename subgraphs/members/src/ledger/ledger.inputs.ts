@@ -1,7 +1,6 @@
 import { IsInt, IsUUID, Max, MaxLength, Min, MinLength, NotEquals } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
-
-export const MAX_POINTS_PER_MOVE = 100_000_000;
+import { MAX_POINTS_PER_MOVE } from '@loyalty/kit';
 
 @InputType()
 export class AdjustPointsInput {

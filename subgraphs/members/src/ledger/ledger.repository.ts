@@ -79,19 +79,23 @@ export class LedgerRepository {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  outstanding(tenant: string): Promise<unknown[]> {
-    return this.db.query('SELECT COALESCE(sum(balance), 0)::int AS points FROM point_accounts WHERE tenant = $1', [tenant]);
+  /** The sum of a tenant's balances: many members' balances pass 32 bits together. */
+  async outstanding(tenant: string): Promise<number> {
+    const [row] = (await this.db.query('SELECT COALESCE(sum(balance), 0)::bigint AS points FROM point_accounts WHERE tenant = $1', [tenant])) as {
+      points: string;
+    }[];
+    return Number(row?.points ?? 0);
   }
 
   /** Integrity check used by tests and operators: balance = sum of entries = sum of lots' remaining. */
   async reconcile(tenant: string, memberId: string): Promise<{ balance: number; entries: number; lots: number }> {
     const [row] = (await this.db.query(
       `SELECT a.balance,
-              (SELECT COALESCE(sum(points), 0)::int FROM ledger_entries WHERE member_id = a.member_id) AS entries,
-              (SELECT COALESCE(sum(remaining), 0)::int FROM point_lots WHERE member_id = a.member_id) AS lots
+              (SELECT COALESCE(sum(points), 0)::bigint FROM ledger_entries WHERE member_id = a.member_id) AS entries,
+              (SELECT COALESCE(sum(remaining), 0)::bigint FROM point_lots WHERE member_id = a.member_id) AS lots
        FROM point_accounts a WHERE a.tenant = $1 AND a.member_id = $2`,
       [tenant, memberId],
-    )) as { balance: number; entries: number; lots: number }[];
-    return row ?? { balance: 0, entries: 0, lots: 0 };
+    )) as { balance: number; entries: string; lots: string }[];
+    return row ? { balance: row.balance, entries: Number(row.entries), lots: Number(row.lots) } : { balance: 0, entries: 0, lots: 0 };
   }
 }

@@ -1,8 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { BadInputError } from '@loyalty/kit';
+import { BadInputError, MAX_POINTS_PER_MOVE } from '@loyalty/kit';
 import type { Services } from '../context';
-import { MAX_POINTS_PER_MOVE } from './ledger.inputs';
 import { toLedgerTransaction } from './ledger.service';
 
 const move = z.object({
@@ -67,7 +66,6 @@ export function ledgerRoutes(router: Router, services: Services): void {
 
   /** The sum of the tenant's balances: what analytics' pointsOutstanding must equal. */
   router.get('/ledger/outstanding', async (req, res) => {
-    const [row] = (await services.ledgerRepository.outstanding(req.identity!.tenant)) as { points: number }[];
-    res.json({ outstanding: row?.points ?? 0 });
+    res.json({ outstanding: await services.ledgerRepository.outstanding(req.identity!.tenant) });
   });
 }

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { IdempotencyConflictError, NotFoundError, appendOutbox, requestFingerprint, type LedgerTransaction, type OutgoingEvent } from '@loyalty/kit';
+import { BadInputError, IdempotencyConflictError, MAX_BALANCE, NotFoundError, appendOutbox, requestFingerprint, type LedgerTransaction, type OutgoingEvent } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
+import { entryTierSql } from '../tier/tier.repository';
 import { InsufficientPointsError } from './ledger.errors';
 
 /**
@@ -110,13 +111,18 @@ export class LedgerService {
       if (claimed.length === 0) return { entry: await this.replay(manager, request, hash), created: false };
 
       const [account] = (await manager.query(
-        'SELECT balance FROM point_accounts WHERE member_id = $1 AND tenant = $2 FOR UPDATE',
+        'SELECT balance, lifetime_earned FROM point_accounts WHERE member_id = $1 AND tenant = $2 FOR UPDATE',
         [request.memberId, request.tenant],
-      )) as { balance: number }[];
+      )) as { balance: number; lifetime_earned: number }[];
       if (!account) throw new NotFoundError('Member', 'memberId');
       if (debit && account.balance < -request.points) throw new InsufficientPointsError(account.balance, -request.points);
 
       const balanceAfter = account.balance + request.points;
+      const lifetime = !debit && LIFETIME_TYPES.includes(request.type) ? request.points : 0;
+      // Balances and lifetime totals are 32-bit (GraphQL Int): refuse before PostgreSQL overflows.
+      if (balanceAfter > MAX_BALANCE || account.lifetime_earned + lifetime > MAX_BALANCE) {
+        throw new BadInputError('points', `This credit would take the member's points past ${MAX_BALANCE}`);
+      }
       const [row] = (await manager.query(
         `INSERT INTO ledger_entries
            (tenant, member_id, type, points, balance_after, reason, reference, source, idempotency_key, expires_at)
@@ -144,7 +150,6 @@ export class LedgerService {
           [request.tenant, request.memberId, entry.id, request.points, request.expiresAt ?? null],
         );
       }
-      const lifetime = !debit && LIFETIME_TYPES.includes(request.type) ? request.points : 0;
       await manager.query(
         `UPDATE point_accounts SET balance = $2, lifetime_earned = lifetime_earned + $3, updated_at = now()
          WHERE member_id = $1`,
@@ -237,8 +242,7 @@ export class LedgerService {
        , earned AS (
          SELECT COALESCE(sum(points), 0) + $3 AS points FROM earn_days
          WHERE member_id = $2 AND day > ((now() AT TIME ZONE 'UTC') - interval '12 months')::date)
-       , base AS (
-         SELECT id, rank FROM tiers WHERE tenant = $1 AND qualifying_points = 0 ORDER BY rank DESC LIMIT 1)
+       , base AS (${entryTierSql('$1')})
        SELECT t.id, t.rank,
               COALESCE(m.tier_id, (SELECT id FROM base)) AS current_id,
               COALESCE(c.rank, (SELECT rank FROM base), 0) AS current_rank

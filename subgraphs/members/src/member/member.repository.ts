@@ -1,5 +1,6 @@
 import { Brackets, type DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { entryTierSql } from '../tier/tier.repository';
 import { MemberEntity } from './member.entity';
 
 export interface MemberListQuery {
@@ -44,7 +45,12 @@ export class MemberRepository {
     const qb = this.db.getRepository(MemberEntity).createQueryBuilder('m').where('m.tenant = :tenant', { tenant: query.tenant });
     if (query.email) qb.andWhere('lower(m.email) = lower(:email)', { email: query.email });
     if (query.externalId) qb.andWhere('m.external_id = :externalId', { externalId: query.externalId });
-    if (query.tierId) qb.andWhere('m.tier_id = :tierId', { tierId: query.tierId });
+    if (query.tierId) {
+      // A member enrolled before the tenant had tiers has none recorded and stands on the entry tier.
+      qb.andWhere(`(m.tier_id = :tierId OR (m.tier_id IS NULL AND :tierId = (SELECT entry.id FROM (${entryTierSql(':tenant')}) entry)))`, {
+        tierId: query.tierId,
+      });
+    }
     if (query.country) qb.andWhere('m.country = :country', { country: query.country.toUpperCase() });
     return qb;
   }

@@ -1,6 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { TierEntity } from './tier.entity';
 
+/**
+ * The tenant's entry tier (the highest rank that needs no points): where a member without a
+ * recorded tier stands. `tenant` is the SQL placeholder of the tenant, e.g. `$1` or `:tenant`.
+ */
+export const entryTierSql = (tenant: string) => `SELECT id, rank FROM tiers WHERE tenant = ${tenant} AND qualifying_points = 0 ORDER BY rank DESC LIMIT 1`;
+
 export class TierRepository {
   constructor(private readonly db: DataSource) {}
 
