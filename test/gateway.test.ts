@@ -5,20 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveSecret } from '@loyalty/kit';
-import { startService } from './support/processes';
+import { startService, type StartOptions } from './support/processes';
 import { codes, gql, newTenant, subgraphUrls } from './support/system';
 
 
 /** A second gateway process over the same subgraphs, with its own settings. */
-function startGateway(env: Record<string, string>) {
-  return startService('gateway', {
+function startGateway(env: Record<string, string>, options: StartOptions = {}) {
+  return startService(
+    'gateway',
+    {
     MEMBERS_URL: subgraphUrls.members,
     CAMPAIGNS_URL: subgraphUrls.campaigns,
     REWARDS_URL: subgraphUrls.rewards,
     ANALYTICS_URL: subgraphUrls.analytics,
     EVENT_BUS_URL: (JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>).events!,
-    ...env,
-  });
+      ...env,
+    },
+    options,
+  );
 }
 
 const children: ChildProcess[] = [];
@@ -74,7 +78,7 @@ describe('gateway', () => {
   });
 
   it('refuses to start in production without JWT_SECRET', async () => {
-    const gateway = await startGateway({ NODE_ENV: 'production', JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-')) });
+    const gateway = await startGateway({ NODE_ENV: 'production', JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-')) }, { mayExit: true });
     children.push(gateway.child);
     const code = gateway.child.exitCode ?? (await new Promise((r) => gateway.child.once('exit', r)));
     assert.notEqual(code, 0);
