@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveSecret } from '@loyalty/kit';
 import { startService, type StartOptions } from './support/processes';
-import { codes, gql, newTenant, subgraphUrls } from './support/system';
+import { codes, gatewayUrl, gql, newTenant, subgraphUrls } from './support/system';
 
 
 /** A second gateway process over the same subgraphs, with its own settings. */
@@ -83,6 +83,48 @@ describe('gateway', () => {
     const code = gateway.child.exitCode ?? (await new Promise((r) => gateway.child.once('exit', r)));
     assert.notEqual(code, 0);
     assert.match(gateway.output(), /JWT_SECRET must be set when NODE_ENV=production/);
+  });
+
+  it('answers CORS preflights only for the allowed origins, and keeps CSRF prevention for the others', async () => {
+    const gateway = await startGateway({ CORS_ORIGINS: 'https://app.example.com, https://admin.example.com' });
+    const preflight = (origin: string) =>
+      fetch(`${gateway.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      });
+    const allowed = await preflight('https://app.example.com');
+    assert.ok(allowed.status >= 200 && allowed.status < 300, String(allowed.status));
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    const other = await preflight('https://evil.example.com');
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+    // The default gateway allows no cross-origin caller at all.
+    assert.equal((await fetch(`${gatewayUrl}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } })).headers.get('access-control-allow-origin'), null);
+    const t = await newTenant();
+    // An actual request from an allowed origin is answered with its CORS header.
+    const fromApp = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example.com', 'content-type': 'application/json', authorization: `Bearer ${t.admin}` },
+      body: JSON.stringify({ query: '{ tiers { id } }' }),
+    });
+    assert.equal(fromApp.status, 200);
+    assert.equal(fromApp.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    // A simple (non-preflighted) cross-site request is still refused by CSRF prevention.
+    const simple = await fetch(`${gateway.url}/graphql?query=${encodeURIComponent('{ tiers { id } }')}`, { headers: { origin: 'https://evil.example.com', authorization: `Bearer ${t.admin}` } });
+    assert.equal(simple.status, 400);
+    assert.match(await simple.text(), /CSRF|preflight/i);
+  });
+
+  it('refuses introspection in production unless INTROSPECTION=true, and allows it in development', async () => {
+    const query = '{ __schema { queryType { name } } }';
+    const t = await newTenant();
+    const production = await startGateway({ NODE_ENV: 'production', JWT_SECRET: process.env.JWT_SECRET!, SERVICE_SECRET: process.env.SERVICE_SECRET! });
+    const refused = await gql(query, {}, { token: t.admin }, `${production.url}/graphql`);
+    assert.deepEqual(codes(refused), ['BAD_USER_INPUT']);
+    assert.match(refused.errors![0]!.message, /introspection/i);
+    assert.equal((await gql(query, {}, { token: t.admin })).errors, undefined, 'on by default in development');
+    const optedIn = await startGateway({ NODE_ENV: 'production', INTROSPECTION: 'true', JWT_SECRET: process.env.JWT_SECRET!, SERVICE_SECRET: process.env.SERVICE_SECRET! });
+    assert.equal((await gql(query, {}, { token: t.admin }, `${optedIn.url}/graphql`)).errors, undefined);
   });
 
   it('generates a secret once outside production and keeps it in the data directory', () => {

@@ -8,6 +8,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express from 'express';
 import type { ExecutionResult } from 'graphql';
 import {
@@ -91,7 +92,7 @@ export async function startGateway(config: GatewayConfig) {
     gateway,
     validationRules: limits.validationRules,
     allowBatchedHttpRequests: false,
-    introspection: true,
+    introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
@@ -128,6 +129,15 @@ export async function startGateway(config: GatewayConfig) {
 
   app.use(
     '/graphql',
+    // Only listed origins get CORS headers; any other cross-origin request still meets Apollo's
+    // CSRF prevention (a simple request without a preflight-forcing header is refused).
+    cors({
+      origin: config.corsOrigins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', 'x-api-key', REQUEST_ID_HEADER, 'apollo-require-preflight'],
+      exposedHeaders: [REQUEST_ID_HEADER, 'retry-after'],
+      maxAge: 600,
+    }),
     express.json({ limit: '256kb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
