@@ -18,14 +18,19 @@ import {
   createHttpClient,
   createLogger,
   createMetrics,
+  FiniteNumberLiterals,
   errorLogging,
   formatError,
+  httpErrorHandler,
+  jsonBody,
   routeLabel,
+  storableTextOnly,
   type Identity,
 } from '@loyalty/kit';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
-import { createRateLimit, operationLimits } from './limits';
+import { httpSemantics } from './http-semantics';
+import { createRateLimit, operationLimits, tokenLimit } from './limits';
 import { createEventResolver, type RunQuery } from './subscriptions/event-resolver';
 import { SubscriptionHub } from './subscriptions/hub';
 import { attachSubscriptions } from './subscriptions/server';
@@ -90,7 +95,8 @@ export async function startGateway(config: GatewayConfig) {
   const rateLimit = createRateLimit(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    validationRules: limits.validationRules,
+    validationRules: [...limits.validationRules, FiniteNumberLiterals],
+    parseOptions: tokenLimit(config),
     allowBatchedHttpRequests: false,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
@@ -102,6 +108,8 @@ export async function startGateway(config: GatewayConfig) {
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ...(limits.plugins as ApolloServerPlugin<GatewayContext>[]),
+      httpSemantics<GatewayContext>(),
+      storableTextOnly<GatewayContext>(),
       errorLogging(log),
     ],
   });
@@ -138,7 +146,7 @@ export async function startGateway(config: GatewayConfig) {
       exposedHeaders: [REQUEST_ID_HEADER, 'retry-after'],
       maxAge: 600,
     }),
-    express.json({ limit: '256kb' }),
+    ...jsonBody('256kb', log),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let identity: Identity;
@@ -152,6 +160,8 @@ export async function startGateway(config: GatewayConfig) {
       },
     }),
   );
+
+  app.use(httpErrorHandler(log));
 
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const { port } = httpServer.address() as AddressInfo;
