@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveSecret } from '@loyalty/kit';
-import { startService, type StartOptions } from './support/processes';
+import { freePort, startService, type StartOptions } from './support/processes';
 import { codes, gatewayUrl, gql, newTenant, subgraphUrls } from './support/system';
 
 
@@ -83,6 +83,34 @@ describe('gateway', () => {
     const code = gateway.child.exitCode ?? (await new Promise((r) => gateway.child.once('exit', r)));
     assert.notEqual(code, 0);
     assert.match(gateway.output(), /JWT_SECRET must be set when NODE_ENV=production/);
+  });
+
+  it('answers a down subgraph with SERVICE_UNAVAILABLE (HTTP 503, Retry-After), and still serves what other subgraphs hold', async () => {
+    // Nothing listens on a port just handed out and released.
+    const gateway = await startGateway({ REWARDS_URL: `http://127.0.0.1:${await freePort()}`, SUBGRAPH_TIMEOUT_MS: '2000' }, { degraded: true });
+    const t = await newTenant();
+    const member = await t.enroll();
+    const call = (query: string) =>
+      fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.admin}` },
+        body: JSON.stringify({ query }),
+      });
+    const down = await call('{ rewards { totalCount } }');
+    const body = (await down.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+    assert.equal(down.status, 503, JSON.stringify(body));
+    assert.ok(Number(down.headers.get('retry-after')) >= 1);
+    assert.deepEqual(body.errors.map((e) => e.extensions), [{ code: 'SERVICE_UNAVAILABLE', retryable: true }]);
+    assert.doesNotMatch(JSON.stringify(body), /127\.0\.0\.1|ECONNREFUSED|rewards/);
+    // A members-only operation does not need rewards.
+    const up = await call(`{ member(id: "${member}") { id points { balance } } }`);
+    assert.equal(up.status, 200);
+    assert.deepEqual(((await up.json()) as { data: unknown }).data, { member: { id: member, points: { balance: 0 } } });
+    // Partly answerable: the members part, and the rewards part as SERVICE_UNAVAILABLE, with 200.
+    const partial = await call(`{ member(id: "${member}") { id } reward(id: "${member}") { id } }`);
+    const partialBody = (await partial.json()) as { data: unknown; errors: { extensions: { code: string } }[] };
+    assert.equal(partial.status, 200);
+    assert.deepEqual(codes({ status: 200, ...partialBody } as never), ['SERVICE_UNAVAILABLE']);
   });
 
   it('answers CORS preflights only for the allowed origins, and keeps CSRF prevention for the others', async () => {

@@ -10,7 +10,8 @@ const requestError = (message: string, status = 400) => new GraphQLError(message
  *   (its executor would otherwise fail as an internal error);
  * - a request error (nothing executed: parse, validation, variables) is 400, except for a client that
  *   asked for the legacy `application/json` by name: the GraphQL-over-HTTP spec has those answered
- *   200, because intermediaries may swallow the body of a non-2xx JSON response.
+ *   200, because intermediaries may swallow the body of a non-2xx JSON response;
+ * - an operation that got nothing but SERVICE_UNAVAILABLE errors is 503 with Retry-After.
  */
 export function httpSemantics<TContext extends object>(): ApolloServerPlugin<TContext> {
   return {
@@ -30,13 +31,28 @@ export function httpSemantics<TContext extends object>(): ApolloServerPlugin<TCo
         },
         async willSendResponse({ request, response }) {
           const body = response.body;
-          if (body.kind !== 'single' || body.singleResult.data !== undefined || !body.singleResult.errors?.length) return;
+          if (body.kind !== 'single' || !body.singleResult.errors?.length) return;
+          const { data, errors } = body.singleResult;
+          if (data !== undefined) {
+            if (failedWhole(data) && errors.every((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) {
+              response.http.status = 503;
+              response.http.headers.set('retry-after', RETRY_AFTER_SECONDS);
+            }
+            return;
+          }
           if (response.http.status !== 400) return;
           if (asksForLegacyJson(request.http?.headers.get('accept'))) response.http.status = 200;
         },
       };
     },
   };
+}
+
+/** When nothing at all could be answered because a subgraph was down, the whole request may be retried. */
+const RETRY_AFTER_SECONDS = '1';
+
+function failedWhole(data: Record<string, unknown> | null | undefined): boolean {
+  return data === null || data === undefined || Object.values(data).every((value) => value === null);
 }
 
 /** True when the Accept header names application/json and prefers it to application/graphql-response+json. */

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'IDEMPOTENCY_CONFLICT',
   'CONFLICT',
   'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -56,6 +57,12 @@ export class UnauthenticatedError extends DomainError {
 export class ForbiddenError extends DomainError {
   constructor(message = 'Not allowed for this identity') {
     super('FORBIDDEN', message);
+  }
+}
+/** A service the request needs cannot be reached: nothing about the request is wrong, retry it. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(message = 'A service this request needs is unavailable; retry shortly') {
+    super('SERVICE_UNAVAILABLE', message);
   }
 }
 export class IdempotencyConflictError extends DomainError {
@@ -127,6 +134,9 @@ export function isExpected(error: { extensions?: Record<string, unknown> }): boo
 export function formatError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
   const extensions = formatted.extensions ?? {};
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
+  if (code === 'SERVICE_UNAVAILABLE') {
+    return { message: formatted.message, path: formatted.path, extensions: { code, retryable: true } };
+  }
   if (isUncodedRequestError(error)) {
     return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
   }
