@@ -154,6 +154,14 @@ describe('bad input at the HTTP edge', () => {
     assert.deepEqual(notOk, []);
   });
 
+  it('answers a path nobody serves with a JSON 404', async () => {
+    for (const url of [`${gatewayUrl}/nope`, `${subgraphUrls.members}/nope`]) {
+      const response = await fetch(url);
+      assert.equal(response.status, 404, url);
+      assert.equal(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code, 'NOT_FOUND');
+    }
+  });
+
   it('answers malformed requests to a subgraph with JSON errors, never an HTML page', async () => {
     const credential = await gatewayCredential({ tenant: 'demo', principal: 'test', roles: ['admin'], scopes: [] });
     for (const [name, body, status] of [

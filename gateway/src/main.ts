@@ -23,6 +23,7 @@ import {
   formatError,
   httpErrorHandler,
   jsonBody,
+  notFound,
   routeLabel,
   storableTextOnly,
   type Identity,
@@ -161,7 +162,7 @@ export async function startGateway(config: GatewayConfig) {
     }),
   );
 
-  app.use(httpErrorHandler(log));
+  app.use(notFound, httpErrorHandler(log));
 
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const { port } = httpServer.address() as AddressInfo;

@@ -38,6 +38,11 @@ export function jsonBody(limit: string, log: Logger): RequestHandler[] {
   return [onlyJson, express.json({ limit })];
 }
 
+/** After every route: a path nobody serves is a JSON 404, like every other answer of ours. */
+export const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ errors: [{ message: `Nothing is served at ${req.method} ${req.path}`, extensions: { code: 'NOT_FOUND' } }] });
+};
+
 /**
  * The last Express error handler: a body the parser refused (malformed JSON, too large, a charset or
  * content-encoding it cannot read) becomes a GraphQL-shaped 4xx with a code; anything else a masked

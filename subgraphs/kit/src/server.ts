@@ -8,7 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { DomainError, UnauthenticatedError, ForbiddenError, errorLogging, formatError } from './errors';
-import { httpErrorHandler, jsonBody } from './http-edge';
+import { httpErrorHandler, jsonBody, notFound } from './http-edge';
 import { FiniteNumberLiterals, storableTextOnly } from './input-guard';
 import { IDENTITY_HEADER, createIdentityVerifier, type Identity } from './identity';
 import type { Logger } from './logger';
@@ -161,7 +161,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     }),
   );
 
-  app.use(httpErrorHandler(log));
+  app.use(notFound, httpErrorHandler(log));
 
   await new Promise<void>((resolve) => httpServer.listen(options.port, options.host, resolve));
   const { port } = httpServer.address() as AddressInfo;
