@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Prints every subgraph's SDL (offline: no database, no server), composes the supergraph with
-// @apollo/composition and writes schema/. With --check, fails when the committed files drift.
+// Prints every subgraph's SDL (offline: no database, no server) and composes the supergraph with
+// @apollo/composition. `--write` (npm run schema) writes schema/; `--check` (npm run schema:check)
+// fails when the committed files drift from the code. Without a flag it only prints its usage.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fail, parseCli } from './cli.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'gateway', 'package.json'));
@@ -36,8 +38,18 @@ export async function buildArtefacts() {
   return files;
 }
 
+const USAGE = `Usage: node scripts/schema.mjs --check | --write
+
+  --check   fail (exit 1) when schema/ differs from what the code composes  (npm run schema:check)
+  --write   regenerate schema/ from the code                                 (npm run schema)
+  -h, --help  this text
+
+Both need a build first (npm run build): the SDL is printed from each subgraph's dist/.`;
+
 async function main() {
-  const check = process.argv.includes('--check');
+  const values = parseCli(USAGE, { check: { type: 'boolean' }, write: { type: 'boolean' } });
+  if (values.check === values.write) fail(USAGE, values.check ? 'choose one of --check and --write' : 'say --check or --write');
+  const check = Boolean(values.check);
   const files = await buildArtefacts();
   const drifted = [];
   for (const [name, content] of Object.entries(files)) {

@@ -2,10 +2,12 @@
 // and the gateway, each as its own process. Used by `npm start`, `npm test` and `npm run bench`.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, freePorts, waitHealthy } from './services.mjs';
+
+export { freePort, freePorts };
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -13,32 +15,6 @@ export const kit = require('@loyalty/kit');
 
 export const SUBGRAPHS = ['members', 'campaigns', 'rewards', 'analytics'];
 const DEFAULT_PORTS = { gateway: 4000, members: 4001, campaigns: 4002, rewards: 4003, analytics: 4004 };
-
-/**
- * `count` distinct free ports. All are held open until every one is chosen: asking one at a time
- * can hand out a port just released, and two services would then race for it.
- */
-export async function freePorts(count) {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise((resolve, reject) => {
-          const server = createServer();
-          server.unref();
-          server.on('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => server.address().port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-export async function freePort() {
-  return (await freePorts(1))[0];
-}
 
 function alive(pid) {
   try {
@@ -81,23 +57,6 @@ export async function startEmbeddedPostgres({ dataDir, persistent = true }) {
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
-}
-
-async function waitHealthy(url, child, name, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} during start-up`);
-    // The answer must come from this service, not from whatever else might hold the port.
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })
-      .then(async (r) => {
-        const body = await r.json();
-        return r.ok && (name === 'gateway' ? typeof body.subgraphs === 'object' : body.service === name);
-      })
-      .catch(() => false);
-    if (ok) return;
-    await sleep(150);
-  }
-  throw new Error(`${name} did not become healthy at ${url} within ${timeoutMs} ms`);
 }
 
 /**

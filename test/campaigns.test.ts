@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { createLedgerClient } from '@loyalty/kit';
-import { faultyProxy, startService, type Service } from './support/processes';
+import { faultyProxy, startService, waitFor, type Service } from './support/processes';
 import { codes, gatewayCredential, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token, type Caller } from './support/system';
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
@@ -321,11 +321,10 @@ describe('recordActivity', () => {
     assert.deepEqual(lost.data?.recordActivity, { pointsEarned: 100, transaction: null });
     assert.equal(await t.balance(member), 100, 'the lost answer still credited once');
     proxy.setMode('pass');
-    for (let i = 0; i < 100; i++) {
+    await waitFor('the recovery job to settle every PENDING credit', async () => {
       const [{ pending }] = (await sql<{ pending: number }>('campaigns', `SELECT count(*)::int AS pending FROM activities WHERE tenant = $1 AND credit_status = 'PENDING'`, [t.tenant])) as [{ pending: number }];
-      if (pending === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return pending === 0;
+    });
     assert.equal(await t.balance(member), 200);
     await assertBudgetMatchesLedger(t, id);
     const entries = await sql<{ n: number }>('members', `SELECT count(*)::int AS n FROM ledger_entries WHERE tenant = $1 AND type = 'EARN'`, [t.tenant]);

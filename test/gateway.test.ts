@@ -5,20 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveSecret } from '@loyalty/kit';
-import { startService } from './support/processes';
-import { codes, gql, newTenant, subgraphUrls } from './support/system';
+import { freePort, startService, type StartOptions } from './support/processes';
+import { codes, gatewayUrl, gql, newTenant, subgraphUrls } from './support/system';
 
 
 /** A second gateway process over the same subgraphs, with its own settings. */
-function startGateway(env: Record<string, string>) {
-  return startService('gateway', {
+function startGateway(env: Record<string, string>, options: StartOptions = {}) {
+  return startService(
+    'gateway',
+    {
     MEMBERS_URL: subgraphUrls.members,
     CAMPAIGNS_URL: subgraphUrls.campaigns,
     REWARDS_URL: subgraphUrls.rewards,
     ANALYTICS_URL: subgraphUrls.analytics,
     EVENT_BUS_URL: (JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>).events!,
-    ...env,
-  });
+      ...env,
+    },
+    options,
+  );
 }
 
 const children: ChildProcess[] = [];
@@ -74,11 +78,81 @@ describe('gateway', () => {
   });
 
   it('refuses to start in production without JWT_SECRET', async () => {
-    const gateway = await startGateway({ NODE_ENV: 'production', JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-')) });
+    const gateway = await startGateway({ NODE_ENV: 'production', JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-')) }, { mayExit: true });
     children.push(gateway.child);
     const code = gateway.child.exitCode ?? (await new Promise((r) => gateway.child.once('exit', r)));
     assert.notEqual(code, 0);
     assert.match(gateway.output(), /JWT_SECRET must be set when NODE_ENV=production/);
+  });
+
+  it('answers a down subgraph with SERVICE_UNAVAILABLE (HTTP 503, Retry-After), and still serves what other subgraphs hold', async () => {
+    // Nothing listens on a port just handed out and released.
+    const gateway = await startGateway({ REWARDS_URL: `http://127.0.0.1:${await freePort()}`, SUBGRAPH_TIMEOUT_MS: '2000' }, { degraded: true });
+    const t = await newTenant();
+    const member = await t.enroll();
+    const call = (query: string) =>
+      fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.admin}` },
+        body: JSON.stringify({ query }),
+      });
+    const down = await call('{ rewards { totalCount } }');
+    const body = (await down.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+    assert.equal(down.status, 503, JSON.stringify(body));
+    assert.ok(Number(down.headers.get('retry-after')) >= 1);
+    assert.deepEqual(body.errors.map((e) => e.extensions), [{ code: 'SERVICE_UNAVAILABLE', retryable: true }]);
+    assert.doesNotMatch(JSON.stringify(body), /127\.0\.0\.1|ECONNREFUSED|rewards/);
+    // A members-only operation does not need rewards.
+    const up = await call(`{ member(id: "${member}") { id points { balance } } }`);
+    assert.equal(up.status, 200);
+    assert.deepEqual(((await up.json()) as { data: unknown }).data, { member: { id: member, points: { balance: 0 } } });
+    // Partly answerable: the members part, and the rewards part as SERVICE_UNAVAILABLE, with 200.
+    const partial = await call(`{ member(id: "${member}") { id } reward(id: "${member}") { id } }`);
+    const partialBody = (await partial.json()) as { data: unknown; errors: { extensions: { code: string } }[] };
+    assert.equal(partial.status, 200);
+    assert.deepEqual(codes({ status: 200, ...partialBody } as never), ['SERVICE_UNAVAILABLE']);
+  });
+
+  it('answers CORS preflights only for the allowed origins, and keeps CSRF prevention for the others', async () => {
+    const gateway = await startGateway({ CORS_ORIGINS: 'https://app.example.com, https://admin.example.com' });
+    const preflight = (origin: string) =>
+      fetch(`${gateway.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      });
+    const allowed = await preflight('https://app.example.com');
+    assert.ok(allowed.status >= 200 && allowed.status < 300, String(allowed.status));
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    const other = await preflight('https://evil.example.com');
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+    // The default gateway allows no cross-origin caller at all.
+    assert.equal((await fetch(`${gatewayUrl}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } })).headers.get('access-control-allow-origin'), null);
+    const t = await newTenant();
+    // An actual request from an allowed origin is answered with its CORS header.
+    const fromApp = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example.com', 'content-type': 'application/json', authorization: `Bearer ${t.admin}` },
+      body: JSON.stringify({ query: '{ tiers { id } }' }),
+    });
+    assert.equal(fromApp.status, 200);
+    assert.equal(fromApp.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    // A simple (non-preflighted) cross-site request is still refused by CSRF prevention.
+    const simple = await fetch(`${gateway.url}/graphql?query=${encodeURIComponent('{ tiers { id } }')}`, { headers: { origin: 'https://evil.example.com', authorization: `Bearer ${t.admin}` } });
+    assert.equal(simple.status, 400);
+    assert.match(await simple.text(), /CSRF|preflight/i);
+  });
+
+  it('refuses introspection in production unless INTROSPECTION=true, and allows it in development', async () => {
+    const query = '{ __schema { queryType { name } } }';
+    const t = await newTenant();
+    const production = await startGateway({ NODE_ENV: 'production', JWT_SECRET: process.env.JWT_SECRET!, SERVICE_SECRET: process.env.SERVICE_SECRET! });
+    const refused = await gql(query, {}, { token: t.admin }, `${production.url}/graphql`);
+    assert.deepEqual(codes(refused), ['BAD_USER_INPUT']);
+    assert.match(refused.errors![0]!.message, /introspection/i);
+    assert.equal((await gql(query, {}, { token: t.admin })).errors, undefined, 'on by default in development');
+    const optedIn = await startGateway({ NODE_ENV: 'production', INTROSPECTION: 'true', JWT_SECRET: process.env.JWT_SECRET!, SERVICE_SECRET: process.env.SERVICE_SECRET! });
+    assert.equal((await gql(query, {}, { token: t.admin }, `${optedIn.url}/graphql`)).errors, undefined);
   });
 
   it('generates a secret once outside production and keeps it in the data directory', () => {

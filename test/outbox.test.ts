@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLedgerClient } from '@loyalty/kit';
 import { newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
+import { waitFor } from './support/processes';
 
 interface BusRow {
   source_id: string;
@@ -12,13 +13,16 @@ interface BusRow {
 }
 
 async function busEvents(tenant: string, expected: number): Promise<BusRow[]> {
-  // The relay runs on NOTIFY; poll briefly for it instead of sleeping a fixed time.
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const rows = await sql<BusRow>('events', 'SELECT source_id, type, key, payload FROM bus_events WHERE tenant = $1 ORDER BY position', [tenant]);
-    if (rows.length >= expected) return rows;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return sql<BusRow>('events', 'SELECT source_id, type, key, payload FROM bus_events WHERE tenant = $1 ORDER BY position', [tenant]);
+  // The relay runs on NOTIFY; poll for it instead of sleeping a fixed time.
+  let seen = 0;
+  return waitFor(
+    () => `${expected} bus events of tenant ${tenant} (saw ${seen})`,
+    async () => {
+      const rows = await sql<BusRow>('events', 'SELECT source_id, type, key, payload FROM bus_events WHERE tenant = $1 ORDER BY position', [tenant]);
+      seen = rows.length;
+      return rows.length >= expected && rows;
+    },
+  );
 }
 
 describe('outbox and event bus', () => {

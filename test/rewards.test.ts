@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { faultyProxy, startService, type Service } from './support/processes';
+import { faultyProxy, startService, waitFor, type Service } from './support/processes';
 import { codes, gatewayCredential, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token, type Caller } from './support/system';
 
 const CREATE = 'mutation($input: RewardInput!) { createReward(input: $input) { id stock } }';
@@ -211,14 +211,11 @@ describe('rewards and redemption', () => {
     const caller = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
     const status = async (id: string) =>
       (await gql<{ redemption: { status: string; code: string | null } }>('query($id: ID!) { redemption(id: $id) { status code } }', { id }, caller, `${replica.url}/graphql`)).data!.redemption;
-    const settled = async (id: string) => {
-      for (let i = 0; i < 100; i++) {
+    const settled = (id: string) =>
+      waitFor(`redemption ${id} to leave PENDING`, async () => {
         const current = await status(id);
-        if (current.status !== 'PENDING') return current;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return status(id);
-    };
+        return current.status !== 'PENDING' && current;
+      });
 
     // 1. The debit never reaches members: PENDING, stock taken, no points moved.
     proxy.setMode('refuse');

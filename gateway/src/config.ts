@@ -25,6 +25,9 @@ const schema = z.object({
   MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
   MAX_COST: z.coerce.number().int().min(100).default(20_000),
   LOG_LEVEL: z.string().default('info'),
+  // Browser origins allowed to call the API cross-origin, comma-separated (empty: none).
+  CORS_ORIGINS: z.string().default(''),
+  INTROSPECTION: z.enum(['true', 'false']).optional(),
   DATA_DIR: z.string().default('.data'),
 });
 
@@ -56,6 +59,11 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
       maxCost: raw.MAX_COST,
     },
     logLevel: raw.LOG_LEVEL,
+    corsOrigins: raw.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    // Schema introspection helps while building a client; a production API does not hand out its map.
+    introspection: raw.INTROSPECTION ? raw.INTROSPECTION === 'true' : !production,
   };
 }
 export type GatewayConfig = ReturnType<typeof loadConfig>;

@@ -5,7 +5,7 @@ import type { Identity } from '@loyalty/kit';
 import type { GatewayConfig } from './config';
 
 /**
- * Operation limits (graphql-armor): depth, aliases, tokens, directives and cost are checked while
+ * Operation limits (graphql-armor): depth, aliases, directives and cost are checked while
  * the document is validated, before anything reaches a subgraph. Rejections surface as
  * BAD_USER_INPUT; field suggestions ("Did you mean …") are not offered to clients.
  */
@@ -13,11 +13,18 @@ export function operationLimits(config: GatewayConfig) {
   return new ApolloArmor({
     maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true },
     maxAliases: { n: config.limits.maxAliases },
-    maxTokens: { n: config.limits.maxTokens },
+    // Counted by graphql-js' own parser instead (`tokenLimit`): armor's token check parses the
+    // document a second time in parsingDidStart and its error there becomes an HTTP 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 50 },
     costLimit: { maxCost: config.limits.maxCost, ignoreIntrospection: true },
     blockFieldSuggestion: { enabled: true },
   }).protect();
+}
+
+/** The parser's token limit: a longer document is a syntax error (400 BAD_USER_INPUT), never parsed further. */
+export function tokenLimit(config: GatewayConfig) {
+  return { maxTokens: config.limits.maxTokens };
 }
 
 /**

@@ -8,6 +8,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express from 'express';
 import type { ExecutionResult } from 'graphql';
 import {
@@ -17,14 +18,20 @@ import {
   createHttpClient,
   createLogger,
   createMetrics,
+  FiniteNumberLiterals,
   errorLogging,
   formatError,
+  httpErrorHandler,
+  jsonBody,
+  notFound,
   routeLabel,
+  storableTextOnly,
   type Identity,
 } from '@loyalty/kit';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
-import { createRateLimit, operationLimits } from './limits';
+import { httpSemantics } from './http-semantics';
+import { createRateLimit, operationLimits, tokenLimit } from './limits';
 import { createEventResolver, type RunQuery } from './subscriptions/event-resolver';
 import { SubscriptionHub } from './subscriptions/hub';
 import { attachSubscriptions } from './subscriptions/server';
@@ -89,9 +96,10 @@ export async function startGateway(config: GatewayConfig) {
   const rateLimit = createRateLimit(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    validationRules: limits.validationRules,
+    validationRules: [...limits.validationRules, FiniteNumberLiterals],
+    parseOptions: tokenLimit(config),
     allowBatchedHttpRequests: false,
-    introspection: true,
+    introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
@@ -101,6 +109,8 @@ export async function startGateway(config: GatewayConfig) {
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ...(limits.plugins as ApolloServerPlugin<GatewayContext>[]),
+      httpSemantics<GatewayContext>(),
+      storableTextOnly<GatewayContext>(),
       errorLogging(log),
     ],
   });
@@ -128,7 +138,16 @@ export async function startGateway(config: GatewayConfig) {
 
   app.use(
     '/graphql',
-    express.json({ limit: '256kb' }),
+    // Only listed origins get CORS headers; any other cross-origin request still meets Apollo's
+    // CSRF prevention (a simple request without a preflight-forcing header is refused).
+    cors({
+      origin: config.corsOrigins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', 'x-api-key', REQUEST_ID_HEADER, 'apollo-require-preflight'],
+      exposedHeaders: [REQUEST_ID_HEADER, 'retry-after'],
+      maxAge: 600,
+    }),
+    ...jsonBody('256kb', log),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let identity: Identity;
@@ -142,6 +161,8 @@ export async function startGateway(config: GatewayConfig) {
       },
     }),
   );
+
+  app.use(notFound, httpErrorHandler(log));
 
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const { port } = httpServer.address() as AddressInfo;

@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
-import { IDENTITY_HEADER, REQUEST_ID_HEADER, isExpected, type HttpClient, type Identity } from '@loyalty/kit';
+import { IDENTITY_HEADER, REQUEST_ID_HEADER, ServiceUnavailableError, isExpected, type HttpClient, type Identity } from '@loyalty/kit';
 
 export interface GatewayContext {
   identity: Identity;
@@ -9,10 +9,39 @@ export interface GatewayContext {
 
 type FetcherResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0];
 
+/** undici and Node socket errors that mean "no answer from the subgraph", never "a wrong answer". */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+function isUnreachable(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
+    // Node reports a refused connection to every address of a host as one AggregateError.
+    if (cause instanceof AggregateError && cause.errors.some(isUnreachable)) return true;
+  }
+  return false;
+}
+
 /**
  * A subgraph fetch that carries the verified identity (signed with the service secret) and the
  * request id, and that keeps a subgraph's own error (code and field) when it answers non-2xx —
  * e.g. 400 for a variable the subgraph's scalar refused — instead of a bare "400: Bad Request".
+ * A subgraph that does not answer (refused, reset, timed out, or a 502/503/504 from in front of it)
+ * is SERVICE_UNAVAILABLE: retryable, and never mistaken for a bug.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -34,6 +63,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const body = (fallback.extensions.response as { body?: { errors?: { message: string; extensions?: Record<string, unknown> }[] } }).body;
     const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
     if (first && isExpected(first)) return new GraphQLError(first.message, { extensions: first.extensions });
+    if ([502, 503, 504].includes(response.status)) return new ServiceUnavailableError();
     return fallback;
+  }
+
+  override didEncounterError(error: Error): void {
+    if (isUnreachable(error)) throw new ServiceUnavailableError();
+    throw error;
   }
 }

@@ -2,16 +2,50 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { after } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 const root = join(__dirname, '..', '..', '..');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/** The launcher's own helpers (scripts/services.mjs), so tests allocate ports and wait the same way. */
+const services = () =>
+  import(pathToFileURL(join(root, 'scripts', 'services.mjs')).href) as Promise<typeof import('../../scripts/services.mjs')>;
+
+/** Whatever a test file started is stopped when the file ends, whether its tests passed or not. */
+const cleanups = new Set<() => Promise<void>>();
+after(async () => {
+  await Promise.all([...cleanups].map((cleanup) => cleanup().catch(() => undefined)));
+});
+
+export async function freePort(): Promise<number> {
+  return (await services()).freePort();
+}
+
+/** `count` distinct free ports, all held until every one is chosen. */
+export async function freePorts(count: number): Promise<number[]> {
+  return (await services()).freePorts(count);
+}
+
+/**
+ * Polls `probe` until it returns something other than undefined/false; fails after `timeoutMs`
+ * saying what was awaited (and the last thing probe threw, if any).
+ */
+export async function waitFor<T>(what: string | (() => string), probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
+      throw new Error(`waited ${timeoutMs} ms for ${typeof what === 'string' ? what : what()}${cause}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }
 
 export interface Service {
@@ -21,9 +55,27 @@ export interface Service {
   stop: () => Promise<void>;
 }
 
-/** Starts one more process of the system (e.g. a second replica with its own settings). */
-export async function startService(script: 'gateway' | 'members' | 'campaigns' | 'rewards' | 'analytics', env: Record<string, string>): Promise<Service> {
-  const port = await freePort();
+export interface StartOptions {
+  /** The test expects the process may stop during start-up (e.g. a refused configuration). */
+  mayExit?: boolean;
+  /** How long to wait for /health (default 60 s). */
+  timeoutMs?: number;
+  /** A gateway started with a subgraph down on purpose: its /health answers 503 and that is up. */
+  degraded?: boolean;
+}
+
+/**
+ * Starts one more process of the system (e.g. a second replica with its own settings) and waits
+ * until /health answers from it. Fails with its output when it exits or never becomes healthy,
+ * unless `mayExit`: then it returns and the test reads `child.exitCode` and `output()`.
+ */
+export async function startService(
+  script: 'gateway' | 'members' | 'campaigns' | 'rewards' | 'analytics',
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<Service> {
+  const { freePort: port0, waitHealthy } = await services();
+  const port = await port0();
   let output = '';
   const path = script === 'gateway' ? join(root, 'gateway', 'dist', 'main.js') : join(root, 'subgraphs', script, 'dist', 'main.js');
   const child = spawn(process.execPath, [path], {
@@ -32,22 +84,26 @@ export async function startService(script: 'gateway' | 'members' | 'campaigns' |
   });
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300 && child.exitCode === null; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url,
-    child,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    cleanups.delete(stop);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
   };
+  cleanups.add(stop);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitHealthy(url, child, script, options.timeoutMs, { degraded: options.degraded });
+  } catch (error) {
+    const stopped = child.exitCode !== null || child.signalCode !== null;
+    if (!(options.mayExit && stopped)) {
+      await stop();
+      throw new Error(`${(error as Error).message}\n--- ${script} output ---\n${output}`);
+    }
+    await exited;
+  }
+  return { url, child, output: () => output, stop };
 }
 
 export type FaultMode = 'pass' | 'refuse' | 'lose-response';
@@ -55,7 +111,8 @@ export type FaultMode = 'pass' | 'refuse' | 'lose-response';
 /**
  * An HTTP proxy in front of a service that can fail chosen requests: `refuse` answers 503 without
  * forwarding (the call never happened), `lose-response` forwards and then drops the answer (the call
- * happened, the caller cannot know). Faults apply to paths matching `faulty`.
+ * happened, the caller cannot know). Faults apply to paths matching `faulty`. Closed at the end of
+ * the test file at the latest.
  */
 export async function faultyProxy(target: string, faulty: RegExp) {
   let mode: FaultMode = 'pass';
@@ -79,9 +136,20 @@ export async function faultyProxy(target: string, faulty: RegExp) {
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    cleanups.delete(close);
+    closed ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Keep-alive connections would hold close() open until they time out.
+      server.closeAllConnections();
+    });
+    return closed;
+  };
+  cleanups.add(close);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     setMode: (next: FaultMode) => (mode = next),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close,
   };
 }

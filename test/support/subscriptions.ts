@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { waitFor } from './processes';
 import { gatewayUrl } from './system';
 
 export interface Feed<T> {
@@ -70,18 +71,13 @@ export async function activeSubscriptions(url = gatewayUrl): Promise<number> {
 
 /** Waits until the gateway has registered `n` subscriptions: only then are events certain to reach them. */
 export async function registered(n: number, url = gatewayUrl): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await activeSubscriptions(url)) >= n) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`the gateway never held ${n} subscriptions`);
+  let held = 0;
+  await waitFor(() => `the gateway at ${url} to hold ${n} subscriptions (it held ${held})`, async () => (held = await activeSubscriptions(url)) >= n, 10_000, 25);
 }
 
+/** Waits until the gateway holds no subscription; fails saying how many it still held. */
 export async function drained(url = gatewayUrl): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const n = await activeSubscriptions(url);
-    if (n === 0) return 0;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return activeSubscriptions(url);
+  let held = 0;
+  await waitFor(() => `the gateway at ${url} to hold no subscription (it held ${held})`, async () => (held = await activeSubscriptions(url)) === 0, 10_000, 25);
+  return held;
 }

@@ -59,6 +59,12 @@ export class ForbiddenError extends DomainError {
     super('FORBIDDEN', message);
   }
 }
+/** A service the request needs cannot be reached: nothing about the request is wrong, retry it. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(message = 'A service this request needs is unavailable; retry shortly') {
+    super('SERVICE_UNAVAILABLE', message);
+  }
+}
 export class IdempotencyConflictError extends DomainError {
   constructor() {
     super(
@@ -115,6 +121,16 @@ function fieldFromCoercionMessage(message: string): string | undefined {
   return /Variable "\$([^"]+)"/.exec(message)?.[1];
 }
 
+/**
+ * Apollo refuses some malformed requests (an unsupported persisted-query version, a hash that does
+ * not match its query) with a 4xx HTTP status but no code; they are the caller's fault all the same.
+ */
+function isUncodedRequestError(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** True when an error is one we raised on purpose (a public code), false for anything unexpected. */
 export function isExpected(error: { extensions?: Record<string, unknown> }): boolean {
   const code = error.extensions?.code;
@@ -126,9 +142,15 @@ export function isExpected(error: { extensions?: Record<string, unknown> }): boo
  * and field, request errors become BAD_USER_INPUT, and anything else is masked, so SQL, stack
  * traces and URLs never leave the process (they are logged with the request id by `errorLogging`).
  */
-export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+export function formatError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
   const extensions = formatted.extensions ?? {};
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
+  if (code === 'SERVICE_UNAVAILABLE') {
+    return { message: formatted.message, path: formatted.path, extensions: { code, retryable: true } };
+  }
+  if (isUncodedRequestError(error)) {
+    return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
+  }
   const { path, locations } = formatted;
 
   if (code === 'BAD_USER_INPUT' && Array.isArray(extensions.validationErrors)) {
@@ -151,7 +173,8 @@ export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedE
     return { message: formatted.message, path, locations, extensions: { code, ...(field ? { field } : {}), ...retryable } };
   }
   if (code && REQUEST_ERROR_CODES.has(code)) {
-    return { message: formatted.message, locations, extensions: { code: 'BAD_USER_INPUT' } };
+    const field = typeof extensions.field === 'string' ? extensions.field : undefined;
+    return { message: formatted.message, locations, extensions: field ? { code: 'BAD_USER_INPUT', field } : { code: 'BAD_USER_INPUT' } };
   }
   return { message: 'Internal server error', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
@@ -162,9 +185,16 @@ export function errorLogging<TContext extends { requestId?: string }>(log: Logge
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors, contextValue }) {
-          for (const error of errors) {
-            if (isExpected(error)) continue;
-            log.error({ err: error.originalError ?? error, requestId: contextValue.requestId, path: error.path }, 'unexpected error');
+          const requestId = contextValue.requestId;
+          const unexpected = errors.filter((error) => !isExpected(error) && !isUncodedRequestError(error));
+          for (const error of unexpected) {
+            log.error({ err: error.originalError ?? error, requestId, path: error.path }, 'unexpected error');
+          }
+          // A refused request is the caller's business, not an incident: one line, below error.
+          const refused = errors.find((error) => !unexpected.includes(error));
+          if (unexpected.length === 0 && refused) {
+            const { code, field } = refused.extensions as { code?: string; field?: string };
+            log.info({ requestId, code: REQUEST_ERROR_CODES.has(code ?? '') || !code ? 'BAD_USER_INPUT' : code, field, path: refused.path, errors: errors.length }, 'request refused');
           }
         },
       };

@@ -82,11 +82,30 @@ export function encodeCursor(values: (string | number)[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined | null, shape: ('string' | 'number')[]): (string | number)[] | undefined {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+const BIGINT_MAX = 2n ** 63n - 1n;
+
+/**
+ * What one keyset value of a cursor must be. A cursor is only ever one we issued, but a client can
+ * forge one; each value is checked against what its column holds, so a forged cursor is
+ * BAD_USER_INPUT and never reaches SQL (where 'x' as a timestamp would be an internal error).
+ */
+export type CursorPart = 'timestamp' | 'uuid' | 'bigint' | 'string' | 'number';
+
+const CURSOR_PARTS: Record<CursorPart, (value: unknown) => boolean> = {
+  timestamp: (v) => typeof v === 'string' && ISO_TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString().slice(0, 19) === v.slice(0, 19),
+  uuid: (v) => typeof v === 'string' && UUID.test(v),
+  bigint: (v) => typeof v === 'string' && /^\d{1,19}$/.test(v) && BigInt(v) <= BIGINT_MAX,
+  string: (v) => typeof v === 'string',
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+};
+
+export function decodeCursor(cursor: string | undefined | null, shape: CursorPart[]): (string | number)[] | undefined {
   if (cursor === undefined || cursor === null) return undefined;
   try {
     const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => typeof v === shape[i])) {
+    if (Array.isArray(values) && values.length === shape.length && values.every((v, i) => CURSOR_PARTS[shape[i]!](v))) {
       return values as (string | number)[];
     }
   } catch {
@@ -94,8 +113,6 @@ export function decodeCursor(cursor: string | undefined | null, shape: ('string'
   }
   throw new BadInputError('after', 'after is not a cursor returned by this API');
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Ids are UUIDs: anything else is the caller's mistake (BAD_USER_INPUT naming the field), not a lookup. */
 export function parseId(value: string, field: string): string {

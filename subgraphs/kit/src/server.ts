@@ -8,6 +8,8 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { DomainError, UnauthenticatedError, ForbiddenError, errorLogging, formatError } from './errors';
+import { httpErrorHandler, jsonBody, notFound } from './http-edge';
+import { FiniteNumberLiterals, storableTextOnly } from './input-guard';
 import { IDENTITY_HEADER, createIdentityVerifier, type Identity } from './identity';
 import type { Logger } from './logger';
 import { routeLabel, type Metrics } from './metrics';
@@ -115,6 +117,12 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         res.status(status).json({ error: { code: error.code, message: error.message, field: error.field } });
         return;
       }
+      const status = (error as { status?: unknown }).status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        // A body the JSON parser refused: the calling service's mistake, in this router's error shape.
+        res.status(status).json({ error: { code: 'BAD_USER_INPUT', message: 'The request body could not be read' } });
+        return;
+      }
       log.error({ err: error, requestId: req.requestId }, 'internal route failed');
       res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
     });
@@ -123,11 +131,18 @@ export async function startSubgraphServer<TContext extends RequestContext>(
 
   const apollo = new ApolloServer<TContext>({
     schema: options.schema,
+    validationRules: [FiniteNumberLiterals],
     introspection: true,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (closeOnSignals): Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), errorLogging(log)],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      storableTextOnly<TContext>(),
+      errorLogging(log),
+    ],
     formatError,
   });
   await apollo.start();
@@ -135,7 +150,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   app.use(
     '/graphql',
     requireCredential(verifyCredential),
-    express.json({ limit: '1mb' }),
+    ...jsonBody('1mb', log),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
         options.createContext({
@@ -145,6 +160,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         }),
     }),
   );
+
+  app.use(notFound, httpErrorHandler(log));
 
   await new Promise<void>((resolve) => httpServer.listen(options.port, options.host, resolve));
   const { port } = httpServer.address() as AddressInfo;

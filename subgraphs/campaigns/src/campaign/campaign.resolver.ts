@@ -18,7 +18,7 @@ export class CampaignResolver {
     @Ctx() { identity, services }: CampaignsContext,
   ): Promise<CampaignConnection> {
     const size = pageSize(first ?? 20);
-    const cursor = decodeCursor(after, ['string', 'string']) as [string, string] | undefined;
+    const cursor = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
     const { rows, hasNextPage } = await services.repository.list(identity.tenant, status, size, cursor);
     return CampaignConnection.from({
       nodes: rows.map((row) => toCampaign(row)),

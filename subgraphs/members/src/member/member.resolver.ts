@@ -74,7 +74,7 @@ export class MemberResolver {
   @FieldResolver(() => PointsTransactionConnection, { description: 'newest first' })
   async transactions(@Root() member: Member, @Args(() => PageArgs) { first, after }: PageArgs, @Ctx() { loaders }: MembersContext) {
     const size = pageSize(first ?? 20);
-    const beforeSeq = decodeCursor(after, ['string'])?.[0] as string | undefined;
+    const beforeSeq = decodeCursor(after, ['bigint'])?.[0] as string | undefined;
     const entries = await loaders.entries.load({ memberId: member.id, first: size, beforeSeq });
     return PointsTransactionConnection.from({
       nodes: entries.slice(0, size).map(toTransaction),

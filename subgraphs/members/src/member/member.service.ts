@@ -75,7 +75,7 @@ export class MemberService {
 
   async list(identity: Identity, filter: MemberFilter | undefined, first: number, after?: string | null): Promise<MemberConnection> {
     const size = pageSize(first);
-    const cursor = decodeCursor(after, ['string', 'string']);
+    const cursor = decodeCursor(after, ['timestamp', 'uuid']);
     const query = { tenant: identity.tenant, ...filter };
     const { rows, hasNextPage } = await this.repository.list({
       ...query,

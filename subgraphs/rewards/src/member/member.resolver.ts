@@ -23,7 +23,7 @@ export class MemberRewardsResolver {
   ): Promise<RedemptionConnection> {
     requireMemberAccess(identity, member.id, READ_REDEMPTIONS);
     const size = pageSize(first ?? 20);
-    const before = decodeCursor(after, ['string', 'string']) as [string, string] | undefined;
+    const before = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
     const rows = await loaders.redemptions.load({ memberId: member.id, first: size, before });
     return RedemptionConnection.from({
       nodes: rows.slice(0, size).map(toRedemption),

@@ -20,7 +20,7 @@ export class RewardResolver {
     @Ctx() { identity, services }: RewardsContext,
   ): Promise<RewardConnection> {
     const size = pageSize(first ?? 20);
-    const cursor = decodeCursor(after, ['string', 'string']) as [string, string] | undefined;
+    const cursor = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
     const criteria = filter ?? {};
     const repository = services.rewardRepository;
     const { rows, hasNextPage } = await repository.list(identity.tenant, criteria, size, cursor);
