@@ -59,12 +59,6 @@ export class ForbiddenError extends DomainError {
     super('FORBIDDEN', message);
   }
 }
-/** A service the request needs cannot be reached: nothing about the request is wrong, retry it. */
-export class ServiceUnavailableError extends DomainError {
-  constructor(message = 'A service this request needs is unavailable; retry shortly') {
-    super('SERVICE_UNAVAILABLE', message);
-  }
-}
 export class IdempotencyConflictError extends DomainError {
   constructor() {
     super(
