@@ -24,7 +24,7 @@ import {
 } from '@loyalty/kit';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
-import { createRateLimit, operationLimits } from './limits';
+import { MAX_REQUEST_BYTES, createRateLimit, documentLimits, operationLimits } from './limits';
 import { createEventResolver, type RunQuery } from './subscriptions/event-resolver';
 import { SubscriptionHub } from './subscriptions/hub';
 import { attachSubscriptions } from './subscriptions/server';
@@ -122,18 +122,20 @@ export async function startGateway(config: GatewayConfig) {
     schema: apiSchema,
     hub,
     authenticate,
+    rateLimit,
+    documents: documentLimits(config, limits.validationRules),
     log,
     bufferLimit: config.subscriptionBufferLimit,
   });
 
   app.use(
     '/graphql',
-    express.json({ limit: '256kb' }),
+    express.json({ limit: MAX_REQUEST_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let identity: Identity;
         try {
-          identity = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') });
+          ({ identity } = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') }));
         } catch (error) {
           throw asHttpError(error);
         }

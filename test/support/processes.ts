@@ -50,16 +50,22 @@ export async function startService(script: 'gateway' | 'members' | 'campaigns' |
   };
 }
 
-export type FaultMode = 'pass' | 'refuse' | 'lose-response';
+export type FaultMode = 'pass' | 'refuse' | 'lose-response' | 'hold';
 
 /**
  * An HTTP proxy in front of a service that can fail chosen requests: `refuse` answers 503 without
  * forwarding (the call never happened), `lose-response` forwards and then drops the answer (the call
- * happened, the caller cannot know). Faults apply to paths matching `faulty`.
+ * happened, the caller cannot know), `hold` keeps requests waiting (a slow service) until the mode
+ * changes, then treats them as the new mode says. Faults apply to paths matching `faulty`.
  */
 export async function faultyProxy(target: string, faulty: RegExp) {
   let mode: FaultMode = 'pass';
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const held: (() => void)[] = [];
+  const server = createServer(function handle(req: IncomingMessage, res: ServerResponse) {
+    if (mode === 'hold' && faulty.test(req.url ?? '')) {
+      held.push(() => handle(req, res));
+      return;
+    }
     const broken = mode !== 'pass' && faulty.test(req.url ?? '');
     if (broken && mode === 'refuse') {
       req.resume();
@@ -81,7 +87,16 @@ export async function faultyProxy(target: string, faulty: RegExp) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    setMode: (next: FaultMode) => (mode = next),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    /** How many requests `hold` keeps waiting now. */
+    held: () => held.length,
+    setMode: (next: FaultMode) => {
+      mode = next;
+      if (next !== 'hold') for (const release of held.splice(0)) release();
+    },
+    close: () => {
+      mode = 'pass';
+      for (const release of held.splice(0)) release();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
