@@ -3,19 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Client } from 'pg';
 import { createLedgerClient } from '@loyalty/kit';
-import { feed, registered, wsClient } from './support/subscriptions';
+import { feed, registered, waitFor, wsClient } from './support/subscriptions';
 import { newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
 
 const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
-
-/** Polls `check` until it holds; fails saying what was awaited. */
-async function eventually(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface BusRow {
   source_id: string;
@@ -93,7 +84,7 @@ describe('outbox and event bus', () => {
       );
       assert.equal((await t.adjust(member, 5)).errors, undefined);
       // The later event is either delivered already or its publisher waits for the open transaction.
-      await eventually('the adjustment to be delivered or its publisher to wait for the open one', async () => {
+      await waitFor('the adjustment to be delivered or its publisher to wait for the open one', async () => {
         if (events.results.length > 0) return true;
         const [{ n }] = (await sql<{ n: number }>(
           'events',
@@ -105,7 +96,7 @@ describe('outbox and event bus', () => {
 
       assert.deepEqual((await events.until(2, 20_000)).map((e) => e.pointsBalanceChanged.delta), [1000, 5], 'both, in commit order');
       let issued: number | undefined;
-      await eventually('analytics to count both events', async () => {
+      await waitFor('analytics to count both events', async () => {
         const { programStats } = await ok<{ programStats: { pointsIssued: number } }>('{ programStats { pointsIssued } }', {}, { token: t.admin });
         issued = programStats.pointsIssued;
         return issued === 1005;

@@ -4,7 +4,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
 import { boundedStream, createLedgerClient } from '@loyalty/kit';
 import { faultyProxy, startService, type Service } from './support/processes';
-import { drained, feed, registered, wsClient, type Feed } from './support/subscriptions';
+import { drained, feed, registered, waitFor, wsClient, type Feed } from './support/subscriptions';
 import { gatewayUrl, newTenant, ok, serviceSecret, sql, subgraphUrls, token } from './support/system';
 
 const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
@@ -61,14 +61,6 @@ async function replica(env: Record<string, string> = {}): Promise<Service> {
 async function refusal(f: Feed<unknown>): Promise<{ message: string; extensions?: { code?: string } }[]> {
   await waitFor('the subscription to be refused', () => f.errors.length > 0);
   return f.errors[0] as { message: string; extensions?: { code?: string } }[];
-}
-
-async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Resolves with the close event of a connection (fails saying what was awaited if it stays open). */
@@ -343,5 +335,15 @@ describe('subscriptions', () => {
     assert.equal(overflowed, 1);
     assert.equal(ended, 1);
     assert.deepEqual(await iterator.next(), { value: undefined, done: true }, 'the buffer is dropped, not kept');
+
+    // Items still being settled come out in push order, whichever settles first.
+    const ordered = boundedStream<number>(3, () => undefined, () => undefined);
+    let settleFirst: (n: number) => void = () => {};
+    ordered.push(new Promise<number>((resolve) => (settleFirst = resolve)));
+    ordered.push(Promise.resolve(2));
+    const first = ordered.iterator.next();
+    setImmediate(() => settleFirst(1));
+    assert.deepEqual(await first, { value: 1, done: false });
+    assert.deepEqual(await ordered.iterator.next(), { value: 2, done: false });
   });
 });

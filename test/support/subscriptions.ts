@@ -61,6 +61,15 @@ export function feed<T = Record<string, any>>(client: Client, query: string, var
   };
 }
 
+/** Polls `check` until it holds; fails the test saying what was awaited. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** Subscriptions the gateway holds right now (its /metrics gauge). */
 export async function activeSubscriptions(url = gatewayUrl): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
