@@ -294,6 +294,33 @@ describe('subscriptions', () => {
     assert.equal(events.errors.length, 1);
   });
 
+  it('answers an event whose subgraph fails with an error for it, and keeps the subscription', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const rewards = await faultyProxy(subgraphUrls.rewards, /^\/graphql/);
+    try {
+      const gateway = await replica({ REWARDS_URL: rewards.url });
+      const events = feed<{ pointsBalanceChanged: { balance: number } }>(
+        open(t.admin, gateway.url),
+        'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance member { availableRewards { name } } } }',
+        { m: member },
+      );
+      await registered(1, gateway.url);
+      rewards.setMode('refuse');
+      await t.adjust(member, 1);
+      await waitFor('an error payload for the event whose subgraph failed', () => events.errors.length > 0);
+      const [error] = events.errors[0] as { message: string; extensions?: { code?: string } }[];
+      assert.equal(typeof error!.extensions?.code, 'string');
+      assert.doesNotMatch(JSON.stringify(events.errors), /toJSON|127\.0\.0\.1|http:/);
+      rewards.setMode('pass');
+      await t.adjust(member, 2);
+      await waitFor('the next event after a failed one', () => events.results.length > 0);
+      assert.equal(events.results[0]!.pointsBalanceChanged.balance, 3);
+    } finally {
+      await rewards.close();
+    }
+  });
+
   it('does not hold every subscriber back behind one slow subgraph, and keeps each one in order', async () => {
     const t = await newTenant();
     const member = await t.enroll({ email: 'fast@example.com' });
