@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { Client } from 'pg';
 import { createLedgerClient } from '@loyalty/kit';
+import { feed, registered, wsClient } from './support/subscriptions';
 import { newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
 import { waitFor } from './support/processes';
+
+const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
 
 interface BusRow {
   source_id: string;
@@ -64,5 +68,46 @@ describe('outbox and event bus', () => {
     // Everything published was marked, so a restarted relay publishes nothing again.
     const pending = await sql<{ n: number }>('members', 'SELECT count(*)::int AS n FROM outbox WHERE tenant = $1 AND published_at IS NULL', [t.tenant]);
     assert.equal(pending[0]!.n, 0);
+  });
+
+  it('delivers an event whose publisher commits after later events were published (no gaps)', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const client = wsClient(t.admin);
+    const held = new Client({ connectionString: databases.events });
+    try {
+      const events = feed<{ pointsBalanceChanged: { delta: number } }>(client, 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { delta } }', { m: member });
+      await registered(1);
+      // A publisher (as a relay would) that has inserted its event and not yet committed.
+      await held.connect();
+      await held.query('BEGIN');
+      await held.query(
+        `INSERT INTO bus_events (source, source_id, type, tenant, key, payload, occurred_at)
+         VALUES ('test', $1, 'POINTS_BALANCE_CHANGED', $2, $3, $4, now())`,
+        [randomUUID(), t.tenant, member, { memberId: member, balance: 1000, delta: 1000, transaction: { id: randomUUID(), type: 'ADJUST', points: 1000, balanceAfter: 1000, reference: null } }],
+      );
+      assert.equal((await t.adjust(member, 5)).errors, undefined);
+      // The later event is either delivered already or its publisher waits for the open transaction.
+      await waitFor('the adjustment to be delivered or its publisher to wait for the open one', async () => {
+        if (events.results.length > 0) return true;
+        const [{ n }] = (await sql<{ n: number }>(
+          'events',
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        )) as [{ n: number }];
+        return n > 0;
+      });
+      await held.query('COMMIT');
+
+      assert.deepEqual((await events.until(2, 20_000)).map((e) => e.pointsBalanceChanged.delta), [1000, 5], 'both, in commit order');
+      let issued: number | undefined;
+      await waitFor('analytics to count both events', async () => {
+        const { programStats } = await ok<{ programStats: { pointsIssued: number } }>('{ programStats { pointsIssued } }', {}, { token: t.admin });
+        issued = programStats.pointsIssued;
+        return issued === 1005;
+      }).catch((error: Error) => assert.fail(`${error.message}; pointsIssued is ${issued}`));
+    } finally {
+      await held.end();
+      await client.dispose();
+    }
   });
 });

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
 import { boundedStream, createLedgerClient } from '@loyalty/kit';
-import { startService, type Service } from './support/processes';
-import { drained, feed, registered, wsClient } from './support/subscriptions';
+import { faultyProxy, startService, type Service } from './support/processes';
+import { drained, feed, registered, waitFor, wsClient, type Feed } from './support/subscriptions';
 import { gatewayUrl, newTenant, ok, serviceSecret, sql, subgraphUrls, token } from './support/system';
 
 const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
@@ -42,6 +42,35 @@ afterEach(async () => {
 after(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
 });
+
+/** One more gateway on the same subgraphs and bus, with settings of its own. */
+async function replica(env: Record<string, string> = {}): Promise<Service> {
+  const started = await startService('gateway', {
+    MEMBERS_URL: subgraphUrls.members,
+    CAMPAIGNS_URL: subgraphUrls.campaigns,
+    REWARDS_URL: subgraphUrls.rewards,
+    ANALYTICS_URL: subgraphUrls.analytics,
+    EVENT_BUS_URL: databases.events!,
+    ...env,
+  });
+  replicas.push(started);
+  return started;
+}
+
+/** The errors a subscription was refused with (fails saying so if it was accepted instead). */
+async function refusal(f: Feed<unknown>): Promise<{ message: string; extensions?: { code?: string } }[]> {
+  await waitFor('the subscription to be refused', () => f.errors.length > 0);
+  return f.errors[0] as { message: string; extensions?: { code?: string } }[];
+}
+
+/** Resolves with the close event of a connection (fails saying what was awaited if it stays open). */
+function closing(what: string, ms = 20_000) {
+  let resolve: (event: { code: number; reason: string }) => void = () => {};
+  const closed = new Promise<{ code: number; reason: string }>((r) => (resolve = r));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms)));
+  return { onClose: resolve, closed: Promise.race([closed, timeout]).finally(() => clearTimeout(timer)) };
+}
 
 describe('subscriptions', () => {
   it('delivers a purchase to the member with the new balance, the transaction and fields of every subgraph', async () => {
@@ -145,19 +174,12 @@ describe('subscriptions', () => {
   it('delivers on every gateway replica, and survives a lost bus connection without losing events', async () => {
     const t = await newTenant();
     const member = await t.enroll();
-    const replica = await startService('gateway', {
-      MEMBERS_URL: subgraphUrls.members,
-      CAMPAIGNS_URL: subgraphUrls.campaigns,
-      REWARDS_URL: subgraphUrls.rewards,
-      ANALYTICS_URL: subgraphUrls.analytics,
-      EVENT_BUS_URL: databases.events!,
-    });
-    replicas.push(replica);
+    const other = await replica();
     const query = 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance } }';
     const first = feed<BalanceEvent>(open(t.admin), query, { m: member });
-    const second = feed<BalanceEvent>(open(t.admin, replica.url), query, { m: member });
+    const second = feed<BalanceEvent>(open(t.admin, other.url), query, { m: member });
     await registered(1);
-    await registered(1, replica.url);
+    await registered(1, other.url);
     await t.adjust(member, 1);
     assert.equal((await first.until(1))[0]!.pointsBalanceChanged.balance, 1);
     assert.equal((await second.until(1))[0]!.pointsBalanceChanged.balance, 1);
@@ -184,6 +206,152 @@ describe('subscriptions', () => {
     assert.equal(await drained(gatewayUrl), 0);
   });
 
+  it('applies the HTTP operation limits to subscriptions and offers no field suggestions', async () => {
+    const t = await newTenant();
+    const client = open(t.admin);
+    const aliases = `subscription { pointsBalanceChanged { ${Array.from({ length: 500 }, (_, i) => `a${i}: balance`).join(' ')} } }`;
+    const [tooManyAliases] = await refusal(feed(client, aliases));
+    assert.equal(tooManyAliases!.extensions?.code, 'BAD_USER_INPUT');
+    assert.match(tooManyAliases!.message, /Aliases limit of 30 exceeded/);
+
+    const tokens = `subscription { pointsBalanceChanged { ${'balance '.repeat(6000)} } }`;
+    const [tooManyTokens] = await refusal(feed(client, tokens));
+    assert.equal(tooManyTokens!.extensions?.code, 'BAD_USER_INPUT');
+    assert.match(tooManyTokens!.message, /5000 tokens/);
+
+    const padded = `subscription { pointsBalanceChanged { balance } }\n#${'x'.repeat(100_000)}`;
+    const [tooLarge] = await refusal(feed(client, padded));
+    assert.equal(tooLarge!.extensions?.code, 'BAD_USER_INPUT');
+    assert.match(tooLarge!.message, /at most 65536/);
+
+    const typo = await refusal(feed(client, 'subscription { pointsBalanceChanged { balanse } }'));
+    assert.equal(typo[0]!.extensions?.code, 'BAD_USER_INPUT');
+    assert.match(typo[0]!.message, /Cannot query field "balanse"/);
+    assert.doesNotMatch(JSON.stringify(typo), /Did you mean/);
+
+    // Each refusal was for that subscription only: the connection still serves events.
+    const member = await t.enroll();
+    const events = feed<BalanceEvent>(client, 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance } }', { m: member });
+    await registered(1);
+    await t.adjust(member, 4);
+    assert.equal((await events.until(1))[0]!.pointsBalanceChanged.balance, 4);
+
+    // A message larger than an HTTP body may be is not even read: the connection is closed.
+    const { onClose, closed } = closing('the gateway to close a connection sending a 300 KB message');
+    feed(open(t.admin, undefined, onClose), `subscription { pointsBalanceChanged { balance } }\n#${'x'.repeat(300_000)}`);
+    assert.equal((await closed).code, 1009);
+  });
+
+  it('counts every subscribe against the per-principal rate limit', async () => {
+    const t = await newTenant();
+    const limited = await replica({ RATE_LIMIT_PER_MINUTE: '3' });
+    const client = open(t.admin, limited.url);
+    const query = 'subscription { pointsBalanceChanged { balance } }';
+    for (let i = 0; i < 3; i++) feed(client, query);
+    await registered(3, limited.url);
+    const [error] = await refusal(feed(client, query));
+    assert.equal(error!.extensions?.code, 'RATE_LIMITED');
+    assert.match(error!.message, /Rate limit of 3 requests per minute exceeded/);
+  });
+
+  it('closes a connection when its token expires, with 4401', async () => {
+    const t = await newTenant();
+    const member = await t.enroll({ email: 'short@example.com' });
+    const { onClose, closed } = closing('the connection of an expired token to be closed');
+    const client = open(await token(t.tenant, ['member'], { memberId: member, expiresIn: '4s' }), undefined, onClose);
+    const events = feed<BalanceEvent>(client, 'subscription { pointsBalanceChanged { balance member { email } } }');
+    await registered(1);
+    await t.adjust(member, 1);
+    assert.equal((await events.until(1))[0]!.pointsBalanceChanged.member.email, 'short@example.com');
+    const event = await closed;
+    assert.equal(event.code, 4401);
+    assert.match(event.reason, /Token expired/);
+    await t.adjust(member, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(events.results.length, 1, 'nothing after expiry');
+  });
+
+  it('answers an event that cannot be resolved with an error for it, and keeps the subscription', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const events = feed<BalanceEvent>(open(t.admin), 'subscription { pointsBalanceChanged { balance member { id } } }');
+    await registered(1);
+    // An event about a member that no longer exists: its member cannot be fetched.
+    const ghost = randomUUID();
+    await sql(
+      'events',
+      `INSERT INTO bus_events (source, source_id, type, tenant, key, payload, occurred_at)
+       VALUES ('test', $1, 'POINTS_BALANCE_CHANGED', $2, $3, $4, now())`,
+      [randomUUID(), t.tenant, ghost, { memberId: ghost, balance: 1, delta: 1, transaction: { id: randomUUID(), type: 'ADJUST', points: 1, balanceAfter: 1, reference: null } }],
+    );
+    await waitFor('an error payload for the event of a missing member', () => events.errors.length > 0);
+    const [error] = events.errors[0] as { message: string; path?: string[]; extensions?: { code?: string } }[];
+    assert.equal(error!.extensions?.code, 'NOT_FOUND');
+    assert.deepEqual(error!.path, ['pointsBalanceChanged', 'member']);
+    await t.adjust(member, 8);
+    await waitFor('the next event after a failed one', () => events.results.length > 0);
+    assert.deepEqual(events.results, [{ pointsBalanceChanged: { balance: 8, member: { id: member } } }]);
+    assert.equal(events.errors.length, 1);
+  });
+
+  it('answers an event whose subgraph fails with an error for it, and keeps the subscription', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const rewards = await faultyProxy(subgraphUrls.rewards, /^\/graphql/);
+    try {
+      const gateway = await replica({ REWARDS_URL: rewards.url });
+      const events = feed<{ pointsBalanceChanged: { balance: number } }>(
+        open(t.admin, gateway.url),
+        'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance member { availableRewards { name } } } }',
+        { m: member },
+      );
+      await registered(1, gateway.url);
+      rewards.setMode('refuse');
+      await t.adjust(member, 1);
+      await waitFor('an error payload for the event whose subgraph failed', () => events.errors.length > 0);
+      const [error] = events.errors[0] as { message: string; extensions?: { code?: string } }[];
+      assert.equal(typeof error!.extensions?.code, 'string');
+      assert.doesNotMatch(JSON.stringify(events.errors), /toJSON|127\.0\.0\.1|http:/);
+      rewards.setMode('pass');
+      await t.adjust(member, 2);
+      await waitFor('the next event after a failed one', () => events.results.length > 0);
+      assert.equal(events.results[0]!.pointsBalanceChanged.balance, 3);
+    } finally {
+      await rewards.close();
+    }
+  });
+
+  it('does not hold every subscriber back behind one slow subgraph, and keeps each one in order', async () => {
+    const t = await newTenant();
+    const member = await t.enroll({ email: 'fast@example.com' });
+    const rewards = await faultyProxy(subgraphUrls.rewards, /^\/graphql/);
+    try {
+      // Time-outs far beyond the test: only the proxy decides when the slow fetches answer.
+      const gateway = await replica({ REWARDS_URL: rewards.url, SUBGRAPH_TIMEOUT_MS: '120000' });
+      const client = open(t.admin, gateway.url);
+      const slow = feed<{ pointsBalanceChanged: { balance: number; member: { availableRewards: unknown[] } } }>(
+        client,
+        'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance member { availableRewards { name } } } }',
+        { m: member },
+      );
+      await registered(1, gateway.url);
+      const fast = feed<BalanceEvent>(client, 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance member { email } } }', { m: member });
+      await registered(2, gateway.url);
+
+      rewards.setMode('hold');
+      for (const points of [1, 2, 3]) await t.adjust(member, points);
+      const delivered = await fast.until(3, 20_000);
+      assert.deepEqual(delivered.map((e) => [e.pointsBalanceChanged.balance, e.pointsBalanceChanged.member.email]), [[1, 'fast@example.com'], [3, 'fast@example.com'], [6, 'fast@example.com']]);
+      await waitFor('the slow selection to wait for its subgraph', () => rewards.held() > 0);
+      assert.equal(slow.results.length, 0, 'the slow selection is still waiting for its subgraph');
+
+      rewards.setMode('pass');
+      assert.deepEqual((await slow.until(3, 20_000)).map((e) => e.pointsBalanceChanged.balance), [1, 3, 6]);
+    } finally {
+      await rewards.close();
+    }
+  });
+
   it('bounds what a slow subscriber may buffer, then ends its stream', async () => {
     let overflowed = 0;
     let ended = 0;
@@ -194,5 +362,15 @@ describe('subscriptions', () => {
     assert.equal(overflowed, 1);
     assert.equal(ended, 1);
     assert.deepEqual(await iterator.next(), { value: undefined, done: true }, 'the buffer is dropped, not kept');
+
+    // Items still being settled come out in push order, whichever settles first.
+    const ordered = boundedStream<number>(3, () => undefined, () => undefined);
+    let settleFirst: (n: number) => void = () => {};
+    ordered.push(new Promise<number>((resolve) => (settleFirst = resolve)));
+    ordered.push(Promise.resolve(2));
+    const first = ordered.iterator.next();
+    setImmediate(() => settleFirst(1));
+    assert.deepEqual(await first, { value: 1, done: false });
+    assert.deepEqual(await ordered.iterator.next(), { value: 2, done: false });
   });
 });

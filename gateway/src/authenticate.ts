@@ -11,7 +11,13 @@ import {
 } from '@loyalty/kit';
 import type { GatewayConfig } from './config';
 
-export type Authenticate = (headers: { authorization?: string; apiKey?: string }) => Promise<Identity>;
+export interface Authenticated {
+  identity: Identity;
+  /** When the credential stops being valid (ms since epoch). API keys do not expire: they are revoked. */
+  expiresAt?: number;
+}
+
+export type Authenticate = (headers: { authorization?: string; apiKey?: string }) => Promise<Authenticated>;
 
 /**
  * Verifies who is calling: a Bearer JWT (HS256, API.md claims) or a partner `x-api-key`, which the
@@ -50,9 +56,10 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
     if (authorization) {
       const [scheme, token] = authorization.split(' ');
       if (scheme?.toLowerCase() !== 'bearer' || !token) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
-      return verifyJwt(token);
+      const { identity, exp } = await verifyJwt(token);
+      return { identity, expiresAt: exp * 1000 };
     }
-    if (apiKey) return verifyApiKey(apiKey);
+    if (apiKey) return { identity: await verifyApiKey(apiKey) };
     throw new UnauthenticatedError('Send a Bearer token or an x-api-key');
   };
 }

@@ -1,8 +1,18 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Identity } from '@loyalty/kit';
 import type { GatewayConfig } from './config';
+
+/** The most one request may carry: an HTTP body, a WebSocket message. */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+
+/**
+ * The most a subscription document may weigh before it is parsed. Any document within the token
+ * limit fits easily; what is longer is padding (comments, whitespace, long strings) that only costs
+ * lexing time, on the event loop every subscriber shares.
+ */
+export const MAX_SUBSCRIPTION_DOCUMENT_BYTES = 64 * 1024;
 
 /**
  * Operation limits (graphql-armor): depth, aliases, directives and cost are checked while
@@ -27,11 +37,47 @@ export function tokenLimit(config: GatewayConfig) {
   return { maxTokens: config.limits.maxTokens };
 }
 
+const SUGGESTION = /\s*Did you mean .+\?/g;
+
+export interface DocumentLimits {
+  /** Throws a GraphQLError (BAD_USER_INPUT) for a document too large or with too many tokens. */
+  parse(query: string): DocumentNode;
+  /** graphql-js's rules and the same armor rules as over HTTP; messages carry no suggestions. */
+  validate(schema: GraphQLSchema, document: DocumentNode): GraphQLError[];
+}
+
+/**
+ * The HTTP limits for a document that never passes through Apollo (a subscription over graphql-ws):
+ * armor's own validation rules, its token limit as graphql-js's parser option, and no suggestions.
+ */
+export function documentLimits(config: GatewayConfig, armorRules: readonly ValidationRule[]): DocumentLimits {
+  const rules = [...specifiedRules, ...armorRules];
+  const badInput = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+  return {
+    parse(query) {
+      const bytes = Buffer.byteLength(query);
+      if (bytes > MAX_SUBSCRIPTION_DOCUMENT_BYTES) {
+        throw badInput(`The document has ${bytes} bytes; a subscription document may have at most ${MAX_SUBSCRIPTION_DOCUMENT_BYTES}`);
+      }
+      try {
+        return parse(query, { maxTokens: config.limits.maxTokens });
+      } catch (error) {
+        throw badInput((error as Error).message);
+      }
+    },
+    validate(schema, document) {
+      return validate(schema, document, rules).map((error) => badInput(error.message.replace(SUGGESTION, '')));
+    },
+  };
+}
+
+export type RateLimit = (identity: Identity) => Promise<void>;
+
 /**
  * A per-principal rate limit (rate-limiter-flexible, in memory: each gateway replica counts its own
- * requests). Exceeding it answers RATE_LIMITED with HTTP 429 and Retry-After.
+ * requests and subscriptions). Exceeding it answers RATE_LIMITED with HTTP 429 and Retry-After.
  */
-export function createRateLimit(config: GatewayConfig) {
+export function createRateLimit(config: GatewayConfig): RateLimit {
   const perMinute = config.limits.ratePerMinute;
   if (perMinute === 0) return async () => undefined;
   const limiter = new RateLimiterMemory({ points: perMinute, duration: 60 });

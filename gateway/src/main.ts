@@ -31,7 +31,7 @@ import {
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
 import { httpSemantics } from './http-semantics';
-import { createRateLimit, operationLimits, tokenLimit } from './limits';
+import { MAX_REQUEST_BYTES, createRateLimit, documentLimits, operationLimits, tokenLimit } from './limits';
 import { createEventResolver, type RunQuery } from './subscriptions/event-resolver';
 import { SubscriptionHub } from './subscriptions/hub';
 import { attachSubscriptions } from './subscriptions/server';
@@ -132,6 +132,8 @@ export async function startGateway(config: GatewayConfig) {
     schema: apiSchema,
     hub,
     authenticate,
+    rateLimit,
+    documents: documentLimits(config, limits.validationRules),
     log,
     bufferLimit: config.subscriptionBufferLimit,
   });
@@ -147,12 +149,12 @@ export async function startGateway(config: GatewayConfig) {
       exposedHeaders: [REQUEST_ID_HEADER, 'retry-after'],
       maxAge: 600,
     }),
-    ...jsonBody('256kb', log),
+    ...jsonBody(MAX_REQUEST_BYTES, log),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         let identity: Identity;
         try {
-          identity = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') });
+          ({ identity } = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') }));
         } catch (error) {
           throw asHttpError(error);
         }

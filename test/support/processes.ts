@@ -106,17 +106,23 @@ export async function startService(
   return { url, child, output: () => output, stop };
 }
 
-export type FaultMode = 'pass' | 'refuse' | 'lose-response';
+export type FaultMode = 'pass' | 'refuse' | 'lose-response' | 'hold';
 
 /**
  * An HTTP proxy in front of a service that can fail chosen requests: `refuse` answers 503 without
  * forwarding (the call never happened), `lose-response` forwards and then drops the answer (the call
- * happened, the caller cannot know). Faults apply to paths matching `faulty`. Closed at the end of
- * the test file at the latest.
+ * happened, the caller cannot know), `hold` keeps requests waiting (a slow service) until the mode
+ * changes, then treats them as the new mode says. Faults apply to paths matching `faulty`. Closed at
+ * the end of the test file at the latest.
  */
 export async function faultyProxy(target: string, faulty: RegExp) {
   let mode: FaultMode = 'pass';
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const held: (() => void)[] = [];
+  const server = createServer(function handle(req: IncomingMessage, res: ServerResponse) {
+    if (mode === 'hold' && faulty.test(req.url ?? '')) {
+      held.push(() => handle(req, res));
+      return;
+    }
     const broken = mode !== 'pass' && faulty.test(req.url ?? '');
     if (broken && mode === 'refuse') {
       req.resume();
@@ -139,6 +145,8 @@ export async function faultyProxy(target: string, faulty: RegExp) {
   let closed: Promise<void> | undefined;
   const close = () => {
     cleanups.delete(close);
+    mode = 'pass';
+    for (const release of held.splice(0)) release();
     closed ??= new Promise<void>((resolve) => {
       server.close(() => resolve());
       // Keep-alive connections would hold close() open until they time out.
@@ -149,7 +157,12 @@ export async function faultyProxy(target: string, faulty: RegExp) {
   cleanups.add(close);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    setMode: (next: FaultMode) => (mode = next),
+    /** How many requests `hold` keeps waiting now. */
+    held: () => held.length,
+    setMode: (next: FaultMode) => {
+      mode = next;
+      if (next !== 'hold') for (const release of held.splice(0)) release();
+    },
     close,
   };
 }

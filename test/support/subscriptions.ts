@@ -1,6 +1,8 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { waitFor } from './processes';
+
+export { waitFor };
 import { gatewayUrl } from './system';
 
 export interface Feed<T> {

@@ -13,7 +13,7 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
 } from 'graphql';
-import type { BusEvent, Identity } from '@loyalty/kit';
+import { DomainError, type BusEvent, type Identity } from '@loyalty/kit';
 
 /** Runs a query through the gateway, exactly as an HTTP request with this identity would. */
 export type RunQuery = (query: string, variables: Record<string, unknown>, identity: Identity) => Promise<ExecutionResult>;
@@ -106,7 +106,10 @@ export function createEventResolver(schema: GraphQLSchema, run: RunQuery) {
     if (fetched.has(source)) return source[info.path.key];
     const parent = info.parentType.name;
     if ((parent === 'PointsBalanceChanged' || parent === 'TierChanged') && info.fieldName === 'member') {
-      return remote('member', '(id: $__eventMemberId)', info, context.variables, context.identity, { __eventMemberId: source.memberId }, '$__eventMemberId: ID!');
+      // An event can outlive what it names (or name what this identity may not see): an error for this event only.
+      return remote('member', '(id: $__eventMemberId)', info, context.variables, context.identity, { __eventMemberId: source.memberId }, '$__eventMemberId: ID!').then(
+        (member) => member ?? Promise.reject(new DomainError('NOT_FOUND', 'The member of this event no longer exists')),
+      );
     }
     if (parent === 'TierChanged' && (info.fieldName === 'tier' || info.fieldName === 'previousTier')) {
       return tierField((info.fieldName === 'tier' ? source.tierId : source.previousTierId) as string | null, info, context);

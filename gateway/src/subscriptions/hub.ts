@@ -1,6 +1,6 @@
-import type { ExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import { Gauge, type Registry } from 'prom-client';
-import type { BusConsumer, BusEvent, EventBus, Logger } from '@loyalty/kit';
+import { formatError, isExpected, type BusConsumer, type BusEvent, type EventBus, type Logger } from '@loyalty/kit';
 import type { EventExecution, EventResolver } from './event-resolver';
 
 export type EventField = 'pointsBalanceChanged' | 'tierChanged';
@@ -15,14 +15,20 @@ export interface Listener {
   /** Identical documents, variables and identity scope share one execution per event. */
   key: string;
   execution: EventExecution;
-  push(result: ExecutionResult): void;
+  /**
+   * Takes the result of the next event while it is still being resolved; the listener hands results
+   * out in push order, so each subscriber gets its events in bus order whatever settles first.
+   */
+  push(result: Promise<ExecutionResult>): void;
 }
 
 /**
  * Fans bus events out to subscriptions. Listeners are indexed by tenant, so an event is only ever
- * matched against its own tenant's subscriptions. Each batch is resolved concurrently, one
- * execution per distinct (document, variables, identity scope) and event, and delivered in bus
- * order, which is ledger order per member.
+ * matched against its own tenant's subscriptions. Events are resolved concurrently, one execution
+ * per distinct (document, variables, identity scope) and event, and each listener receives its
+ * results in bus order, which is ledger order per member. Dispatch never waits for a resolution: a
+ * subgraph slow for one selection delays only the subscribers of that selection, never the bus or
+ * anyone else (each listener's backlog, unresolved events included, is bounded by its buffer).
  */
 export class SubscriptionHub {
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -46,7 +52,7 @@ export class SubscriptionHub {
 
   /** Starts at the bus head: subscribers receive what happens after they subscribe. */
   async start(): Promise<void> {
-    this.consumer = await this.bus.consume(await this.bus.head(), (events) => this.dispatch(events));
+    this.consumer = await this.bus.consume(await this.bus.head(), async (events) => this.dispatch(events));
   }
 
   get size(): number {
@@ -67,8 +73,7 @@ export class SubscriptionHub {
     };
   }
 
-  private async dispatch(events: BusEvent[]): Promise<void> {
-    const jobs: { listeners: Listener[]; result: Promise<ExecutionResult> }[] = [];
+  private dispatch(events: BusEvent[]): void {
     for (const event of events) {
       const field = FIELD_OF[event.type];
       const candidates = field ? this.listeners.get(event.tenant) : undefined;
@@ -79,17 +84,33 @@ export class SubscriptionHub {
         groups.set(listener.key, [...(groups.get(listener.key) ?? []), listener]);
       }
       for (const listeners of groups.values()) {
-        const result = this.resolve(listeners[0]!.execution, event).catch((error: unknown) => {
-          this.log.error({ err: error, position: event.position }, 'could not resolve an event');
-          return { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] } as unknown as ExecutionResult;
-        });
-        jobs.push({ listeners, result });
+        const result = this.resolve(listeners[0]!.execution, event).then(
+          (resolved) => this.forClients(resolved, event),
+          (error: unknown) => {
+            this.log.error({ err: error, position: event.position }, 'could not resolve an event');
+            return { data: null, errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+          },
+        );
+        for (const listener of listeners) listener.push(result);
       }
     }
-    for (const job of jobs) {
-      const result = await job.result;
-      for (const listener of job.listeners) listener.push(result);
-    }
+  }
+
+  /**
+   * Errors as a client may see them (formatError), and as GraphQLError instances: graphql-ws
+   * serialises each with toJSON(). An event that fails for a subscriber is an error payload for
+   * that event only; the subscription goes on.
+   */
+  private forClients(result: ExecutionResult, event: BusEvent): ExecutionResult {
+    if (!result.errors?.length) return result;
+    return {
+      ...result,
+      errors: result.errors.map((error) => {
+        if (!isExpected(error)) this.log.error({ err: error.originalError ?? error, position: event.position, path: error.path }, 'unexpected error resolving an event');
+        const formatted = formatError(error.toJSON());
+        return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
+      }),
+    };
   }
 
   connected(): boolean {

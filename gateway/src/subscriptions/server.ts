@@ -3,8 +3,6 @@ import type { Server } from 'node:http';
 import {
   GraphQLError,
   Kind,
-  parse,
-  validate,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -14,13 +12,21 @@ import { getArgumentValues } from 'graphql/execution/values';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DomainError, ForbiddenError, boundedStream, formatError, hasRole, parseId, type Identity, type Logger } from '@loyalty/kit';
+import { DomainError, ForbiddenError, boundedStream, hasRole, parseId, type Identity, type Logger } from '@loyalty/kit';
 import type { Authenticate } from '../authenticate';
+import { MAX_REQUEST_BYTES, type DocumentLimits, type RateLimit } from '../limits';
 import type { EventExecution } from './event-resolver';
 import type { EventField, SubscriptionHub } from './hub';
 
 /** Closes a subscriber that does not read its events fast enough (its buffer is full). */
 export const SLOW_SUBSCRIBER = { code: 1013, reason: 'Subscriber too slow: event buffer full' };
+/**
+ * Closes a connection when its token expires: graphql-ws's Unauthorized, as for a connection that
+ * starts with an expired token. Clients treat it as final; reconnect with a fresh token.
+ */
+export const TOKEN_EXPIRED = { code: CloseCode.Unauthorized, reason: 'Unauthorized: Token expired' };
+// setTimeout fires at once beyond this (about 24.8 days); later expiries are re-armed.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const FOLLOW_ANY_MEMBER = ['admin', 'marketer', 'agent'] as const;
 
 type Extra = Record<PropertyKey, unknown> & {
@@ -37,6 +43,19 @@ interface Prepared {
 }
 
 const asGraphQLError = (error: DomainError) => new GraphQLError(error.message, { extensions: error.extensions });
+/** A refusal as a subscription error: the code only (the HTTP status and headers mean nothing here). */
+const asSubscriptionError = (error: GraphQLError) => new GraphQLError(error.message, { extensions: { code: error.extensions.code } });
+
+function closeWhenExpired(socket: WebSocket, expiresAt: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) socket.close(TOKEN_EXPIRED.code, TOKEN_EXPIRED.reason);
+    else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
 
 /** Which events a subscription may see: a member only its own; staff one member or the whole tenant. */
 function authorize(identity: Identity, requested: string | null): string | null {
@@ -53,6 +72,10 @@ export interface SubscriptionServerOptions {
   schema: GraphQLSchema;
   hub: SubscriptionHub;
   authenticate: Authenticate;
+  /** The HTTP path's per-principal limit: every subscribe counts as a request. */
+  rateLimit: RateLimit;
+  /** The HTTP path's operation limits, applied to each subscription document. */
+  documents: DocumentLimits;
   log: Logger;
   /** Events buffered per subscription before a slow subscriber is closed. */
   bufferLimit: number;
@@ -61,11 +84,13 @@ export interface SubscriptionServerOptions {
 /**
  * GraphQL subscriptions on the gateway's own `/graphql`, over graphql-ws: the token travels in
  * `connection_init`, each subscription is validated and authorized on its own (a refusal is an
- * error for that subscription; the connection stays usable), and events come from the hub.
+ * error for that subscription; the connection stays usable), and events come from the hub. A
+ * message may be as large as an HTTP body; a connection ends when its token expires.
  */
 export function attachSubscriptions(options: SubscriptionServerOptions) {
   const { schema, hub, log } = options;
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  // ws closes a connection whose message exceeds maxPayload (1009) before reading it whole.
+  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: MAX_REQUEST_BYTES });
   const prepared = new WeakMap<ExecutionArgs, Prepared>();
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
@@ -74,10 +99,12 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         try {
-          ctx.extra.identity = await options.authenticate({
+          const { identity, expiresAt } = await options.authenticate({
             authorization: typeof params.authorization === 'string' ? params.authorization : undefined,
             apiKey: typeof params['x-api-key'] === 'string' ? params['x-api-key'] : undefined,
           });
+          ctx.extra.identity = identity;
+          if (expiresAt !== undefined) closeWhenExpired(ctx.extra.socket, expiresAt);
           return true;
         } catch (error) {
           const message = error instanceof DomainError ? error.message : 'Authentication failed';
@@ -85,16 +112,18 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
           return false;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const identity = ctx.extra.identity!;
         let document;
         try {
-          document = parse(payload.query);
+          await options.rateLimit(identity);
+          document = options.documents.parse(payload.query);
         } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: 'BAD_USER_INPUT' } })];
+          if (error instanceof GraphQLError) return [asSubscriptionError(error)];
+          throw error;
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } }));
+        const errors = options.documents.validate(schema, document);
+        if (errors.length > 0) return errors;
         const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
         const operation = payload.operationName ? operations.find((o) => o.name?.value === payload.operationName) : operations[0];
         if (!operation || operation.operation !== 'subscription' || operations.length > 1 && !payload.operationName) {
@@ -144,7 +173,7 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
           memberId: subscription.memberId,
           key: subscription.key,
           execution: subscription.execution,
-          push: (result) => push(result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON ? e.toJSON() : e)) as never } : result),
+          push,
         });
         return iterator;
       },

@@ -29,7 +29,7 @@ export function sendRequestError(res: Response, status: number, message: string,
  * JSON bodies only (`limit` as body-parser takes it): a POST in another media type is 415 here, so
  * it never reaches Apollo as an empty body.
  */
-export function jsonBody(limit: string, log: Logger): RequestHandler[] {
+export function jsonBody(limit: string | number, log: Logger): RequestHandler[] {
   const onlyJson: RequestHandler = (req, res, next) => {
     if (req.method !== 'POST' || req.is('application/json')) return next();
     log.info({ requestId: req.requestId, status: 415, code: 'BAD_USER_INPUT', contentType: req.header('content-type') }, 'request refused');

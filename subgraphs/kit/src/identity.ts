@@ -25,11 +25,13 @@ const userClaims = z.object({
   memberId: z.string().optional(),
 });
 
-interface Verified {
+/** A verified token: who it speaks for, and until when. */
+export interface VerifiedToken {
   identity: Identity;
   /** Seconds since epoch, from the token's `exp`. */
   exp: number;
 }
+type Verified = VerifiedToken;
 
 async function verifyUser(token: string, secret: string): Promise<Verified> {
   let payload: { exp?: number };
@@ -51,13 +53,13 @@ async function verifyUser(token: string, secret: string): Promise<Verified> {
  * gateway reusing a token costs one HMAC per half-minute, not one per request.
  */
 function cachedVerifier(verify: (token: string, secret: string) => Promise<Verified>, secret: string) {
-  const verified = ttlCache<Identity>(30_000);
-  return async (token: string): Promise<Identity> => {
+  const verified = ttlCache<Verified>(30_000);
+  return async (token: string): Promise<Verified> => {
     const cached = verified.get(token);
     if (cached) return cached;
-    const { identity, exp } = await verify(token, secret);
-    verified.set(token, identity, Math.min(30_000, exp * 1000 - Date.now()));
-    return identity;
+    const result = await verify(token, secret);
+    verified.set(token, result, Math.min(30_000, result.exp * 1000 - Date.now()));
+    return result;
   };
 }
 
@@ -66,8 +68,11 @@ export async function verifyUserToken(token: string, secret: string): Promise<Id
   return (await verifyUser(token, secret)).identity;
 }
 
-/** `verifyUserToken` with a cache of recent successes (the gateway's hot path). */
-export const createUserTokenVerifier = (secret: string) => cachedVerifier(verifyUser, secret);
+/**
+ * `verifyUserToken` with a cache of recent successes (the gateway's hot path). It answers with the
+ * token's `exp` too, so a long-lived connection can end when its token does.
+ */
+export const createUserTokenVerifier = (secret: string): ((token: string) => Promise<VerifiedToken>) => cachedVerifier(verifyUser, secret);
 
 export interface UserTokenClaims {
   sub: string;
@@ -135,7 +140,10 @@ export async function verifyIdentity(token: string, secret: string): Promise<Ide
 }
 
 /** `verifyIdentity` with a cache of recent successes (every subgraph request). */
-export const createIdentityVerifier = (secret: string) => cachedVerifier(verifyIdentityToken, secret);
+export function createIdentityVerifier(secret: string): (token: string) => Promise<Identity> {
+  const verify = cachedVerifier(verifyIdentityToken, secret);
+  return async (token) => (await verify(token)).identity;
+}
 
 /** A service calling another service on behalf of a tenant (e.g. campaigns crediting the ledger). */
 export function serviceIdentity(service: string, tenant: string): Identity {
