@@ -42,7 +42,7 @@ export async function startService(script: 'gateway' | 'members' | 'campaigns' |
     child,
     output: () => output,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return; // already gone (a test may SIGKILL it)
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
@@ -50,26 +50,27 @@ export async function startService(script: 'gateway' | 'members' | 'campaigns' |
   };
 }
 
-export type FaultMode = 'pass' | 'refuse' | 'lose-response';
+export type FaultMode = 'pass' | 'refuse' | 'lose-response' | 'hold';
 
 /**
  * An HTTP proxy in front of a service that can fail chosen requests: `refuse` answers 503 without
  * forwarding (the call never happened), `lose-response` forwards and then drops the answer (the call
- * happened, the caller cannot know). Faults apply to paths matching `faulty`.
+ * happened, the caller cannot know), `hold` forwards and never answers (the caller waits, e.g. until
+ * a test kills it mid-call). Faults apply to paths matching `faulty`.
  */
 export async function faultyProxy(target: string, faulty: RegExp) {
   let mode: FaultMode = 'pass';
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const broken = mode !== 'pass' && faulty.test(req.url ?? '');
-    if (broken && mode === 'refuse') {
+    const fault = faulty.test(req.url ?? '') ? mode : 'pass';
+    if (fault === 'refuse') {
       req.resume();
       res.writeHead(503).end();
       return;
     }
     const upstream = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-      if (broken) {
+      if (fault !== 'pass') {
         answer.resume();
-        answer.on('end', () => res.socket?.destroy());
+        if (fault === 'lose-response') answer.on('end', () => res.socket?.destroy());
         return;
       }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -82,6 +83,10 @@ export async function faultyProxy(target: string, faulty: RegExp) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     setMode: (next: FaultMode) => (mode = next),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // held answers would keep close() waiting forever
+      }),
   };
 }
