@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { once } from 'node:events';
+import { afterEach, describe, it } from 'node:test';
 import { faultyProxy, startService, waitFor, type Service } from './support/processes';
 import { codes, gatewayCredential, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token, type Caller } from './support/system';
 
 const CREATE = 'mutation($input: RewardInput!) { createReward(input: $input) { id stock } }';
 const REDEEM = 'mutation($input: RedeemRewardInput!) { redeemReward(input: $input) { id status code pointsSpent } }';
+const CANCEL = 'mutation($id: ID!) { cancelRedemption(id: $id, reason: "changed mind") { id status code } }';
 const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
@@ -24,9 +26,21 @@ function redeem(memberId: string, rewardId: string, caller: Caller, idempotencyK
   );
 }
 
-/** Every COMPLETED redemption has exactly one debit; every debit a COMPLETED or CANCELLED redemption; stock adds up. */
+/**
+ * Every COMPLETED redemption has exactly one debit; every debit a COMPLETED or CANCELLED redemption;
+ * every CANCELLED one exactly one reversal and every reversal a CANCELLED one; stock adds up.
+ */
 async function assertInvariants(tenant: string, rewardId: string, initialStock: number | null) {
   const redemptions = await sql<{ id: string; status: string }>('rewards', 'SELECT id, status FROM redemptions WHERE tenant = $1 AND reward_id = $2', [tenant, rewardId]);
+  const reversals = await sql<{ reference: string; n: number }>(
+    'members',
+    `SELECT reference, count(*)::int AS n FROM ledger_entries WHERE tenant = $1 AND type = 'REVERSAL' GROUP BY reference`,
+    [tenant],
+  );
+  const reversalsByRedemption = new Map(reversals.map((r) => [r.reference, r.n]));
+  for (const r of redemptions) {
+    assert.equal(reversalsByRedemption.get(r.id) ?? 0, r.status === 'CANCELLED' ? 1 : 0, `redemption ${r.id} (${r.status}) has ${r.status === 'CANCELLED' ? 'exactly one' : 'no'} reversal`);
+  }
   const debits = await sql<{ reference: string; n: number }>(
     'members',
     `SELECT reference, count(*)::int AS n FROM ledger_entries WHERE tenant = $1 AND type = 'REDEEM' GROUP BY reference`,
@@ -41,17 +55,47 @@ async function assertInvariants(tenant: string, rewardId: string, initialStock: 
     if (!status.has(d.reference)) continue; // another reward of the tenant
     assert.ok(['COMPLETED', 'CANCELLED'].includes(status.get(d.reference)!), `debit for ${d.reference} belongs to a completed redemption`);
   }
-  assert.equal(redemptions.filter((r) => r.status === 'PENDING').length, 0, 'nothing left pending');
+  assert.equal(redemptions.filter((r) => r.status === 'PENDING' || r.status === 'CANCELLING').length, 0, 'nothing left pending or half cancelled');
   if (initialStock !== null) {
     const [{ stock }] = (await sql<{ stock: number }>('rewards', 'SELECT stock FROM rewards WHERE id = $1', [rewardId])) as [{ stock: number }];
     assert.equal(stock + redemptions.filter((r) => r.status === 'COMPLETED').length, initialStock, 'stock + completed = initial stock');
   }
 }
 
+// Replicas share the rewards database: one left running would recover what the next test breaks on purpose.
 const replicas: Service[] = [];
-after(async () => {
-  await Promise.all(replicas.map((replica) => replica.stop()));
+const proxies: Awaited<ReturnType<typeof faultyProxy>>[] = [];
+afterEach(async () => {
+  await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
+
+/** A members proxy we can break, stopped when the file ends (also when a test fails). */
+async function membersProxy(faulty: RegExp) {
+  const proxy = await faultyProxy(subgraphUrls.members, faulty);
+  proxies.push(proxy);
+  return proxy;
+}
+
+/** One more rewards replica reaching members at `membersUrl`; its recovery job looks every 200 ms at what is older than `recoverAfterMs`. */
+async function rewardsReplica(membersUrl: string, recoverAfterMs = 300): Promise<Service> {
+  const replica = await startService('rewards', {
+    DATABASE_URL: databases.rewards!,
+    EVENT_BUS_URL: databases.events!,
+    MEMBERS_URL: membersUrl,
+    SERVICE_SECRET: serviceSecret,
+    REDEMPTION_RECOVERY_INTERVAL_MS: '200',
+    REDEMPTION_RECOVERY_AFTER_MS: String(recoverAfterMs),
+  });
+  replicas.push(replica);
+  return replica;
+}
+
+
+const storedStatus = async (id: string) => (await sql<{ status: string; failure_code: string | null }>('rewards', 'SELECT status, failure_code FROM redemptions WHERE id = $1', [id]))[0]!;
+const stockOf = async (rewardId: string) => (await sql<{ stock: number }>('rewards', 'SELECT stock FROM rewards WHERE id = $1', [rewardId]))[0]!.stock;
+const reversalsOf = async (id: string) =>
+  (await sql<{ n: number }>('members', `SELECT count(*)::int AS n FROM ledger_entries WHERE reference = $1 AND type = 'REVERSAL'`, [id]))[0]!.n;
 
 describe('rewards and redemption', () => {
   it('gives exactly 10 of 30 concurrent redemptions of a reward with stock 10, with distinct codes', async () => {
@@ -192,29 +236,256 @@ describe('rewards and redemption', () => {
     assert.deepEqual(ofA.rewards.edges.map((e) => e.node.name), ['Only in A']);
   });
 
+  it('keeps a scarce reward for a member who can pay while another floods it with redemptions it cannot afford', async () => {
+    const t = await newTenant();
+    const flood = async (url?: string, caller: Caller = { token: t.admin }) => {
+      const [poor, rich] = [await t.enroll(), await t.enroll()];
+      await t.adjust(poor, 100);
+      await t.adjust(rich, 10_000);
+      const reward = await createReward(t, { stock: 3, costPoints: 100 });
+      const ofPoor = await Promise.all(Array.from({ length: 12 }, () => redeem(poor, reward, caller, randomUUID(), url)));
+      const ofRich = await Promise.all(Array.from({ length: 2 }, () => redeem(rich, reward, caller, randomUUID(), url)));
+      return { poor, rich, reward, ofPoor, ofRich };
+    };
+    const outcome = (r: Awaited<ReturnType<typeof redeem>>) => r.data?.redeemReward.status ?? codes(r).join();
+    const assertSettled = async ({ poor, rich, reward }: { poor: string; rich: string; reward: string }) => {
+      assert.equal(await t.balance(poor), 0);
+      assert.equal(await t.balance(rich), 9800);
+      assert.equal(await stockOf(reward), 0);
+      const failed = await sql<{ n: number }>('rewards', `SELECT count(*)::int AS n FROM redemptions WHERE reward_id = $1 AND status = 'FAILED'`, [reward]);
+      assert.equal(failed[0]!.n, 0, 'no attempt took stock it could not pay for');
+      await assertInvariants(t.tenant, reward, 3);
+    };
+
+    // Through the gateway, the flood and the other member's redemptions at once.
+    const [poor, rich] = [await t.enroll(), await t.enroll()];
+    await t.adjust(poor, 100);
+    await t.adjust(rich, 10_000);
+    const reward = await createReward(t, { stock: 3, costPoints: 100 });
+    const results = await Promise.all([
+      ...Array.from({ length: 12 }, () => redeem(poor, reward, { token: t.admin })),
+      ...Array.from({ length: 2 }, () => redeem(rich, reward, { token: t.admin })),
+    ]);
+    assert.deepEqual(results.slice(12).map(outcome), ['COMPLETED', 'COMPLETED'], JSON.stringify(results.slice(12)));
+    const ofPoor = results.slice(0, 12).map(outcome);
+    assert.equal(ofPoor.filter((o) => o === 'COMPLETED').length, 1, ofPoor.join());
+    // The rest are refused before they take stock (out of stock only once the other member emptied it).
+    assert.ok(ofPoor.every((o) => ['COMPLETED', 'INSUFFICIENT_POINTS', 'OUT_OF_STOCK'].includes(o)), ofPoor.join());
+    await assertSettled({ poor, rich, reward });
+
+    // While the debits wait for members, the flood's reservations would hold the stock for as long.
+    const proxy = await membersProxy(/\/internal\/ledger\/debit/);
+    const replica = await rewardsReplica(proxy.url);
+    const pos = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
+    proxy.setMode('refuse');
+    const slow = await flood(`${replica.url}/graphql`, pos);
+    assert.deepEqual(slow.ofPoor.map(outcome).sort(), [...Array<string>(11).fill('INSUFFICIENT_POINTS'), 'PENDING'], JSON.stringify(slow.ofPoor.map(outcome)));
+    assert.deepEqual(slow.ofRich.map(outcome), ['PENDING', 'PENDING'], JSON.stringify(slow.ofRich));
+    proxy.setMode('pass');
+    for (const r of [...slow.ofPoor, ...slow.ofRich].filter((r) => r.data)) {
+      const id = r.data!.redeemReward.id;
+      await waitFor(`redemption ${id} to be COMPLETED`, async () => ((await storedStatus(id)).status === 'COMPLETED' ? true : undefined));
+    }
+    await assertSettled(slow);
+  });
+
+  it('counts a member\'s redemptions without its failed attempts unless asked for them', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    await t.adjust(member, 500);
+    const reward = await createReward(t, { costPoints: 100 });
+    // Two attempts reserved while the debit cannot be made, then the balance is gone: both FAILED.
+    const proxy = await membersProxy(/\/internal\/ledger\/debit/);
+    const replica = await rewardsReplica(proxy.url);
+    const caller = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
+    proxy.setMode('refuse');
+    const doomed = [await redeem(member, reward, caller, randomUUID(), `${replica.url}/graphql`), await redeem(member, reward, caller, randomUUID(), `${replica.url}/graphql`)];
+    assert.ok(doomed.every((r) => r.data?.redeemReward.status === 'PENDING'), JSON.stringify(doomed));
+    await t.adjust(member, -500);
+    proxy.setMode('pass');
+    for (const r of doomed) await waitFor(`redemption ${r.data!.redeemReward.id} to fail`, async () => ((await storedStatus(r.data!.redeemReward.id)).status === 'FAILED' ? true : undefined));
+    // Then three that succeed, one of them cancelled.
+    await t.adjust(member, 300);
+    const done = [];
+    for (let i = 0; i < 3; i++) done.push((await redeem(member, reward, { token: t.admin })).data!.redeemReward.id);
+    await ok(CANCEL, { id: done[0] }, { token: t.admin });
+
+    type Page = { totalCount: number; edges: { node: { status: string } }[] };
+    const view = await ok<{ member: { all: Page; failed: Page; completed: Page; everything: Page; none: Page } }>(
+      `query($id: ID!) { member(id: $id) {
+        all: redemptions { totalCount edges { node { status } } }
+        failed: redemptions(status: [FAILED]) { totalCount edges { node { status } } }
+        completed: redemptions(status: [COMPLETED], first: 1) { totalCount edges { node { status } } }
+        everything: redemptions(status: [PENDING, COMPLETED, FAILED, CANCELLED]) { totalCount edges { node { status } } }
+        none: redemptions(status: []) { totalCount edges { node { status } } }
+      } }`,
+      { id: member },
+      { token: t.admin },
+    );
+    const statuses = (page: Page) => page.edges.map((e) => e.node.status).sort();
+    assert.equal(view.member.all.totalCount, 3);
+    assert.deepEqual(statuses(view.member.all), ['CANCELLED', 'COMPLETED', 'COMPLETED']);
+    assert.equal(view.member.failed.totalCount, 2);
+    assert.deepEqual(statuses(view.member.failed), ['FAILED', 'FAILED']);
+    assert.equal(view.member.completed.totalCount, 2);
+    assert.deepEqual(statuses(view.member.completed), ['COMPLETED']);
+    assert.equal(view.member.everything.totalCount, 5);
+    assert.equal(view.member.everything.edges.length, 5);
+    assert.deepEqual(view.member.none, { totalCount: 0, edges: [] });
+  });
+
+  it('shows member tokens and catalog keys only rewards that can be redeemed today', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const hour = 3_600_000;
+    const live = await createReward(t, { name: 'Live' });
+    const inactive = await createReward(t, { name: 'Inactive', active: false });
+    const later = await createReward(t, { name: 'Later', validFrom: new Date(Date.now() + hour).toISOString() });
+    const key = await ok<{ createApiKey: { secret: string } }>('mutation { createApiKey(input: { name: "p", scopes: ["catalog:read"] }) { secret } }', {}, { token: t.admin });
+    const catalog = '{ all: rewards(filter: { activeOnly: false }, first: 50) { totalCount edges { node { name } } } }';
+    const one = 'query($id: ID!) { reward(id: $id) { name } }';
+    const names = (data: { all: { edges: { node: { name: string } }[] } }) => data.all.edges.map((e) => e.node.name).sort();
+
+    const staff = await ok<{ all: { totalCount: number; edges: { node: { name: string } }[] } }>(catalog, {}, { token: t.admin });
+    assert.deepEqual(names(staff), ['Inactive', 'Later', 'Live']);
+    assert.equal(staff.all.totalCount, 3);
+    assert.equal((await ok<{ reward: { name: string } }>(one, { id: inactive }, { token: t.admin })).reward.name, 'Inactive');
+
+    const memberToken = await token(t.tenant, ['member'], { memberId: member });
+    for (const [who, caller] of [['member token', { token: memberToken }], ['catalog key', { apiKey: key.createApiKey.secret }]] as const) {
+      const seen = await ok<{ all: { totalCount: number; edges: { node: { name: string } }[] } }>(catalog, {}, caller);
+      assert.deepEqual(names(seen), ['Live'], who);
+      assert.equal(seen.all.totalCount, 1);
+      assert.equal((await ok<{ reward: { name: string } | null }>(one, { id: live }, caller)).reward?.name, 'Live');
+      for (const hidden of [inactive, later]) assert.equal((await ok<{ reward: null }>(one, { id: hidden }, caller)).reward, null);
+    }
+    // Neither through an entity reference another subgraph hands the gateway.
+    const entities = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Reward { name } } }';
+    const representations = [live, inactive, later].map((id) => ({ __typename: 'Reward', id }));
+    for (const roles of [['member'], ['partner']] as const) {
+      const headers = await gatewayCredential({ tenant: t.tenant, principal: 'x', roles: [...roles], memberId: roles[0] === 'member' ? member : undefined, scopes: ['catalog:read'] });
+      const result = await gql<{ _entities: ({ name: string } | null)[] }>(entities, { r: representations }, { headers }, `${subgraphUrls.rewards}/graphql`);
+      assert.deepEqual(result.data?._entities, [{ name: 'Live' }, null, null], JSON.stringify(result));
+    }
+  });
+
+  it('finishes a cancellation whose refund was refused, answered into the void, or cut short by a crash', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    await t.adjust(member, 1000);
+    const reward = await createReward(t, { stock: 5, costPoints: 100 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await redeem(member, reward, { token: t.admin })).data!.redeemReward.id);
+    assert.equal(await t.balance(member), 700);
+    const proxy = await membersProxy(/\/internal\/ledger\/credit/);
+    // This replica's recovery job waits a minute, so each step below shows what the mutation alone did.
+    const first = await rewardsReplica(proxy.url, 60_000);
+    const agent = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'agent-1', roles: ['agent'], scopes: [] }) };
+    const cancel = (id: string, replica: Service) => gql<{ cancelRedemption: { status: string; code: string | null } }>(CANCEL, { id }, agent, `${replica.url}/graphql`);
+
+    // 1. The refund never reaches members: nothing moved, the redemption still stands as it was.
+    proxy.setMode('refuse');
+    const refused = await cancel(ids[0]!, first);
+    assert.deepEqual(codes(refused), [], JSON.stringify(refused));
+    assert.equal(refused.data?.cancelRedemption.status, 'COMPLETED');
+    assert.equal(await t.balance(member), 700);
+    // 2. The refund is made but its answer is lost: asking again refunds nothing more.
+    proxy.setMode('lose-response');
+    for (let i = 0; i < 2; i++) {
+      const lost = await cancel(ids[1]!, first);
+      assert.deepEqual(codes(lost), [], JSON.stringify(lost));
+      assert.equal(lost.data?.cancelRedemption.status, 'COMPLETED');
+    }
+    assert.equal(await reversalsOf(ids[1]!), 1);
+    assert.equal(await t.balance(member), 800);
+    // 3. The process is killed after members made the refund, before it could record the cancellation.
+    proxy.setMode('hold-response');
+    const cut = cancel(ids[2]!, first).catch(() => undefined);
+    await waitFor('the refund of the third redemption in the ledger', async () => ((await reversalsOf(ids[2]!)) === 1 ? true : undefined));
+    const exited = once(first.child, 'exit');
+    first.child.kill('SIGKILL');
+    await exited;
+    await cut;
+    assert.equal(await stockOf(reward), 2);
+
+    // A restarted process finds every unfinished cancellation and finishes it, once.
+    proxy.setMode('pass');
+    const second = await rewardsReplica(proxy.url);
+    for (const id of ids) await waitFor(`redemption ${id} to be CANCELLED`, async () => ((await storedStatus(id)).status === 'CANCELLED' ? true : undefined));
+    for (const id of ids) {
+      const replay = await cancel(id, second);
+      assert.equal(replay.data?.cancelRedemption.status, 'CANCELLED', JSON.stringify(replay));
+      assert.equal(await reversalsOf(id), 1, `one reversal for ${id}`);
+    }
+    assert.equal(await t.balance(member), 1000);
+    assert.equal(await stockOf(reward), 5);
+    const events = await sql<{ n: number }>('rewards', `SELECT count(*)::int AS n FROM outbox WHERE type = 'REDEMPTION_CANCELLED' AND payload->>'redemptionId' = ANY($1)`, [ids]);
+    assert.equal(events[0]!.n, 3, 'one REDEMPTION_CANCELLED event per redemption');
+    await assertInvariants(t.tenant, reward, 5);
+  });
+
+  it('reserves a redemption as PENDING while members is down, and applies the member gates when it settles', async () => {
+    const t = await newTenant();
+    await ok('mutation { upsertTier(input: { name: "Gold", rank: 2, qualifyingPoints: 5000, earnMultiplier: 2 }) { id } }', {}, { token: t.admin });
+    const [rich, poor, suspended] = [await t.enroll(), await t.enroll(), await t.enroll()];
+    await t.adjust(rich, 1000);
+    await t.adjust(poor, 50);
+    await t.adjust(suspended, 1000);
+    await ok('mutation($id: ID!) { updateMember(id: $id, input: { status: SUSPENDED }) { id } }', { id: suspended }, { token: t.admin });
+    const reward = await createReward(t, { stock: 5, costPoints: 100 });
+    const gold = await createReward(t, { stock: 5, costPoints: 100, minTierRank: 2 });
+    const proxy = await membersProxy(/\/internal\//);
+    const replica = await rewardsReplica(proxy.url);
+    const caller = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
+    const attempts: [string, string, string][] = [
+      [rich, reward, 'COMPLETED'],
+      [poor, reward, 'INSUFFICIENT_POINTS'],
+      [suspended, reward, 'NOT_ELIGIBLE'],
+      [rich, gold, 'NOT_ELIGIBLE'],
+    ];
+    const keys = attempts.map(() => randomUUID());
+
+    proxy.setMode('refuse');
+    const results = await Promise.all(attempts.map(([m, r], i) => redeem(m, r, caller, keys[i], `${replica.url}/graphql`)));
+    for (const result of results) {
+      assert.deepEqual(codes(result), [], JSON.stringify(result));
+      assert.equal(result.data?.redeemReward.status, 'PENDING');
+      assert.equal(result.data?.redeemReward.code, null);
+    }
+    assert.equal(await stockOf(reward), 2);
+    assert.equal(await stockOf(gold), 4);
+
+    proxy.setMode('pass');
+    const ids = results.map((r) => r.data!.redeemReward.id);
+    for (const id of ids) await waitFor(`redemption ${id} to settle`, async () => ((await storedStatus(id)).status !== 'PENDING' ? true : undefined));
+    for (const [i, [m, r, expected]] of attempts.entries()) {
+      const replay = await redeem(m, r, caller, keys[i], `${replica.url}/graphql`);
+      assert.equal(replay.data?.redeemReward.status ?? codes(replay)[0], expected, JSON.stringify(replay));
+    }
+    assert.equal(await t.balance(rich), 900);
+    assert.equal(await t.balance(poor), 50);
+    assert.equal(await t.balance(suspended), 1000);
+    assert.equal(await stockOf(reward), 4);
+    assert.equal(await stockOf(gold), 5);
+    await assertInvariants(t.tenant, reward, 5);
+    await assertInvariants(t.tenant, gold, 5);
+  });
+
   it('settles a redemption whose debit was lost or never made, once members is reachable again', async () => {
     const t = await newTenant();
     const member = await t.enroll();
     await t.adjust(member, 1000);
     const reward = await createReward(t, { stock: 5, costPoints: 100 });
     // A second rewards replica that reaches members through a proxy we can break.
-    const proxy = await faultyProxy(subgraphUrls.members, /\/internal\/ledger\/debit/);
-    const replica = await startService('rewards', {
-      DATABASE_URL: databases.rewards!,
-      EVENT_BUS_URL: databases.events!,
-      MEMBERS_URL: proxy.url,
-      SERVICE_SECRET: serviceSecret,
-      REDEMPTION_RECOVERY_INTERVAL_MS: '200',
-      REDEMPTION_RECOVERY_AFTER_MS: '300',
-    });
-    replicas.push(replica);
+    const proxy = await membersProxy(/\/internal\/ledger\/debit/);
+    const replica = await rewardsReplica(proxy.url);
     const caller = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
     const status = async (id: string) =>
       (await gql<{ redemption: { status: string; code: string | null } }>('query($id: ID!) { redemption(id: $id) { status code } }', { id }, caller, `${replica.url}/graphql`)).data!.redemption;
     const settled = (id: string) =>
-      waitFor(`redemption ${id} to leave PENDING`, async () => {
+      waitFor(`redemption ${id} to settle`, async () => {
         const current = await status(id);
-        return current.status !== 'PENDING' && current;
+        return current.status === 'PENDING' ? undefined : current;
       });
 
     // 1. The debit never reaches members: PENDING, stock taken, no points moved.
@@ -245,6 +516,5 @@ describe('rewards and redemption', () => {
     assert.equal((await settled(doomed.data!.redeemReward.id)).status, 'FAILED');
     assert.equal(await t.balance(member), 0);
     await assertInvariants(t.tenant, reward, 5);
-    await proxy.close();
   });
 });

@@ -106,16 +106,19 @@ export async function startService(
   return { url, child, output: () => output, stop };
 }
 
-export type FaultMode = 'pass' | 'refuse' | 'lose-response' | 'hold';
+export type FaultMode = 'pass' | 'refuse' | 'lose-response' | 'hold' | 'hold-response';
 
 /**
  * An HTTP proxy in front of a service that can fail chosen requests: `refuse` answers 503 without
  * forwarding (the call never happened), `lose-response` forwards and then drops the answer (the call
  * happened, the caller cannot know), `hold` keeps requests waiting (a slow service) until the mode
- * changes, then treats them as the new mode says. Faults apply to paths matching `faulty`. Closed at
+ * changes, then treats them as the new mode says; `hold-response` forwards and never answers (the
+ * call happened and the caller waits, e.g. until a test kills it mid-call). Faults apply to paths
+ * matching `faulty`. Closed at
  * the end of the test file at the latest.
  */
-export async function faultyProxy(target: string, faulty: RegExp) {
+export async function faultyProxy(initialTarget: string, faulty: RegExp) {
+  let target = initialTarget;
   let mode: FaultMode = 'pass';
   const held: (() => void)[] = [];
   const server = createServer(function handle(req: IncomingMessage, res: ServerResponse) {
@@ -132,7 +135,7 @@ export async function faultyProxy(target: string, faulty: RegExp) {
     const upstream = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
       if (broken) {
         answer.resume();
-        answer.on('end', () => res.socket?.destroy());
+        if (mode === 'lose-response') answer.on('end', () => res.socket?.destroy());
         return;
       }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -157,6 +160,8 @@ export async function faultyProxy(target: string, faulty: RegExp) {
   cleanups.add(close);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Points the proxy at another address (a restarted service), so its callers keep theirs. */
+    setTarget: (next: string) => (target = next),
     /** How many requests `hold` keeps waiting now. */
     held: () => held.length,
     setMode: (next: FaultMode) => {

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { LedgerUnavailableError, ServiceUnavailableError, type LedgerClient, type MemberSnapshot, type RequestContext } from '@loyalty/kit';
+import { memberSnapshotLoader, type LedgerClient, type RequestContext } from '@loyalty/kit';
 import type { ActivityService } from './activity/activity.service';
 import type { CampaignEntity } from './campaign/campaign.entity';
 import type { CampaignRepository } from './campaign/campaign.repository';
@@ -22,13 +22,7 @@ export function createLoaders(services: Services, tenant: string) {
       const running = await repository.running(tenant);
       return keys.map(() => running);
     }),
-    member: new DataLoader<string, MemberSnapshot | null>(async (ids) => {
-      const snapshots = await ledger.members(tenant, ids).catch((error: unknown) => {
-        throw error instanceof LedgerUnavailableError ? new ServiceUnavailableError('Members cannot be read right now; retry later') : error;
-      });
-      const found = new Map(snapshots.map((m) => [m.id, m]));
-      return ids.map((id) => found.get(id) ?? null);
-    }),
+    member: memberSnapshotLoader(ledger, tenant),
   };
 }
 

@@ -1,4 +1,5 @@
-import { DomainError, type ErrorCode } from './errors';
+import DataLoader from 'dataloader';
+import { DomainError, ServiceUnavailableError, type ErrorCode } from './errors';
 import { ttlCache } from './cache';
 import { createHttpClient, type HttpClient } from './http';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
@@ -132,4 +133,18 @@ export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
     outstanding: async (tenant) => (await call(tenant, 'GET', '/ledger/outstanding'))?.outstanding ?? 0,
     members: async (tenant, ids) => (ids.length === 0 ? [] : ((await call(tenant, 'POST', '/members/snapshots', { ids }))?.members ?? [])),
   };
+}
+
+/**
+ * Per request: member snapshots by id, batched into one call. Members being unreachable is the
+ * caller's SERVICE_UNAVAILABLE (retry later), never an internal error.
+ */
+export function memberSnapshotLoader(ledger: LedgerClient, tenant: string): DataLoader<string, MemberSnapshot | null> {
+  return new DataLoader<string, MemberSnapshot | null>(async (ids) => {
+    const snapshots = await ledger.members(tenant, ids).catch((error: unknown) => {
+      throw error instanceof LedgerUnavailableError ? new ServiceUnavailableError('Members cannot be read right now; retry later') : error;
+    });
+    const found = new Map(snapshots.map((m) => [m.id, m]));
+    return ids.map((id) => found.get(id) ?? null);
+  });
 }

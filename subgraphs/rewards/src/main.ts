@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createLoaders, type RewardsContext, type Services } from './context';
 import { RewardsInitial1763800000201 } from './migrations/1763800000201-rewards-initial';
 import { Redemptions1763800000202 } from './migrations/1763800000202-redemptions';
+import { RedemptionCancelling1763800000203 } from './migrations/1763800000203-redemption-cancelling';
 import { RedemptionEntity } from './redemption/redemption.entity';
 import { RedemptionRepository } from './redemption/redemption.repository';
 import { RedemptionService, startRecovery } from './redemption/redemption.service';
@@ -23,7 +24,7 @@ main(() =>
       name: 'rewards',
       defaultPort: 4003,
       entities: [RewardEntity, RedemptionEntity],
-      migrations: [RewardsInitial1763800000201, Redemptions1763800000202],
+      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203],
       buildSchema: buildRewardsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret }) => {
@@ -37,7 +38,7 @@ main(() =>
         };
       },
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
-      // Settles redemptions a crash or an unreachable ledger left PENDING.
+      // Settles redemptions a crash or an unreachable ledger left PENDING, and finishes cancellations left CANCELLING.
       onStart: async (services, { log, env }) => {
         const config = parseEnv(recoveryEnv, env);
         return startRecovery(services.redemptions, log, config.REDEMPTION_RECOVERY_INTERVAL_MS, config.REDEMPTION_RECOVERY_AFTER_MS);

@@ -5,6 +5,7 @@ import { MemberRewardsResolver } from './member/member.resolver';
 import { RedemptionResolver } from './redemption/redemption.resolver';
 import { READ_REDEMPTIONS } from './redemption/redemption.service';
 import { toRedemption } from './redemption/redemption.type';
+import { visibleTo } from './reward/reward.availability';
 import { READ_CATALOG, RewardResolver } from './reward/reward.resolver';
 import { toReward } from './reward/reward.type';
 
@@ -15,7 +16,7 @@ export function buildRewardsSchema(): Promise<GraphQLSchema> {
       Reward: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: RewardsContext) => {
           if (!hasRole(identity, READ_CATALOG)) return null;
-          const entity = await loaders.reward.load(ref.id);
+          const entity = visibleTo(identity, await loaders.reward.load(ref.id));
           return entity ? toReward(entity) : null;
         },
       },

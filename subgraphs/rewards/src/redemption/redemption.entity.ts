@@ -1,6 +1,10 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type RedemptionStatusValue = 'PENDING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+/** CANCELLING: the refund was asked for and is not yet confirmed (shown as COMPLETED until it is). */
+export type RedemptionStatusValue = 'PENDING' | 'COMPLETED' | 'FAILED' | 'CANCELLING' | 'CANCELLED';
+
+/** The statuses that hold a unit of stock and count towards `limitPerMember`, as an SQL list. */
+export const HOLDING_STATUSES_SQL = "('PENDING', 'COMPLETED', 'CANCELLING')";
 
 @Entity('redemptions')
 export class RedemptionEntity {
@@ -42,6 +46,10 @@ export class RedemptionEntity {
 
   @Column('text', { name: 'failure_code', nullable: true })
   failureCode!: string | null;
+
+  /** False while the member gates (status, tier) wait for settlement: the member could not be read at reservation. */
+  @Column('boolean', { name: 'member_checked' })
+  memberChecked!: boolean;
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;

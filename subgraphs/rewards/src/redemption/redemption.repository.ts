@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { MemberSnapshot } from '@loyalty/kit';
 import { RewardEntity } from '../reward/reward.entity';
-import { RedemptionEntity } from './redemption.entity';
+import { HOLDING_STATUSES_SQL, RedemptionEntity, type RedemptionStatusValue } from './redemption.entity';
 
 /** Batched reads for member fields: one statement for any number of members. */
 export class RedemptionRepository {
@@ -17,16 +17,22 @@ export class RedemptionRepository {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  /** The newest `first + 1` redemptions of each member, before the (createdAt, id) cursor. */
-  async latest(tenant: string, memberIds: readonly string[], first: number, before?: [string, string]): Promise<Map<string, RedemptionEntity[]>> {
+  /** The newest `first + 1` redemptions in `statuses` of each member, before the (createdAt, id) cursor. */
+  async latest(
+    tenant: string,
+    memberIds: readonly string[],
+    statuses: readonly RedemptionStatusValue[],
+    first: number,
+    before?: [string, string],
+  ): Promise<Map<string, RedemptionEntity[]>> {
     const ids = (await this.db.query(
       `SELECT id FROM (
          SELECT id, row_number() OVER (PARTITION BY member_id ORDER BY created_at DESC, id DESC) AS n
          FROM redemptions
-         WHERE tenant = $1 AND member_id = ANY($2)
+         WHERE tenant = $1 AND member_id = ANY($2) AND status = ANY($6)
            AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
        ) ranked WHERE n <= $3`,
-      [tenant, memberIds, first + 1, before?.[0] ?? null, before?.[1] ?? null],
+      [tenant, memberIds, first + 1, before?.[0] ?? null, before?.[1] ?? null, statuses],
     )) as { id: string }[];
     const rows = ids.length
       ? await this.db
@@ -42,10 +48,10 @@ export class RedemptionRepository {
     return byMember;
   }
 
-  async counts(tenant: string, memberIds: readonly string[]): Promise<Map<string, number>> {
+  async counts(tenant: string, memberIds: readonly string[], statuses: readonly RedemptionStatusValue[]): Promise<Map<string, number>> {
     const rows = (await this.db.query(
-      'SELECT member_id, count(*)::int AS n FROM redemptions WHERE tenant = $1 AND member_id = ANY($2) GROUP BY member_id',
-      [tenant, memberIds],
+      'SELECT member_id, count(*)::int AS n FROM redemptions WHERE tenant = $1 AND member_id = ANY($2) AND status = ANY($3) GROUP BY member_id',
+      [tenant, memberIds, statuses],
     )) as { member_id: string; n: number }[];
     return new Map(rows.map((row) => [row.member_id, row.n]));
   }
@@ -66,7 +72,7 @@ export class RedemptionRepository {
          AND r.cost_points <= m.balance
          AND (r.limit_per_member IS NULL OR r.limit_per_member > (
            SELECT count(*) FROM redemptions x
-           WHERE x.member_id = m.member_id AND x.reward_id = r.id AND x.status IN ('PENDING', 'COMPLETED')))
+           WHERE x.member_id = m.member_id AND x.reward_id = r.id AND x.status IN ${HOLDING_STATUSES_SQL}))
        ORDER BY m.member_id, r.cost_points, r.id`,
       [tenant, eligible.map((m) => m.id), eligible.map((m) => m.tier.rank), eligible.map((m) => m.balance)],
     )) as { member_id: string; id: string }[];

@@ -3,6 +3,7 @@ import {
   ConflictError,
   DomainError,
   IdempotencyConflictError,
+  LedgerUnavailableError,
   NotFoundError,
   appendOutbox,
   parseId,
@@ -12,9 +13,11 @@ import {
   type Identity,
   type LedgerClient,
   type Logger,
+  type MemberSnapshot,
   type Role,
 } from '@loyalty/kit';
-import { RedemptionEntity } from './redemption.entity';
+import { unavailability } from '../reward/reward.availability';
+import { HOLDING_STATUSES_SQL, RedemptionEntity } from './redemption.entity';
 import { redemptionCode } from './redemption.code';
 import { NotEligibleError, OutOfStockError, RewardUnavailableError } from './redemption.errors';
 import type { RedeemRewardInput } from './redemption.inputs';
@@ -42,6 +45,18 @@ interface RewardRow {
 const debitKey = (redemptionId: string) => `redemption:${redemptionId}`;
 const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}`;
 
+/** Codes a FAILED redemption is replayed with, and the input field each names. */
+const failureField = (code: string) => (code === 'NOT_ELIGIBLE' || code === 'NOT_FOUND' ? 'memberId' : 'rewardId');
+
+/** The gates that need the member: its status, then the reward's tier. Null when it may redeem. */
+function memberRefusal(member: MemberSnapshot, minTierRank: number | null): DomainError | null {
+  if (member.status !== 'ACTIVE') return new NotEligibleError('The member is suspended');
+  if (minTierRank !== null && member.tier.rank < minTierRank) {
+    return new NotEligibleError(`This reward needs a tier of rank ${minTierRank} or higher`);
+  }
+  return null;
+}
+
 /**
  * Redemption, as DESIGN.md describes it: reserve (a PENDING redemption and one unit of stock, in
  * one transaction, after every check), then debit the ledger with a key derived from the
@@ -49,6 +64,11 @@ const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}
  * ledger cannot be reached the redemption stays PENDING and `settlePending` (the recovery job, or a
  * retry with the same idempotency key) finishes it: the debit is idempotent, so asking again tells
  * whether it happened, and every settlement is a conditional update, so it happens once.
+ *
+ * When not even the member can be read, the reservation is made without the member gates
+ * (`member_checked` false) and settlement runs them before it ever asks for the debit; the debit
+ * itself is the balance check. Cancellation is the same kind of state machine: CANCELLING first,
+ * then the idempotent refund, then CANCELLED with the stock back, each step repeatable.
  */
 export class RedemptionService {
   constructor(
@@ -67,43 +87,54 @@ export class RedemptionService {
     const existing = await this.byKey(tenant, input.idempotencyKey);
     if (existing) return this.replay(existing, hash);
 
-    const [member] = await this.ledger.members(tenant, [memberId]);
-    if (!member) throw new NotFoundError('Member', 'memberId');
-    if (member.status !== 'ACTIVE') throw new NotEligibleError('The member is suspended');
+    // Taken before the snapshot is read: what this member's redemptions did since may not be in it.
+    const since = await this.clock();
+    const member = await this.snapshot(tenant, memberId);
+    if (member === null) throw new NotFoundError('Member', 'memberId');
+    if (member) {
+      const refusal = memberRefusal(member, null);
+      if (refusal) throw refusal;
+    }
 
     let reserved: RedemptionEntity;
     try {
       reserved = await this.db.transaction(async (manager) => {
-        // The reward row lock serialises redemptions of one reward: stock and per-member limits
-        // are checked and taken atomically, across any number of replicas.
+        // One member's redemptions are serialised (across rewards and replicas), so the points its
+        // unfinished ones hold are known; then the reward row lock serialises redemptions of one
+        // reward: stock and per-member limits are checked and taken atomically. Always in this order.
+        await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`redeem:${tenant}:${memberId}`]);
         const [reward] = (await manager.query('SELECT * FROM rewards WHERE tenant = $1 AND id = $2 FOR UPDATE', [tenant, rewardId])) as RewardRow[];
         if (!reward) throw new NotFoundError('Reward', 'rewardId');
-        const now = Date.now();
-        if (!reward.active) throw new RewardUnavailableError('This reward is not active');
-        if ((reward.valid_from && new Date(reward.valid_from).getTime() > now) || (reward.valid_until && new Date(reward.valid_until).getTime() <= now)) {
-          throw new RewardUnavailableError('This reward is outside its validity window');
-        }
-        if (reward.min_tier_rank !== null && member.tier.rank < reward.min_tier_rank) {
-          throw new NotEligibleError(`This reward needs a tier of rank ${reward.min_tier_rank} or higher`);
+        const unavailable = unavailability({ active: reward.active, validFrom: reward.valid_from, validUntil: reward.valid_until });
+        if (unavailable) throw new RewardUnavailableError(unavailable);
+        if (member) {
+          const refusal = memberRefusal(member, reward.min_tier_rank);
+          if (refusal) throw refusal;
         }
         if (reward.limit_per_member !== null) {
           const [{ taken }] = (await manager.query(
             `SELECT count(*)::int AS taken FROM redemptions
-             WHERE member_id = $1 AND reward_id = $2 AND status IN ('PENDING', 'COMPLETED')`,
+             WHERE member_id = $1 AND reward_id = $2 AND status IN ${HOLDING_STATUSES_SQL}`,
             [memberId, rewardId],
           )) as [{ taken: number }];
           if (taken >= reward.limit_per_member) throw new NotEligibleError(`This reward is limited to ${reward.limit_per_member} per member`);
         }
         if (reward.stock === 0) throw new OutOfStockError();
-        if (member.balance < reward.cost_points) {
-          throw new DomainError('INSUFFICIENT_POINTS', `The balance (${member.balance}) does not cover ${reward.cost_points} points`, 'rewardId');
+        if (member) {
+          // Unfinished redemptions hold their points: without this, attempts the balance cannot
+          // cover would each take a unit of stock until their debit fails.
+          const held = await this.heldPoints(manager, tenant, memberId, since);
+          if (member.balance - held < reward.cost_points) {
+            const holding = held > 0 ? `, ${held} of it held by redemptions in progress,` : '';
+            throw new DomainError('INSUFFICIENT_POINTS', `The balance (${member.balance}${holding}) does not cover ${reward.cost_points} points`, 'rewardId');
+          }
         }
         if (reward.stock !== null) await manager.query('UPDATE rewards SET stock = stock - 1, updated_at = now() WHERE id = $1', [rewardId]);
         const [row] = (await manager.query(
-          `INSERT INTO redemptions (tenant, member_id, reward_id, points_spent, status, store_id, channel, idempotency_key, request_hash)
-           VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8)
+          `INSERT INTO redemptions (tenant, member_id, reward_id, points_spent, status, store_id, channel, idempotency_key, request_hash, member_checked)
+           VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9)
            ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
-          [tenant, memberId, rewardId, reward.cost_points, input.storeId ?? null, input.channel ?? null, input.idempotencyKey, hash],
+          [tenant, memberId, rewardId, reward.cost_points, input.storeId ?? null, input.channel ?? null, input.idempotencyKey, hash, member !== undefined],
         )) as { id: string }[];
         if (!row) throw new KeyTaken(); // rolls back the stock taken above
         return manager.getRepository(RedemptionEntity).findOneByOrFail({ id: row.id });
@@ -115,20 +146,59 @@ export class RedemptionService {
     return toRedemption(await this.settle(reserved));
   }
 
+  /** The member's snapshot; null when members does not know it; undefined when members cannot be reached. */
+  private async snapshot(tenant: string, memberId: string): Promise<MemberSnapshot | null | undefined> {
+    try {
+      const [member] = await this.ledger.members(tenant, [memberId]);
+      return member ?? null;
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error;
+      this.log.warn({ err: error, memberId }, 'members unreachable; member gates left to settlement');
+      return undefined;
+    }
+  }
+
+  /**
+   * Points of the member's redemptions that a snapshot read after `since` may not yet reflect:
+   * every PENDING one, and every one settled since (it may have been debited after the read).
+   */
+  private async heldPoints(manager: EntityManager, tenant: string, memberId: string, since: string): Promise<number> {
+    const [{ held }] = (await manager.query(
+      `SELECT coalesce(sum(points_spent), 0)::bigint AS held FROM redemptions
+       WHERE tenant = $1 AND member_id = $2 AND (status = 'PENDING' OR (status <> 'FAILED' AND updated_at >= $3::timestamptz))`,
+      [tenant, memberId, since],
+    )) as [{ held: string }];
+    return Number(held);
+  }
+
+  /** The database's clock, exactly (as text: a JS Date would drop the microseconds). */
+  private async clock(): Promise<string> {
+    const [{ now }] = (await this.db.query('SELECT clock_timestamp()::text AS now')) as [{ now: string }];
+    return now;
+  }
+
   /** The same key again: the first result (finishing it if still PENDING), or IDEMPOTENCY_CONFLICT. */
   private async replay(existing: RedemptionEntity, hash: string): Promise<Redemption> {
     if (existing.requestHash !== hash) throw new IdempotencyConflictError();
     const settled = existing.status === 'PENDING' ? await this.settle(existing) : existing;
-    if (settled.status === 'FAILED') throw new DomainError((settled.failureCode ?? 'INSUFFICIENT_POINTS') as never, 'This redemption failed', 'rewardId');
+    if (settled.status === 'FAILED') {
+      const code = settled.failureCode ?? 'INSUFFICIENT_POINTS';
+      throw new DomainError(code as never, 'This redemption failed', failureField(code));
+    }
     return toRedemption(settled);
   }
 
   /**
-   * Asks the ledger to debit (idempotently) and records the outcome. A ledger rule failing
-   * (e.g. INSUFFICIENT_POINTS) fails the redemption and gives the stock back, and is rethrown;
-   * an unreachable ledger leaves it PENDING for the recovery job.
+   * Runs the member gates if they are still owed, asks the ledger to debit (idempotently) and records
+   * the outcome. A gate or a ledger rule failing (e.g. INSUFFICIENT_POINTS) fails the redemption and
+   * gives the stock back, and is rethrown; an unreachable ledger leaves it PENDING for the recovery job.
    */
   private async settle(redemption: RedemptionEntity): Promise<RedemptionEntity> {
+    if (!redemption.memberChecked) {
+      const checked = await this.checkMember(redemption);
+      if (checked.status !== 'PENDING' || !checked.memberChecked) return checked;
+      redemption = checked;
+    }
     let transactionId: string;
     try {
       const transaction = await this.ledger.debit({
@@ -150,6 +220,29 @@ export class RedemptionService {
       return redemption;
     }
     return this.complete(redemption, transactionId);
+  }
+
+  /**
+   * The member gates of a redemption reserved without them. Passing is recorded before any debit is
+   * asked for, and failing only while it is not recorded: once a debit may exist, no later look at
+   * the member (suspended since, say) can fail the redemption and strand the points.
+   */
+  private async checkMember(redemption: RedemptionEntity): Promise<RedemptionEntity> {
+    const member = await this.snapshot(redemption.tenant, redemption.memberId);
+    if (member === undefined) return redemption;
+    const [reward] = (await this.db.query('SELECT min_tier_rank FROM rewards WHERE id = $1', [redemption.rewardId])) as { min_tier_rank: number | null }[];
+    const refusal = member ? memberRefusal(member, reward?.min_tier_rank ?? null) : new NotFoundError('Member', 'memberId');
+    if (refusal) {
+      if (await this.fail(redemption, refusal.code, 'AND NOT member_checked')) throw refusal;
+    } else {
+      await this.db.query(`UPDATE redemptions SET member_checked = true, updated_at = now() WHERE id = $1 AND status = 'PENDING'`, [redemption.id]);
+    }
+    const current = await this.db.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id });
+    if (current.status === 'FAILED') {
+      const code = current.failureCode ?? 'NOT_ELIGIBLE';
+      throw new DomainError(code as never, 'This redemption failed', failureField(code));
+    }
+    return current;
   }
 
   private async complete(redemption: RedemptionEntity, transactionId: string): Promise<RedemptionEntity> {
@@ -174,13 +267,15 @@ export class RedemptionService {
     }
   }
 
-  private async fail(redemption: RedemptionEntity, code: string): Promise<void> {
-    await this.db.transaction(async (manager) => {
+  /** FAILED with the stock back, once; true if this call did it. `condition` narrows when it may. */
+  private async fail(redemption: RedemptionEntity, code: string, condition = ''): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
       const updated = (await manager.query(
-        `UPDATE redemptions SET status = 'FAILED', failure_code = $2, updated_at = now() WHERE id = $1 AND status = 'PENDING'`,
+        `UPDATE redemptions SET status = 'FAILED', failure_code = $2, updated_at = now() WHERE id = $1 AND status = 'PENDING' ${condition}`,
         [redemption.id, code],
       )) as [unknown[], number];
       if (updated[1] > 0) await this.restock(manager, redemption.rewardId);
+      return updated[1] > 0;
     });
   }
 
@@ -188,52 +283,95 @@ export class RedemptionService {
     await manager.query('UPDATE rewards SET stock = stock + 1, updated_at = now() WHERE id = $1 AND stock IS NOT NULL', [rewardId]);
   }
 
-  /** Refunds (a REVERSAL credit) and restocks a COMPLETED redemption; cancelling again is a no-op. */
+  /**
+   * Refunds (a REVERSAL credit) and restocks a COMPLETED redemption. CANCELLING is recorded first,
+   * with the reason, so a refund whose answer is lost, or a crash after it, leaves a row that a
+   * replay or the recovery job finishes with the same idempotency key. While members cannot confirm
+   * the refund, the redemption is returned as it stands (still COMPLETED); cancelling again is a no-op.
+   */
   async cancel(identity: Identity, id: string, reason?: string | null): Promise<Redemption> {
     const redemptionId = parseId(id, 'id');
-    const redemption = await this.db.getRepository(RedemptionEntity).findOneBy({ tenant: identity.tenant, id: redemptionId });
+    const repository = this.db.getRepository(RedemptionEntity);
+    let redemption = await repository.findOneBy({ tenant: identity.tenant, id: redemptionId });
     if (!redemption) throw new NotFoundError('Redemption');
-    if (redemption.status === 'CANCELLED') return toRedemption(redemption);
-    if (redemption.status !== 'COMPLETED') throw new ConflictError('id', `A ${redemption.status} redemption cannot be cancelled`);
-    const reversal = await this.ledger.credit({
-      tenant: identity.tenant,
-      memberId: redemption.memberId,
-      points: redemption.pointsSpent,
-      type: 'REVERSAL',
-      idempotencyKey: reversalKey(redemption.id),
-      reference: redemption.id,
-      reason: 'Redemption cancelled',
-    });
+    if (redemption.status === 'COMPLETED') {
+      await this.db.query(
+        `UPDATE redemptions SET status = 'CANCELLING', cancel_reason = $2, updated_at = now() WHERE id = $1 AND status = 'COMPLETED'`,
+        [redemption.id, reason?.slice(0, 500) ?? null],
+      );
+      redemption = await repository.findOneByOrFail({ id: redemption.id });
+    }
+    if (redemption.status === 'CANCELLING') redemption = await this.finishCancel(redemption);
+    if (redemption.status === 'CANCELLED' || redemption.status === 'CANCELLING') return toRedemption(redemption);
+    throw new ConflictError('id', `A ${redemption.status} redemption cannot be cancelled`);
+  }
+
+  /** Asks for the refund (idempotently) and, once members confirms it, records CANCELLED and restocks, once. */
+  private async finishCancel(redemption: RedemptionEntity): Promise<RedemptionEntity> {
+    let reversalId: string;
+    try {
+      const reversal = await this.ledger.credit({
+        tenant: redemption.tenant,
+        memberId: redemption.memberId,
+        points: redemption.pointsSpent,
+        type: 'REVERSAL',
+        idempotencyKey: reversalKey(redemption.id),
+        reference: redemption.id,
+        reason: 'Redemption cancelled',
+      });
+      reversalId = reversal.id;
+    } catch (error) {
+      if (error instanceof DomainError) {
+        // A rule refused the refund, so nothing was credited (a made refund is replayed, never
+        // refused): the redemption stands as COMPLETED.
+        await this.db.query(`UPDATE redemptions SET status = 'COMPLETED', cancel_reason = NULL, updated_at = now() WHERE id = $1 AND status = 'CANCELLING'`, [redemption.id]);
+        throw error;
+      }
+      this.log.warn({ err: error, redemptionId: redemption.id }, 'ledger unreachable; cancellation left CANCELLING for recovery');
+      return redemption;
+    }
     return this.db.transaction(async (manager) => {
       const updated = (await manager.query(
-        `UPDATE redemptions SET status = 'CANCELLED', reversal_transaction_id = $2, cancel_reason = $3, updated_at = now()
-         WHERE id = $1 AND status = 'COMPLETED'`,
-        [redemption.id, reversal.id, reason?.slice(0, 500) ?? null],
+        `UPDATE redemptions SET status = 'CANCELLED', reversal_transaction_id = $2, updated_at = now()
+         WHERE id = $1 AND status = 'CANCELLING'`,
+        [redemption.id, reversalId],
       )) as [unknown[], number];
       if (updated[1] > 0) {
         await this.restock(manager, redemption.rewardId);
         await appendOutbox(manager, [this.event('REDEMPTION_CANCELLED', redemption)]);
       }
-      return toRedemption(await manager.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id }));
+      return manager.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id });
     });
   }
 
-  /** Recovery: settles redemptions left PENDING (by a crash or an unreachable ledger) for over `olderThanMs`. */
+  /**
+   * Recovery: settles redemptions left PENDING, and finishes cancellations left CANCELLING (by a
+   * crash or an unreachable ledger), untouched for over `olderThanMs`. Returns how many it finished.
+   */
   async settlePending(olderThanMs: number, limit = 50): Promise<number> {
-    const pending = await this.db
-      .getRepository(RedemptionEntity)
-      .createQueryBuilder('r')
-      .where(`r.status = 'PENDING' AND r.created_at < now() - make_interval(secs => :seconds)`, { seconds: olderThanMs / 1000 })
-      .orderBy('r.created_at')
-      .take(limit)
-      .getMany();
+    const stale = (status: string, column: string) =>
+      this.db
+        .getRepository(RedemptionEntity)
+        .createQueryBuilder('r')
+        .where(`r.status = :status AND r.${column} < now() - make_interval(secs => :seconds)`, { status, seconds: olderThanMs / 1000 })
+        .orderBy(`r.${column}`)
+        .take(limit)
+        .getMany();
     let settled = 0;
-    for (const redemption of pending) {
+    for (const redemption of await stale('PENDING', 'created_at')) {
       const result = await this.settle(redemption).catch((error: unknown) => {
         if (!(error instanceof DomainError)) throw error;
         return { status: 'FAILED' } as RedemptionEntity; // failed and restocked: settled too
       });
       if (result.status !== 'PENDING') settled++;
+    }
+    for (const redemption of await stale('CANCELLING', 'updated_at')) {
+      const result = await this.finishCancel(redemption).catch((error: unknown) => {
+        if (!(error instanceof DomainError)) throw error;
+        this.log.warn({ err: error, redemptionId: redemption.id }, 'the ledger refused a cancellation’s refund; the redemption stays COMPLETED');
+        return { status: 'COMPLETED' } as RedemptionEntity;
+      });
+      if (result.status !== 'CANCELLING') settled++;
     }
     return settled;
   }
@@ -259,13 +397,13 @@ export class RedemptionService {
   }
 }
 
-/** The recovery job: every `intervalMs`, settles redemptions PENDING for over `olderThanMs`. */
+/** The recovery job: every `intervalMs`, settles redemptions PENDING (or CANCELLING) for over `olderThanMs`. */
 export function startRecovery(service: RedemptionService, log: Logger, intervalMs = 5000, olderThanMs = 10_000): () => Promise<void> {
   return repeatEvery(
     intervalMs,
     async () => {
       const settled = await service.settlePending(olderThanMs);
-      if (settled > 0) log.info({ settled }, 'recovered pending redemptions');
+      if (settled > 0) log.info({ settled }, 'recovered pending redemptions and cancellations');
     },
     log,
     'redemption recovery',

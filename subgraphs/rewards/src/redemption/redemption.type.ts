@@ -1,6 +1,6 @@
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType } from '@loyalty/kit';
-import type { RedemptionEntity } from './redemption.entity';
+import type { RedemptionEntity, RedemptionStatusValue } from './redemption.entity';
 
 export enum RedemptionStatus {
   PENDING = 'PENDING',
@@ -38,10 +38,24 @@ export class Redemption {
   rewardId!: string;
 }
 
+/**
+ * A cancellation whose refund members has not confirmed yet is still a COMPLETED redemption to
+ * clients (the public status set stays as documented); it turns CANCELLED once the refund is booked.
+ */
+const publicStatus = (status: RedemptionStatusValue): RedemptionStatus =>
+  status === 'CANCELLING' ? RedemptionStatus.COMPLETED : RedemptionStatus[status];
+
+/** The stored statuses a public status stands for (the inverse of `publicStatus`). */
+export const storedStatuses = (statuses: readonly RedemptionStatus[]): RedemptionStatusValue[] =>
+  [...new Set(statuses)].flatMap((status): RedemptionStatusValue[] => (status === RedemptionStatus.COMPLETED ? ['COMPLETED', 'CANCELLING'] : [status]));
+
+/** What `Member.redemptions` lists unless asked otherwise: every attempt that did not fail. */
+export const DEFAULT_LISTED_STATUSES = [RedemptionStatus.PENDING, RedemptionStatus.COMPLETED, RedemptionStatus.CANCELLED];
+
 export const toRedemption = (entity: RedemptionEntity): Redemption => ({
   id: entity.id,
   pointsSpent: entity.pointsSpent,
-  status: RedemptionStatus[entity.status],
+  status: publicStatus(entity.status),
   code: entity.code,
   storeId: entity.storeId,
   channel: entity.channel,

@@ -15,7 +15,10 @@ export class RewardRepository {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  /** activeOnly (the default) means what a member could redeem today: active and inside its validity window. */
+  /**
+   * activeOnly (the default) means what a member could redeem today: active and inside its validity
+   * window (the same rule as `unavailability` in reward.availability.ts).
+   */
   private filtered(tenant: string, filter: RewardFilter) {
     const qb = this.db.getRepository(RewardEntity).createQueryBuilder('r').where('r.tenant = :tenant', { tenant });
     if (filter.type) qb.andWhere('r.type = :type', { type: filter.type });

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { decodeCursor, encodeCursor, pageSize, parseId } from '@loyalty/kit';
 import type { RewardsContext } from '../context';
+import { seesWholeCatalog, visibleTo } from './reward.availability';
 import { RewardInput } from './reward.inputs';
 import { Reward, RewardConnection, RewardFilter, toReward } from './reward.type';
 
@@ -21,7 +22,8 @@ export class RewardResolver {
   ): Promise<RewardConnection> {
     const size = pageSize(first ?? 20);
     const cursor = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
-    const criteria = filter ?? {};
+    // A member or a catalog key gets what `activeOnly: true` lists, whatever it asks for.
+    const criteria = seesWholeCatalog(identity) ? (filter ?? {}) : { ...filter, activeOnly: true };
     const repository = services.rewardRepository;
     const { rows, hasNextPage } = await repository.list(identity.tenant, criteria, size, cursor);
     return RewardConnection.from({
@@ -34,8 +36,8 @@ export class RewardResolver {
 
   @Authorized([...READ_CATALOG])
   @Query(() => Reward, { nullable: true })
-  async reward(@Arg('id', () => ID) id: string, @Ctx() { loaders }: RewardsContext): Promise<Reward | null> {
-    const entity = await loaders.reward.load(parseId(id, 'id'));
+  async reward(@Arg('id', () => ID) id: string, @Ctx() { identity, loaders }: RewardsContext): Promise<Reward | null> {
+    const entity = visibleTo(identity, await loaders.reward.load(parseId(id, 'id')));
     return entity ? toReward(entity) : null;
   }
 
