@@ -71,7 +71,7 @@ describe('identity and access', () => {
     assert.equal(await a.balance(memberOfA), 500);
   });
 
-  it('lets roles do what API.md gives them, and nothing more', async () => {
+  it('lets roles do what docs/api.md gives them, and nothing more', async () => {
     const t = await newTenant();
     const member = await t.enroll();
     const as = async (role: string) => ({ token: await token(t.tenant, [role]) });

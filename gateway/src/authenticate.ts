@@ -20,7 +20,7 @@ export interface Authenticated {
 export type Authenticate = (headers: { authorization?: string; apiKey?: string }) => Promise<Authenticated>;
 
 /**
- * Verifies who is calling: a Bearer JWT (HS256, API.md claims) or a partner `x-api-key`, which the
+ * Verifies who is calling: a Bearer JWT (HS256, the claims in docs/api.md) or a partner `x-api-key`, which the
  * members subgraph resolves to its tenant and scopes. Key look-ups are cached for at most
  * API_KEY_CACHE_SECONDS, so a revoked key stops working within that time.
  */

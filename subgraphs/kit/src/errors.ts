@@ -2,7 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from './logger';
 
-/** The public error codes of API.md. Nothing else reaches a client. */
+/** The public error codes (docs/api.md, Errors). Nothing else reaches a client. */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'UNAUTHENTICATED',

@@ -63,7 +63,7 @@ function cachedVerifier(verify: (token: string, secret: string) => Promise<Verif
   };
 }
 
-/** Verifies a client's HS256 JWT (API.md claims). Every failure is UNAUTHENTICATED, never a detail. */
+/** Verifies a client's HS256 JWT (claims in docs/api.md, Identity). Every failure is UNAUTHENTICATED, never a detail. */
 export async function verifyUserToken(token: string, secret: string): Promise<Identity> {
   return (await verifyUser(token, secret)).identity;
 }

@@ -69,7 +69,7 @@ export function ConnectionType<T extends object>(name: string, node: ClassType<T
 
 export const MAX_PAGE_SIZE = 100;
 
-/** Validates `first`: 0..100 (API.md defaults it to 20). */
+/** Validates `first`: 0..100 (docs/api.md, Conventions: default 20). */
 export function pageSize(first: number): number {
   if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
     throw new BadInputError('first', `first must be between 0 and ${MAX_PAGE_SIZE}`);

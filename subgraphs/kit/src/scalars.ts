@@ -1,14 +1,14 @@
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeISOResolver, GraphQLSafeInt, JSONObjectResolver } from 'graphql-scalars';
 
-/** API.md: `scalar DateTime # ISO-8601 string`. */
+/** `DateTime` (docs/api.md, Conventions): an ISO-8601 string. */
 export const DateTimeScalar = new GraphQLScalarType({
   ...DateTimeISOResolver.toConfig(),
   name: 'DateTime',
   description: 'An ISO-8601 date-time string in UTC, e.g. 2026-11-22T09:00:00.000Z.',
 });
 
-/** API.md: `scalar JSON # JSON object`. */
+/** `JSON`: a JSON object (attributes, eligibility conditions). */
 export const JSONScalar = new GraphQLScalarType({
   ...JSONObjectResolver.toConfig(),
   name: 'JSON',

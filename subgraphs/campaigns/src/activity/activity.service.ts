@@ -63,7 +63,7 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 
 /**
- * recordActivity, as DESIGN.md describes it: the activity is stored once per idempotency key;
+ * recordActivity (docs/architecture.md, moving points across subgraphs): the activity is stored once per idempotency key;
  * rules are evaluated against the member's current tier, country and attributes; budget and caps
  * are reserved in the same transaction that stores the activity (campaign rows locked, so
  * concurrent activities never overshoot); then the members ledger is asked to credit with a key

@@ -58,7 +58,7 @@ function memberRefusal(member: MemberSnapshot, minTierRank: number | null): Doma
 }
 
 /**
- * Redemption, as DESIGN.md describes it: reserve (a PENDING redemption and one unit of stock, in
+ * Redemption (docs/architecture.md, moving points across subgraphs): reserve (a PENDING redemption and one unit of stock, in
  * one transaction, after every check), then debit the ledger with a key derived from the
  * redemption, then settle: COMPLETED with a code, or FAILED with the stock given back. If the
  * ledger cannot be reached the redemption stays PENDING and `settlePending` (the recovery job, or a
