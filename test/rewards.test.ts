@@ -454,6 +454,14 @@ describe('rewards and redemption', () => {
     }
     assert.equal(await stockOf(reward), 2);
     assert.equal(await stockOf(gold), 4);
+    // What a member could redeem needs its balance: while members is down that is a retryable error.
+    const available = await gql(
+      '{ _entities(representations: [{ __typename: "Member", id: "' + rich + '" }]) { ... on Member { availableRewards { id } } } }',
+      {},
+      caller,
+      `${replica.url}/graphql`,
+    );
+    assert.deepEqual(codes(available), ['SERVICE_UNAVAILABLE'], JSON.stringify(available));
 
     proxy.setMode('pass');
     const ids = results.map((r) => r.data!.redeemReward.id);
