@@ -20,6 +20,7 @@ export * from './ledger-client';
 export * from './logger';
 export * from './metrics';
 export * from './pagination';
+export * from './saga';
 export * from './scalars';
 export * from './server';
 export * from './stream';

@@ -2,7 +2,6 @@ import type { DataSource, EntityManager } from 'typeorm';
 import {
   BadInputError,
   ConflictError,
-  DomainError,
   IdempotencyConflictError,
   LedgerUnavailableError,
   MAX_POINTS_PER_MOVE,
@@ -10,8 +9,10 @@ import {
   ServiceUnavailableError,
   appendOutbox,
   parseId,
+  recoverPending,
   requestFingerprint,
-  repeatEvery,
+  runLedgerStep,
+  startRecoveryJob,
   type Identity,
   type LedgerClient,
   type Logger,
@@ -258,39 +259,34 @@ export class ActivityService {
   }
 
   /**
-   * Asks members to credit (idempotently, keyed by the activity). Returns the ledger transaction
-   * id, or null while members cannot be reached (the activity stays PENDING for the retry job).
+   * Asks members to credit (idempotently, keyed by the activity) through the ledger saga. Returns the
+   * ledger transaction id, or null while members cannot be reached (the activity stays PENDING for
+   * the retry job).
    */
-  private async credit(tenant: string, activityId: string, memberId: string, points: number): Promise<string | null> {
-    let transactionId: string;
-    try {
-      const transaction = await this.ledger.credit({
-        tenant,
-        memberId,
-        points,
-        type: 'EARN',
-        idempotencyKey: creditKey(activityId),
-        reference: activityId,
-        reason: 'Campaign earning',
-      });
-      transactionId = transaction.id;
-    } catch (error) {
-      if (error instanceof DomainError) {
+  private credit(tenant: string, activityId: string, memberId: string, points: number): Promise<string | null> {
+    return runLedgerStep<string | null>({
+      call: () =>
+        this.ledger.credit({ tenant, memberId, points, type: 'EARN', idempotencyKey: creditKey(activityId), reference: activityId, reason: 'Campaign earning' }),
+      settle: async (transactionId) => {
+        await this.db.query(`UPDATE activities SET credit_status = 'CREDITED', transaction_id = $2 WHERE id = $1 AND credit_status = 'PENDING'`, [
+          activityId,
+          transactionId,
+        ]);
+        return transactionId;
+      },
+      compensate: async (refusal) => {
         await this.release(activityId);
         // The ledger blames its own `points`; the caller sent no points, only the member to credit.
-        if (error.code === 'BAD_USER_INPUT' && error.field === 'points') {
-          throw new BadInputError('memberId', `The member's balance cannot take the ${points} points this activity earns`);
+        if (refusal.code === 'BAD_USER_INPUT' && refusal.field === 'points') {
+          return new BadInputError('memberId', `The member's balance cannot take the ${points} points this activity earns`);
         }
-        throw error;
-      }
-      this.log.warn({ err: error, activityId }, 'members unreachable; credit left PENDING for the retry job');
-      return null;
-    }
-    await this.db.query(`UPDATE activities SET credit_status = 'CREDITED', transaction_id = $2 WHERE id = $1 AND credit_status = 'PENDING'`, [
-      activityId,
-      transactionId,
-    ]);
-    return transactionId;
+        return undefined;
+      },
+      leavePending: () => null,
+      pendingMessage: 'members unreachable; credit left PENDING for the retry job',
+      context: { activityId },
+      log: this.log,
+    });
   }
 
   /** A permanent refusal by the ledger: give the reserved budget and caps back, once. */
@@ -343,15 +339,8 @@ export class ActivityService {
        ORDER BY created_at LIMIT $2`,
       [olderThanMs / 1000, limit],
     )) as ActivityRow[];
-    let done = 0;
-    for (const activity of pending) {
-      const transactionId = await this.credit(activity.tenant, activity.id, activity.member_id, activity.points_earned).catch((error: unknown) => {
-        if (error instanceof DomainError) return 'released';
-        throw error;
-      });
-      if (transactionId) done++;
-    }
-    return done;
+    // Credited, or released on a refusal: either way finished.
+    return recoverPending(pending, async (a) => (await this.credit(a.tenant, a.id, a.member_id, a.points_earned)) !== null);
   }
 
   private async byKey(tenant: string, key: string): Promise<ActivityRow | null> {
@@ -362,13 +351,8 @@ export class ActivityService {
 
 /** The retry job: every `intervalMs`, credits activities PENDING for over `olderThanMs`. */
 export function startCreditRetry(service: ActivityService, log: Logger, intervalMs: number, olderThanMs: number): () => Promise<void> {
-  return repeatEvery(
-    intervalMs,
-    async () => {
-      const credited = await service.creditPending(olderThanMs);
-      if (credited > 0) log.info({ credited }, 'credited pending activities');
-    },
+  return startRecoveryJob(
+    { name: 'activity credit retry', intervalMs, run: () => service.creditPending(olderThanMs), message: 'credited pending activities', countedAs: 'credited' },
     log,
-    'activity credit retry',
   );
 }

@@ -7,9 +7,11 @@ import {
   NotFoundError,
   appendOutbox,
   parseId,
+  recoverPending,
   requestFingerprint,
-  repeatEvery,
   requireMemberAccess,
+  runLedgerStep,
+  startRecoveryJob,
   type Identity,
   type LedgerClient,
   type Logger,
@@ -199,27 +201,17 @@ export class RedemptionService {
       if (checked.status !== 'PENDING' || !checked.memberChecked) return checked;
       redemption = checked;
     }
-    let transactionId: string;
-    try {
-      const transaction = await this.ledger.debit({
-        tenant: redemption.tenant,
-        memberId: redemption.memberId,
-        points: redemption.pointsSpent,
-        type: 'REDEEM',
-        idempotencyKey: debitKey(redemption.id),
-        reference: redemption.id,
-        reason: 'Reward redemption',
-      });
-      transactionId = transaction.id;
-    } catch (error) {
-      if (error instanceof DomainError) {
-        await this.fail(redemption, error.code);
-        throw error;
-      }
-      this.log.warn({ err: error, redemptionId: redemption.id }, 'ledger unreachable; redemption left PENDING for recovery');
-      return redemption;
-    }
-    return this.complete(redemption, transactionId);
+    return runLedgerStep({
+      call: () => this.ledger.debit(this.move(redemption, 'REDEEM', debitKey(redemption.id), 'Reward redemption')),
+      settle: (transactionId) => this.complete(redemption, transactionId),
+      compensate: async (refusal) => {
+        await this.fail(redemption, refusal.code);
+      },
+      leavePending: () => redemption,
+      pendingMessage: 'ledger unreachable; redemption left PENDING for recovery',
+      context: { redemptionId: redemption.id },
+      log: this.log,
+    });
   }
 
   /**
@@ -307,41 +299,37 @@ export class RedemptionService {
   }
 
   /** Asks for the refund (idempotently) and, once members confirms it, records CANCELLED and restocks, once. */
-  private async finishCancel(redemption: RedemptionEntity): Promise<RedemptionEntity> {
-    let reversalId: string;
-    try {
-      const reversal = await this.ledger.credit({
-        tenant: redemption.tenant,
-        memberId: redemption.memberId,
-        points: redemption.pointsSpent,
-        type: 'REVERSAL',
-        idempotencyKey: reversalKey(redemption.id),
-        reference: redemption.id,
-        reason: 'Redemption cancelled',
-      });
-      reversalId = reversal.id;
-    } catch (error) {
-      if (error instanceof DomainError) {
+  private finishCancel(redemption: RedemptionEntity): Promise<RedemptionEntity> {
+    return runLedgerStep({
+      call: () => this.ledger.credit(this.move(redemption, 'REVERSAL', reversalKey(redemption.id), 'Redemption cancelled')),
+      settle: (reversalId) =>
+        this.db.transaction(async (manager) => {
+          const updated = (await manager.query(
+            `UPDATE redemptions SET status = 'CANCELLED', reversal_transaction_id = $2, updated_at = now()
+             WHERE id = $1 AND status = 'CANCELLING'`,
+            [redemption.id, reversalId],
+          )) as [unknown[], number];
+          if (updated[1] > 0) {
+            await this.restock(manager, redemption.rewardId);
+            await appendOutbox(manager, [this.event('REDEMPTION_CANCELLED', redemption)]);
+          }
+          return manager.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id });
+        }),
+      compensate: async () => {
         // A rule refused the refund, so nothing was credited (a made refund is replayed, never
         // refused): the redemption stands as COMPLETED.
         await this.db.query(`UPDATE redemptions SET status = 'COMPLETED', cancel_reason = NULL, updated_at = now() WHERE id = $1 AND status = 'CANCELLING'`, [redemption.id]);
-        throw error;
-      }
-      this.log.warn({ err: error, redemptionId: redemption.id }, 'ledger unreachable; cancellation left CANCELLING for recovery');
-      return redemption;
-    }
-    return this.db.transaction(async (manager) => {
-      const updated = (await manager.query(
-        `UPDATE redemptions SET status = 'CANCELLED', reversal_transaction_id = $2, updated_at = now()
-         WHERE id = $1 AND status = 'CANCELLING'`,
-        [redemption.id, reversalId],
-      )) as [unknown[], number];
-      if (updated[1] > 0) {
-        await this.restock(manager, redemption.rewardId);
-        await appendOutbox(manager, [this.event('REDEMPTION_CANCELLED', redemption)]);
-      }
-      return manager.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id });
+      },
+      leavePending: () => redemption,
+      pendingMessage: 'ledger unreachable; cancellation left CANCELLING for recovery',
+      context: { redemptionId: redemption.id },
+      log: this.log,
     });
+  }
+
+  /** The ledger move of a redemption (its debit, or the refund of it), keyed by `idempotencyKey`. */
+  private move<T extends string>(redemption: RedemptionEntity, type: T, idempotencyKey: string, reason: string) {
+    return { tenant: redemption.tenant, memberId: redemption.memberId, points: redemption.pointsSpent, type, idempotencyKey, reference: redemption.id, reason };
   }
 
   /**
@@ -357,23 +345,14 @@ export class RedemptionService {
         .orderBy(`r.${column}`)
         .take(limit)
         .getMany();
-    let settled = 0;
-    for (const redemption of await stale('PENDING', 'created_at')) {
-      const result = await this.settle(redemption).catch((error: unknown) => {
-        if (!(error instanceof DomainError)) throw error;
-        return { status: 'FAILED' } as RedemptionEntity; // failed and restocked: settled too
-      });
-      if (result.status !== 'PENDING') settled++;
-    }
-    for (const redemption of await stale('CANCELLING', 'updated_at')) {
-      const result = await this.finishCancel(redemption).catch((error: unknown) => {
-        if (!(error instanceof DomainError)) throw error;
-        this.log.warn({ err: error, redemptionId: redemption.id }, 'the ledger refused a cancellation’s refund; the redemption stays COMPLETED');
-        return { status: 'COMPLETED' } as RedemptionEntity;
-      });
-      if (result.status !== 'CANCELLING') settled++;
-    }
-    return settled;
+    // A refused debit failed and restocked the redemption: finished too.
+    const settled = await recoverPending(await stale('PENDING', 'created_at'), async (r) => (await this.settle(r)).status !== 'PENDING');
+    const cancelled = await recoverPending(
+      await stale('CANCELLING', 'updated_at'),
+      async (r) => (await this.finishCancel(r)).status !== 'CANCELLING',
+      (r, refusal) => this.log.warn({ err: refusal, redemptionId: r.id }, 'the ledger refused a cancellation’s refund; the redemption stays COMPLETED'),
+    );
+    return settled + cancelled;
   }
 
   private async byKey(tenant: string, key: string): Promise<RedemptionEntity | null> {
@@ -399,13 +378,14 @@ export class RedemptionService {
 
 /** The recovery job: every `intervalMs`, settles redemptions PENDING (or CANCELLING) for over `olderThanMs`. */
 export function startRecovery(service: RedemptionService, log: Logger, intervalMs = 5000, olderThanMs = 10_000): () => Promise<void> {
-  return repeatEvery(
-    intervalMs,
-    async () => {
-      const settled = await service.settlePending(olderThanMs);
-      if (settled > 0) log.info({ settled }, 'recovered pending redemptions and cancellations');
+  return startRecoveryJob(
+    {
+      name: 'redemption recovery',
+      intervalMs,
+      run: () => service.settlePending(olderThanMs),
+      message: 'recovered pending redemptions and cancellations',
+      countedAs: 'settled',
     },
     log,
-    'redemption recovery',
   );
 }
