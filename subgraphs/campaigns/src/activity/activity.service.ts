@@ -20,6 +20,7 @@ import {
   uniqueViolation,
 } from '@loyalty/kit';
 import { CampaignEntity } from '../campaign/campaign.entity';
+import { runningSql } from '../campaign/campaign.status';
 import { award, isEligible, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
 import type { ActivityInput } from './activity.inputs';
 
@@ -181,8 +182,8 @@ export class ActivityService {
     const campaigns = await manager
       .getRepository(CampaignEntity)
       .createQueryBuilder('c')
-      .where(`c.tenant = :tenant AND c.status = 'ACTIVE'`, { tenant })
-      .andWhere('(c.starts_at IS NULL OR c.starts_at <= :at) AND (c.ends_at IS NULL OR (c.ends_at > :at AND c.ends_at > now()))', { at: facts.occurredAt })
+      .where('c.tenant = :tenant', { tenant })
+      .andWhere(runningSql('c', ':at'), { at: facts.occurredAt })
       .orderBy('c.id')
       .setLock('pessimistic_write')
       .getMany();

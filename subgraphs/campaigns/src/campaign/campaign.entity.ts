@@ -15,7 +15,7 @@ export class CampaignEntity {
   @Column('text', { nullable: true })
   description!: string | null;
 
-  /** Stored lifecycle; ENDED is derived from `endsAt`, never stored. */
+  /** Stored lifecycle; ENDED is derived from `endsAt`, never stored (campaign.status.ts). */
   @Column('text')
   status!: 'DRAFT' | 'ACTIVE' | 'PAUSED';
 

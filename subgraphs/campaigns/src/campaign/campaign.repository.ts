@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { CampaignEntity } from './campaign.entity';
+import { endedSql, notEndedSql, runningSql } from './campaign.status';
 import { CampaignStatus } from './campaign.type';
 
 export class CampaignRepository {
@@ -17,8 +18,8 @@ export class CampaignRepository {
 
   private filtered(tenant: string, status?: CampaignStatus | null) {
     const qb = this.db.getRepository(CampaignEntity).createQueryBuilder('c').where('c.tenant = :tenant', { tenant });
-    if (status === CampaignStatus.ENDED) qb.andWhere('c.ends_at <= now()');
-    else if (status) qb.andWhere('c.status = :status AND (c.ends_at IS NULL OR c.ends_at > now())', { status });
+    if (status === CampaignStatus.ENDED) qb.andWhere(endedSql('c'));
+    else if (status) qb.andWhere(`c.status = :status AND ${notEndedSql('c')}`, { status });
     return qb;
   }
 
@@ -38,8 +39,8 @@ export class CampaignRepository {
     return this.db
       .getRepository(CampaignEntity)
       .createQueryBuilder('c')
-      .where(`c.tenant = :tenant AND c.status = 'ACTIVE'`, { tenant })
-      .andWhere('(c.starts_at IS NULL OR c.starts_at <= now()) AND (c.ends_at IS NULL OR c.ends_at > now())')
+      .where('c.tenant = :tenant', { tenant })
+      .andWhere(runningSql('c'))
       .orderBy('c.created_at')
       .getMany();
   }

@@ -1,6 +1,7 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType, JSONScalar, SafeIntScalar } from '@loyalty/kit';
 import type { CampaignEntity } from './campaign.entity';
+import { hasEnded } from './campaign.status';
 
 export enum CampaignStatus {
   DRAFT = 'DRAFT',
@@ -139,12 +140,12 @@ export class Campaign {
   createdAt!: Date;
 }
 
-/** A campaign past its end date shows ENDED whatever its stored status. */
+/** A campaign past its end date shows ENDED whatever its stored status (campaign.status.ts). */
 export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign => ({
   id: entity.id,
   name: entity.name,
   description: entity.description,
-  status: entity.endsAt && entity.endsAt <= now ? CampaignStatus.ENDED : CampaignStatus[entity.status],
+  status: hasEnded(entity.endsAt, now) ? CampaignStatus.ENDED : CampaignStatus[entity.status],
   startsAt: entity.startsAt,
   endsAt: entity.endsAt,
   timeZone: entity.timeZone,
