@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { MemberSnapshot } from '@loyalty/kit';
 import { RewardEntity } from '../reward/reward.entity';
-import { HOLDING_STATUSES_SQL, RedemptionEntity, type RedemptionStatusValue } from './redemption.entity';
+import { gatesSql } from '../reward/reward.eligibility';
+import { RedemptionEntity, type RedemptionStatusValue } from './redemption.entity';
 
 /** Batched reads for member fields: one statement for any number of members. */
 export class RedemptionRepository {
@@ -56,25 +57,14 @@ export class RedemptionRepository {
     return new Map(rows.map((row) => [row.member_id, row.n]));
   }
 
-  /**
-   * What each member could redeem right now: active, inside its window, in stock, allowed for the
-   * member's tier, under the per-member limit, and affordable with the current balance.
-   */
+  /** What each member could redeem right now: every gate of reward.eligibility.ts, on the current balance. */
   async available(tenant: string, members: MemberSnapshot[]): Promise<Map<string, RewardEntity[]>> {
-    const eligible = members.filter((m) => m.status === 'ACTIVE');
-    if (eligible.length === 0) return new Map();
+    if (members.length === 0) return new Map();
     const rows = (await this.db.query(
-      `SELECT m.member_id, r.id FROM unnest($2::uuid[], $3::int[], $4::int[]) AS m(member_id, rank, balance)
-       JOIN rewards r ON r.tenant = $1 AND r.active
-         AND (r.valid_from IS NULL OR r.valid_from <= now()) AND (r.valid_until IS NULL OR r.valid_until > now())
-         AND (r.stock IS NULL OR r.stock > 0)
-         AND (r.min_tier_rank IS NULL OR r.min_tier_rank <= m.rank)
-         AND r.cost_points <= m.balance
-         AND (r.limit_per_member IS NULL OR r.limit_per_member > (
-           SELECT count(*) FROM redemptions x
-           WHERE x.member_id = m.member_id AND x.reward_id = r.id AND x.status IN ${HOLDING_STATUSES_SQL}))
+      `SELECT m.member_id, r.id FROM unnest($2::uuid[], $3::bool[], $4::int[], $5::int[]) AS m(member_id, active, rank, balance)
+       JOIN rewards r ON r.tenant = $1 AND ${gatesSql()}
        ORDER BY m.member_id, r.cost_points, r.id`,
-      [tenant, eligible.map((m) => m.id), eligible.map((m) => m.tier.rank), eligible.map((m) => m.balance)],
+      [tenant, members.map((m) => m.id), members.map((m) => m.status === 'ACTIVE'), members.map((m) => m.tier.rank), members.map((m) => m.balance)],
     )) as { member_id: string; id: string }[];
     const rewards = rows.length
       ? await this.db.getRepository(RewardEntity).createQueryBuilder('r').where('r.id = ANY(:ids)', { ids: [...new Set(rows.map((r) => r.id))] }).getMany()

@@ -18,10 +18,9 @@ import {
   type MemberSnapshot,
   type Role,
 } from '@loyalty/kit';
-import { unavailability } from '../reward/reward.availability';
+import { refusal, type RewardTerms } from '../reward/reward.eligibility';
 import { HOLDING_STATUSES_SQL, RedemptionEntity } from './redemption.entity';
 import { redemptionCode } from './redemption.code';
-import { NotEligibleError, OutOfStockError, RewardUnavailableError } from './redemption.errors';
 import type { RedeemRewardInput } from './redemption.inputs';
 import { toRedemption, type Redemption } from './redemption.type';
 
@@ -44,20 +43,22 @@ interface RewardRow {
   active: boolean;
 }
 
+const terms = (row: RewardRow): RewardTerms => ({
+  active: row.active,
+  validFrom: row.valid_from,
+  validUntil: row.valid_until,
+  stock: row.stock,
+  minTierRank: row.min_tier_rank,
+  limitPerMember: row.limit_per_member,
+  costPoints: row.cost_points,
+});
+
 const debitKey = (redemptionId: string) => `redemption:${redemptionId}`;
 const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}`;
 
 /** Codes a FAILED redemption is replayed with, and the input field each names. */
 const failureField = (code: string) => (code === 'NOT_ELIGIBLE' || code === 'NOT_FOUND' ? 'memberId' : 'rewardId');
 
-/** The gates that need the member: its status, then the reward's tier. Null when it may redeem. */
-function memberRefusal(member: MemberSnapshot, minTierRank: number | null): DomainError | null {
-  if (member.status !== 'ACTIVE') return new NotEligibleError('The member is suspended');
-  if (minTierRank !== null && member.tier.rank < minTierRank) {
-    return new NotEligibleError(`This reward needs a tier of rank ${minTierRank} or higher`);
-  }
-  return null;
-}
 
 /**
  * Redemption (docs/architecture.md, moving points across subgraphs): reserve (a PENDING redemption and one unit of stock, in
@@ -93,10 +94,9 @@ export class RedemptionService {
     const since = await this.clock();
     const member = await this.snapshot(tenant, memberId);
     if (member === null) throw new NotFoundError('Member', 'memberId');
-    if (member) {
-      const refusal = memberRefusal(member, null);
-      if (refusal) throw refusal;
-    }
+    // Only the gates that need nothing but the member can be decided yet.
+    const early = member ? refusal({ member }) : null;
+    if (early) throw early;
 
     let reserved: RedemptionEntity;
     try {
@@ -107,30 +107,16 @@ export class RedemptionService {
         await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`redeem:${tenant}:${memberId}`]);
         const [reward] = (await manager.query('SELECT * FROM rewards WHERE tenant = $1 AND id = $2 FOR UPDATE', [tenant, rewardId])) as RewardRow[];
         if (!reward) throw new NotFoundError('Reward', 'rewardId');
-        const unavailable = unavailability({ active: reward.active, validFrom: reward.valid_from, validUntil: reward.valid_until });
-        if (unavailable) throw new RewardUnavailableError(unavailable);
-        if (member) {
-          const refusal = memberRefusal(member, reward.min_tier_rank);
-          if (refusal) throw refusal;
-        }
-        if (reward.limit_per_member !== null) {
-          const [{ taken }] = (await manager.query(
-            `SELECT count(*)::int AS taken FROM redemptions
-             WHERE member_id = $1 AND reward_id = $2 AND status IN ${HOLDING_STATUSES_SQL}`,
-            [memberId, rewardId],
-          )) as [{ taken: number }];
-          if (taken >= reward.limit_per_member) throw new NotEligibleError(`This reward is limited to ${reward.limit_per_member} per member`);
-        }
-        if (reward.stock === 0) throw new OutOfStockError();
-        if (member) {
-          // Unfinished redemptions hold their points: without this, attempts the balance cannot
-          // cover would each take a unit of stock until their debit fails.
-          const held = await this.heldPoints(manager, tenant, memberId, since);
-          if (member.balance - held < reward.cost_points) {
-            const holding = held > 0 ? `, ${held} of it held by redemptions in progress,` : '';
-            throw new DomainError('INSUFFICIENT_POINTS', `The balance (${member.balance}${holding}) does not cover ${reward.cost_points} points`, 'rewardId');
-          }
-        }
+        // Unknown facts (the member, while members is unreachable) leave their gates to settlement.
+        // Unfinished redemptions hold their points: without `held`, attempts the balance cannot
+        // cover would each take a unit of stock until their debit fails.
+        const refused = refusal({
+          reward: terms(reward),
+          member,
+          taken: reward.limit_per_member === null ? undefined : await this.taken(manager, memberId, rewardId),
+          held: member ? await this.heldPoints(manager, tenant, memberId, since) : undefined,
+        });
+        if (refused) throw refused;
         if (reward.stock !== null) await manager.query('UPDATE rewards SET stock = stock - 1, updated_at = now() WHERE id = $1', [rewardId]);
         const [row] = (await manager.query(
           `INSERT INTO redemptions (tenant, member_id, reward_id, points_spent, status, store_id, channel, idempotency_key, request_hash, member_checked)
@@ -158,6 +144,15 @@ export class RedemptionService {
       this.log.warn({ err: error, memberId }, 'members unreachable; member gates left to settlement');
       return undefined;
     }
+  }
+
+  /** The member's redemptions of the reward that count towards its per-member limit. */
+  private async taken(manager: EntityManager, memberId: string, rewardId: string): Promise<number> {
+    const [{ taken }] = (await manager.query(
+      `SELECT count(*)::int AS taken FROM redemptions WHERE member_id = $1 AND reward_id = $2 AND status IN ${HOLDING_STATUSES_SQL}`,
+      [memberId, rewardId],
+    )) as [{ taken: number }];
+    return taken;
   }
 
   /**
@@ -222,10 +217,11 @@ export class RedemptionService {
   private async checkMember(redemption: RedemptionEntity): Promise<RedemptionEntity> {
     const member = await this.snapshot(redemption.tenant, redemption.memberId);
     if (member === undefined) return redemption;
-    const [reward] = (await this.db.query('SELECT min_tier_rank FROM rewards WHERE id = $1', [redemption.rewardId])) as { min_tier_rank: number | null }[];
-    const refusal = member ? memberRefusal(member, reward?.min_tier_rank ?? null) : new NotFoundError('Member', 'memberId');
-    if (refusal) {
-      if (await this.fail(redemption, refusal.code, 'AND NOT member_checked')) throw refusal;
+    const [reward] = (await this.db.query('SELECT * FROM rewards WHERE id = $1', [redemption.rewardId])) as RewardRow[];
+    // Only the member's gates: the reward's own terms were checked when it was reserved.
+    const refused = member ? refusal({ member, reward: reward && terms(reward) }, ['member']) : new NotFoundError('Member', 'memberId');
+    if (refused) {
+      if (await this.fail(redemption, refused.code, 'AND NOT member_checked')) throw refused;
     } else {
       await this.db.query(`UPDATE redemptions SET member_checked = true, updated_at = now() WHERE id = $1 AND status = 'PENDING'`, [redemption.id]);
     }

@@ -1,4 +1,5 @@
 import { hasRole, type Identity, type Role } from '@loyalty/kit';
+import { refusal, type RewardTerms } from './reward.eligibility';
 
 /** Who sees the whole catalog; anyone else (a member, a catalog:read key) sees only what can be redeemed today. */
 const WHOLE_CATALOG: readonly Role[] = ['admin', 'marketer', 'agent', 'integration'];
@@ -11,16 +12,10 @@ interface Window {
   validUntil: Date | string | null;
 }
 
-/**
- * Why a reward cannot be redeemed now, or null when it can. The same rule in SQL is
- * `RewardRepository`'s `activeOnly` filter.
- */
+/** Why a reward cannot be redeemed today, or null when it can: the availability gates of reward.eligibility.ts. */
 export function unavailability(reward: Window, now = Date.now()): string | null {
-  if (!reward.active) return 'This reward is not active';
-  if ((reward.validFrom && new Date(reward.validFrom).getTime() > now) || (reward.validUntil && new Date(reward.validUntil).getTime() <= now)) {
-    return 'This reward is outside its validity window';
-  }
-  return null;
+  // The availability gates read only the window.
+  return refusal({ reward: reward as RewardTerms, now }, ['availability'])?.message ?? null;
 }
 
 /** A reward as `identity` may see it: hidden (null) from a restricted identity when it cannot be redeemed today. */

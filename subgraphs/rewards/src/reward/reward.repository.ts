@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { gatesSql } from './reward.eligibility';
 import { RewardEntity } from './reward.entity';
 import type { RewardFilter } from './reward.type';
 
@@ -16,14 +17,14 @@ export class RewardRepository {
   }
 
   /**
-   * activeOnly (the default) means what a member could redeem today: active and inside its validity
-   * window (the same rule as `unavailability` in reward.availability.ts).
+   * activeOnly (the default) means what a member could redeem today: the availability gates of
+   * reward.eligibility.ts (active and inside its validity window).
    */
   private filtered(tenant: string, filter: RewardFilter) {
     const qb = this.db.getRepository(RewardEntity).createQueryBuilder('r').where('r.tenant = :tenant', { tenant });
     if (filter.type) qb.andWhere('r.type = :type', { type: filter.type });
     if (filter.activeOnly ?? true) {
-      qb.andWhere('r.active AND (r.valid_from IS NULL OR r.valid_from <= now()) AND (r.valid_until IS NULL OR r.valid_until > now())');
+      qb.andWhere(gatesSql(['availability']));
     }
     if (filter.maxCostPoints != null) qb.andWhere('r.cost_points <= :max', { max: filter.maxCostPoints });
     return qb;
