@@ -71,7 +71,7 @@ const DAY_MS = 86_400_000;
  * concurrent activities never overshoot); then the members ledger is asked to credit with a key
  * derived from the activity. If members cannot be reached the activity stays PENDING and
  * `creditPending` (a retry job, or a retry of the request) repeats the credit until members
- * confirms; a permanent refusal releases the budget and caps. Without the member's snapshot nothing
+ * confirms; a permanent refusal releases the budget and caps (the kit's ledger saga, saga.ts). Without the member's snapshot nothing
  * can be evaluated, so while members is down a new activity is refused as SERVICE_UNAVAILABLE
  * (retryable, nothing stored): the till sends it again under the same key.
  */

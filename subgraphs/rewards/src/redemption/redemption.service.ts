@@ -59,14 +59,14 @@ const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}
 /** Codes a FAILED redemption is replayed with, and the input field each names. */
 const failureField = (code: string) => (code === 'NOT_ELIGIBLE' || code === 'NOT_FOUND' ? 'memberId' : 'rewardId');
 
-
 /**
  * Redemption (docs/architecture.md, moving points across subgraphs): reserve (a PENDING redemption and one unit of stock, in
  * one transaction, after every check), then debit the ledger with a key derived from the
  * redemption, then settle: COMPLETED with a code, or FAILED with the stock given back. If the
  * ledger cannot be reached the redemption stays PENDING and `settlePending` (the recovery job, or a
  * retry with the same idempotency key) finishes it: the debit is idempotent, so asking again tells
- * whether it happened, and every settlement is a conditional update, so it happens once.
+ * whether it happened, and every settlement is a conditional update, so it happens once. Both
+ * ledger steps (the debit, and a cancellation's refund) run through the kit's saga (saga.ts).
  *
  * When not even the member can be read, the reservation is made without the member gates
  * (`member_checked` false) and settlement runs them before it ever asks for the debit; the debit
