@@ -484,9 +484,11 @@ describe('rewards and redemption', () => {
     const member = await t.enroll();
     await t.adjust(member, 1000);
     const reward = await createReward(t, { stock: 5, costPoints: 100 });
-    // A second rewards replica that reaches members through a proxy we can break.
+    // A second rewards replica that reaches members through a proxy we can break. Its recovery waits
+    // a few seconds: sooner, on a loaded machine it could retry the first redemption while the
+    // proxy loses answers (step 2), and debit it before the balance is read.
     const proxy = await membersProxy(/\/internal\/ledger\/debit/);
-    const replica = await rewardsReplica(proxy.url);
+    const replica = await rewardsReplica(proxy.url, 3000);
     const caller = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
     const status = async (id: string) =>
       (await gql<{ redemption: { status: string; code: string | null } }>('query($id: ID!) { redemption(id: $id) { status code } }', { id }, caller, `${replica.url}/graphql`)).data!.redemption;
