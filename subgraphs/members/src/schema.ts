@@ -7,7 +7,6 @@ import { LedgerResolver } from './ledger/ledger.resolver';
 import { toTransaction } from './ledger/transaction.type';
 import { MemberResolver, PointsAccountResolver } from './member/member.resolver';
 import { READ_MEMBERS } from './member/member.service';
-import { toTier, BASE_TIER } from './tier/tier.type';
 import { TierResolver } from './tier/tier.resolver';
 
 /** The members subgraph schema. Needs no database: `print-schema` runs it offline. */
@@ -23,11 +22,7 @@ export function buildMembersSchema(): Promise<GraphQLSchema> {
           services.members.get(identity, loaders, ref.id),
       },
       Tier: {
-        __resolveReference: async (ref: { id: string }, { loaders }: MembersContext) => {
-          if (ref.id === BASE_TIER.id) return BASE_TIER;
-          const tier = (await loaders.tiers.load('all')).find((t) => t.id === ref.id);
-          return tier ? toTier(tier) : null;
-        },
+        __resolveReference: (ref: { id: string }, { services, loaders }: MembersContext) => services.tiers.byId(loaders, ref.id),
       },
       PointsTransaction: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: MembersContext) => {

@@ -4,7 +4,7 @@ import type { MembersContext } from '../context';
 import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
 import { Tier, TierProgress } from '../tier/tier.type';
 import { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
-import { READ_MEMBERS, effectiveTier } from './member.service';
+import { READ_MEMBERS } from './member.service';
 import { Member, MemberConnection, PointsAccount } from './member.type';
 
 @ArgsType()
@@ -62,13 +62,13 @@ export class MemberResolver {
   }
 
   @FieldResolver(() => Tier, { description: 'a tenant without tiers has a built-in base tier (rank 0, multiplier 1)' })
-  async tier(@Root() member: Member, @Ctx() { loaders }: MembersContext): Promise<Tier> {
-    return effectiveTier(member, await loaders.tiers.load('all'));
+  tier(@Root() member: Member, @Ctx() { services, loaders }: MembersContext): Promise<Tier> {
+    return services.tiers.ofMember(loaders, member);
   }
 
   @FieldResolver(() => TierProgress)
   tierProgress(@Root() member: Member, @Ctx() { services, loaders }: MembersContext): Promise<TierProgress> {
-    return services.members.tierProgress(loaders, member);
+    return services.tiers.progress(loaders, member);
   }
 
   @FieldResolver(() => PointsTransactionConnection, { description: 'newest first' })
