@@ -1,12 +1,12 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema, requireMemberAccess } from '@loyalty/kit';
+import { access } from './access';
 import { ApiKeyResolver } from './api-key/api-key.resolver';
 import type { MembersContext } from './context';
 import { PointsBalanceChanged, SUBSCRIPTION_SDL, TierChanged } from './ledger/events.type';
 import { LedgerResolver } from './ledger/ledger.resolver';
 import { toTransaction } from './ledger/transaction.type';
 import { MemberResolver, PointsAccountResolver } from './member/member.resolver';
-import { READ_MEMBERS } from './member/member.service';
 import { TierResolver } from './tier/tier.resolver';
 
 /** The members subgraph schema. Needs no database: `print-schema` runs it offline. */
@@ -28,7 +28,7 @@ export function buildMembersSchema(): Promise<GraphQLSchema> {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: MembersContext) => {
           const entry = await loaders.entry.load(ref.id);
           if (!entry) return null;
-          requireMemberAccess(identity, entry.memberId, READ_MEMBERS);
+          requireMemberAccess(identity, entry.memberId, access['_entities.PointsTransaction']);
           return toTransaction(entry);
         },
       },

@@ -10,17 +10,14 @@ import {
   parseId,
   requireMemberAccess,
   type Identity,
-  type Role,
 } from '@loyalty/kit';
+import { access } from '../access';
 import type { Loaders } from '../context';
 import type { TierService } from '../tier/tier.service';
 import type { MemberEntity } from './member.entity';
 import type { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
 import type { MemberRepository } from './member.repository';
 import { MemberConnection, toMember, type Member } from './member.type';
-
-/** Roles that may read any member of their tenant. A `member` reads only itself. */
-export const READ_MEMBERS: Role[] = ['admin', 'marketer', 'agent', 'integration'];
 
 const MAX_ATTRIBUTE_KEYS = 50;
 const MAX_ATTRIBUTES_BYTES = 4096;
@@ -54,7 +51,7 @@ export class MemberService {
 
   async get(identity: Identity, loaders: Loaders, id: string, field = 'id'): Promise<Member | null> {
     const memberId = parseId(id, field);
-    requireMemberAccess(identity, memberId, READ_MEMBERS);
+    requireMemberAccess(identity, memberId, access['Query.member']);
     const entity = await loaders.member.load(memberId);
     return entity ? toMember(entity) : null;
   }
