@@ -1,9 +1,6 @@
 import { ForbiddenError } from './errors';
 import type { Identity, Role } from './identity';
 
-/** Staff and server roles: everything a tenant's people and systems may be, minus the member itself. */
-export const STAFF: readonly Role[] = ['admin', 'marketer', 'agent'];
-
 /**
  * One grant of an access rule: a role, or `self`, a member token acting on its own member (its
  * record, points, redemptions, events). `member` grants every member token; `self` only its own.
