@@ -12,7 +12,8 @@ import { getArgumentValues } from 'graphql/execution/values';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DomainError, ForbiddenError, boundedStream, hasRole, parseId, type Identity, type Logger } from '@loyalty/kit';
+import { DomainError, ForbiddenError, actsOnSelf, boundedStream, hasRole, parseId, rolesOf, type Identity, type Logger } from '@loyalty/kit';
+import { access } from '@loyalty/members/access';
 import type { Authenticate } from '../authenticate';
 import { MAX_REQUEST_BYTES, type DocumentLimits, type RateLimit } from '../limits';
 import type { EventExecution } from './event-resolver';
@@ -27,7 +28,6 @@ export const SLOW_SUBSCRIBER = { code: 1013, reason: 'Subscriber too slow: event
 export const TOKEN_EXPIRED = { code: CloseCode.Unauthorized, reason: 'Unauthorized: Token expired' };
 // setTimeout fires at once beyond this (about 24.8 days); later expiries are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const FOLLOW_ANY_MEMBER = ['admin', 'marketer', 'agent'] as const;
 
 type Extra = Record<PropertyKey, unknown> & {
   socket: WebSocket;
@@ -57,14 +57,20 @@ function closeWhenExpired(socket: WebSocket, expiresAt: number): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
-/** Which events a subscription may see: a member only its own; staff one member or the whole tenant. */
-function authorize(identity: Identity, requested: string | null): string | null {
-  if (hasRole(identity, [...FOLLOW_ANY_MEMBER])) return requested;
-  if (identity.roles.includes('member') && identity.memberId) {
+/**
+ * Which events a subscription may see, by the members subgraph's access rule for the field (the
+ * subgraph declares the subscription fields): its roles follow one member or the whole tenant
+ * (null), a member token only itself.
+ */
+function authorize(identity: Identity, field: EventField, requested: string | null): string | null {
+  const rule = access[`Subscription.${field}`];
+  const anyMember = rolesOf(rule);
+  if (hasRole(identity, anyMember)) return requested;
+  if (actsOnSelf(identity, null, rule)) {
     if (requested !== null && requested !== identity.memberId) throw new ForbiddenError('A member may only follow its own events');
-    return identity.memberId;
+    return identity.memberId!;
   }
-  throw new ForbiddenError(`Subscriptions need one of the roles: member, ${FOLLOW_ANY_MEMBER.join(', ')}`);
+  throw new ForbiddenError(`Subscriptions need one of the roles: member, ${anyMember.join(', ')}`);
 }
 
 export interface SubscriptionServerOptions {
@@ -140,7 +146,7 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
           const definition = schema.getSubscriptionType()!.getFields()[field]!;
           const args = getArgumentValues(definition, root, variables) as { memberId?: string | null };
           const requested = args.memberId ? parseId(args.memberId, 'memberId') : null;
-          const memberId = authorize(identity, requested);
+          const memberId = authorize(identity, field, requested);
           const execution: EventExecution = { document, variables, identity };
           // Same document, variables and identity scope: one execution per event for all of them.
           const key = createHash('sha256')

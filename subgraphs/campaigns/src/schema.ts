@@ -1,7 +1,8 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema, hasRole } from '@loyalty/kit';
+import { access } from './access';
 import { ActivityResolver } from './activity/activity.resolver';
-import { READ_CAMPAIGNS, CampaignResolver } from './campaign/campaign.resolver';
+import { CampaignResolver } from './campaign/campaign.resolver';
 import { toCampaign } from './campaign/campaign.type';
 import type { CampaignsContext } from './context';
 import { MemberCampaignsResolver } from './member/member.resolver';
@@ -12,7 +13,7 @@ export function buildCampaignsSchema(): Promise<GraphQLSchema> {
     references: {
       Campaign: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: CampaignsContext) => {
-          if (!hasRole(identity, READ_CAMPAIGNS)) return null;
+          if (!hasRole(identity, access['_entities.Campaign'])) return null;
           const entity = await loaders.campaign.load(ref.id);
           return entity ? toCampaign(entity) : null;
         },

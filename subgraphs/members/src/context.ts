@@ -56,7 +56,7 @@ export function createLoaders(services: Services, tenant: string) {
       return keys.map(() => tiers);
     }),
     qualifying: new DataLoader<string, number>(async (ids) => {
-      const points = await ledgerRepository.qualifyingPoints(tenant, ids);
+      const points = await tierRepository.qualifyingPoints(tenant, ids);
       return ids.map((id) => points.get(id) ?? 0);
     }),
     expiring: grouped<{ memberId: string; days: number }, number>(

@@ -32,10 +32,11 @@ main(() =>
       createServices: ({ db }) => {
         const memberRepository = new MemberRepository(db);
         const tierRepository = new TierRepository(db);
+        const tiers = new TierService(tierRepository);
         return {
-          members: new MemberService(db, memberRepository),
-          tiers: new TierService(tierRepository),
-          ledger: new LedgerService(db),
+          members: new MemberService(db, memberRepository, tiers),
+          tiers,
+          ledger: new LedgerService(db, tiers),
           apiKeys: new ApiKeyService(db),
           memberRepository,
           ledgerRepository: new LedgerRepository(db),

@@ -1,13 +1,12 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema, requireMemberAccess } from '@loyalty/kit';
+import { access } from './access';
 import { ApiKeyResolver } from './api-key/api-key.resolver';
 import type { MembersContext } from './context';
 import { PointsBalanceChanged, SUBSCRIPTION_SDL, TierChanged } from './ledger/events.type';
 import { LedgerResolver } from './ledger/ledger.resolver';
 import { toTransaction } from './ledger/transaction.type';
 import { MemberResolver, PointsAccountResolver } from './member/member.resolver';
-import { READ_MEMBERS } from './member/member.service';
-import { toTier, BASE_TIER } from './tier/tier.type';
 import { TierResolver } from './tier/tier.resolver';
 
 /** The members subgraph schema. Needs no database: `print-schema` runs it offline. */
@@ -23,17 +22,13 @@ export function buildMembersSchema(): Promise<GraphQLSchema> {
           services.members.get(identity, loaders, ref.id),
       },
       Tier: {
-        __resolveReference: async (ref: { id: string }, { loaders }: MembersContext) => {
-          if (ref.id === BASE_TIER.id) return BASE_TIER;
-          const tier = (await loaders.tiers.load('all')).find((t) => t.id === ref.id);
-          return tier ? toTier(tier) : null;
-        },
+        __resolveReference: (ref: { id: string }, { services, loaders }: MembersContext) => services.tiers.byId(loaders, ref.id),
       },
       PointsTransaction: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: MembersContext) => {
           const entry = await loaders.entry.load(ref.id);
           if (!entry) return null;
-          requireMemberAccess(identity, entry.memberId, READ_MEMBERS);
+          requireMemberAccess(identity, entry.memberId, access['_entities.PointsTransaction']);
           return toTransaction(entry);
         },
       },

@@ -1,12 +1,13 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema, hasRole, requireMemberAccess } from '@loyalty/kit';
+import { access } from './access';
 import type { RewardsContext } from './context';
 import { MemberRewardsResolver } from './member/member.resolver';
+// Before RedemptionResolver: type-graphql prints operations (and the committed SDL) in the order resolvers are defined.
+import { RewardResolver } from './reward/reward.resolver';
 import { RedemptionResolver } from './redemption/redemption.resolver';
-import { READ_REDEMPTIONS } from './redemption/redemption.service';
 import { toRedemption } from './redemption/redemption.type';
 import { visibleTo } from './reward/reward.availability';
-import { READ_CATALOG, RewardResolver } from './reward/reward.resolver';
 import { toReward } from './reward/reward.type';
 
 export function buildRewardsSchema(): Promise<GraphQLSchema> {
@@ -15,7 +16,7 @@ export function buildRewardsSchema(): Promise<GraphQLSchema> {
     references: {
       Reward: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: RewardsContext) => {
-          if (!hasRole(identity, READ_CATALOG)) return null;
+          if (!hasRole(identity, access['_entities.Reward'])) return null;
           const entity = visibleTo(identity, await loaders.reward.load(ref.id));
           return entity ? toReward(entity) : null;
         },
@@ -24,7 +25,7 @@ export function buildRewardsSchema(): Promise<GraphQLSchema> {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: RewardsContext) => {
           const entity = await loaders.redemption.load(ref.id);
           if (!entity) return null;
-          requireMemberAccess(identity, entity.memberId, READ_REDEMPTIONS);
+          requireMemberAccess(identity, entity.memberId, access['_entities.Redemption']);
           return toRedemption(entity);
         },
       },

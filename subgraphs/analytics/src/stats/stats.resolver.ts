@@ -1,7 +1,8 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import DataLoader from 'dataloader';
-import { BadInputError, type RequestContext, type Role } from '@loyalty/kit';
+import { BadInputError, type RequestContext } from '@loyalty/kit';
 import type { DataSource } from 'typeorm';
+import { access } from '../access';
 import { Campaign, CampaignPerformance, DateRangeInput, Interval, ProgramStats, RewardStat, StoreStat, TimelinePoint } from './stats.type';
 
 export interface AnalyticsContext extends RequestContext {
@@ -9,7 +10,6 @@ export interface AnalyticsContext extends RequestContext {
   performance: DataLoader<string, CampaignPerformance>;
 }
 
-export const READ_ANALYTICS: Role[] = ['admin', 'marketer'];
 const DAY_MS = 86_400_000;
 const MAX_DAYS = 3660;
 
@@ -38,9 +38,9 @@ export function performanceLoader(db: DataSource, tenant: string) {
 type ProgramTotal = 'issued' | 'redeemed' | 'expired' | 'redemptions' | 'revenue' | 'members' | 'outstanding' | 'active';
 
 /** Reports, each answered from pre-aggregated daily rows: the cost grows with the range, not with events. */
-@Authorized(READ_ANALYTICS)
 @Resolver(() => ProgramStats)
 export class StatsResolver {
+  @Authorized(access['Query.programStats'])
   @Query(() => ProgramStats)
   async programStats(@Arg('range', () => DateRangeInput, { nullable: true }) range: DateRangeInput | null, @Ctx() { identity, db }: AnalyticsContext): Promise<ProgramStats> {
     const { from, to } = days(range);
@@ -74,6 +74,7 @@ export class StatsResolver {
     };
   }
 
+  @Authorized(access['Query.topRewards'])
   @Query(() => [RewardStat])
   async topRewards(
     @Arg('range', () => DateRangeInput, { nullable: true }) range: DateRangeInput | null,
@@ -92,6 +93,7 @@ export class StatsResolver {
     return rows.map((r) => ({ reward: { id: r.reward_id }, redemptions: r.redemptions, pointsSpent: Number(r.points) }));
   }
 
+  @Authorized(access['Query.redemptionsByStore'])
   @Query(() => [StoreStat])
   async redemptionsByStore(@Arg('range', () => DateRangeInput, { nullable: true }) range: DateRangeInput | null, @Ctx() { identity, db }: AnalyticsContext): Promise<StoreStat[]> {
     const { from, to } = days(range);
@@ -104,6 +106,7 @@ export class StatsResolver {
     return rows.map((r) => ({ storeId: r.store_id, redemptions: r.redemptions, pointsSpent: Number(r.points) }));
   }
 
+  @Authorized(access['Query.pointsTimeline'])
   @Query(() => [TimelinePoint], { description: 'every bucket of the range, empty ones included' })
   async pointsTimeline(
     @Arg('range', () => DateRangeInput) range: DateRangeInput,
@@ -138,7 +141,7 @@ export class StatsResolver {
 
 @Resolver(() => Campaign)
 export class CampaignPerformanceResolver {
-  @Authorized(READ_ANALYTICS)
+  @Authorized(access['Campaign.performance'])
   @FieldResolver(() => CampaignPerformance)
   performance(@Root() campaign: Campaign, @Ctx() { performance }: AnalyticsContext): Promise<CampaignPerformance> {
     return performance.load(campaign.id);

@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import { access } from '../access';
 import type { CampaignsContext } from '../context';
 import { toCampaign } from '../campaign/campaign.type';
 import { ActivityInput } from './activity.inputs';
@@ -6,7 +7,7 @@ import { EarnResult } from './activity.type';
 
 @Resolver(() => EarnResult)
 export class ActivityResolver {
-  @Authorized(['integration', 'agent', 'admin'])
+  @Authorized(access['Mutation.recordActivity'])
   @Mutation(() => EarnResult, { description: 'EARN' })
   async recordActivity(@Arg('input', () => ActivityInput) input: ActivityInput, @Ctx() { identity, services, loaders }: CampaignsContext): Promise<EarnResult> {
     const outcome = await services.activities.record(identity, input);

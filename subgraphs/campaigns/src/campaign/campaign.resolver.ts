@@ -1,15 +1,13 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { decodeCursor, encodeCursor, hasRole, pageSize, parseId, type Role } from '@loyalty/kit';
+import { decodeCursor, encodeCursor, hasRole, pageSize, parseId } from '@loyalty/kit';
+import { access } from '../access';
 import type { CampaignsContext } from '../context';
 import { CampaignInput } from './campaign.inputs';
 import { Campaign, CampaignBudget, CampaignConnection, CampaignStatus, Eligibility, toCampaign } from './campaign.type';
 
-export const READ_CAMPAIGNS: Role[] = ['admin', 'marketer', 'agent', 'integration'];
-const MANAGE_CAMPAIGNS: Role[] = ['admin', 'marketer'];
-
 @Resolver(() => Campaign)
 export class CampaignResolver {
-  @Authorized(READ_CAMPAIGNS)
+  @Authorized(access['Query.campaigns'])
   @Query(() => CampaignConnection)
   async campaigns(
     @Arg('status', () => CampaignStatus, { nullable: true }) status: CampaignStatus | null,
@@ -28,7 +26,7 @@ export class CampaignResolver {
     });
   }
 
-  @Authorized(READ_CAMPAIGNS)
+  @Authorized(access['Query.campaign'])
   @Query(() => Campaign, { nullable: true })
   async campaign(@Arg('id', () => ID) id: string, @Ctx() { loaders }: CampaignsContext): Promise<Campaign | null> {
     const entity = await loaders.campaign.load(parseId(id, 'id'));
@@ -38,21 +36,21 @@ export class CampaignResolver {
   // A member sees the campaigns it can earn in (Member.eligibleCampaigns), not how they are run.
   @FieldResolver(() => CampaignBudget, { nullable: true })
   budget(@Root() campaign: Campaign, @Ctx() { identity }: CampaignsContext): CampaignBudget | null {
-    return hasRole(identity, READ_CAMPAIGNS) ? campaign.budget : null;
+    return hasRole(identity, access['Campaign.budget']) ? campaign.budget : null;
   }
 
   @FieldResolver(() => Eligibility, { nullable: true })
   eligibility(@Root() campaign: Campaign, @Ctx() { identity }: CampaignsContext): Eligibility | null {
-    return hasRole(identity, READ_CAMPAIGNS) ? campaign.eligibility : null;
+    return hasRole(identity, access['Campaign.eligibility']) ? campaign.eligibility : null;
   }
 
-  @Authorized(MANAGE_CAMPAIGNS)
+  @Authorized(access['Mutation.createCampaign'])
   @Mutation(() => Campaign, { description: 'created as DRAFT' })
   createCampaign(@Arg('input', () => CampaignInput) input: CampaignInput, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
     return services.campaigns.create(identity, input);
   }
 
-  @Authorized(MANAGE_CAMPAIGNS)
+  @Authorized(access['Mutation.updateCampaign'])
   @Mutation(() => Campaign, { description: 'replaces the definition; rules get new ids and per-member caps start afresh' })
   updateCampaign(
     @Arg('id', () => ID) id: string,
@@ -62,13 +60,13 @@ export class CampaignResolver {
     return services.campaigns.update(identity, id, input);
   }
 
-  @Authorized(MANAGE_CAMPAIGNS)
+  @Authorized(access['Mutation.activateCampaign'])
   @Mutation(() => Campaign)
   activateCampaign(@Arg('id', () => ID) id: string, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
     return services.campaigns.activate(identity, id);
   }
 
-  @Authorized(MANAGE_CAMPAIGNS)
+  @Authorized(access['Mutation.pauseCampaign'])
   @Mutation(() => Campaign, { description: 'the kill switch: takes effect at once' })
   pauseCampaign(@Arg('id', () => ID) id: string, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
     return services.campaigns.pause(identity, id);

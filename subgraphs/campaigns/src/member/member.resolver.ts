@@ -1,7 +1,7 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { requireMemberAccess } from '@loyalty/kit';
 import type { CampaignsContext } from '../context';
-import { READ_CAMPAIGNS } from '../campaign/campaign.resolver';
+import { access } from '../access';
 import { Campaign, toCampaign } from '../campaign/campaign.type';
 import { isEligible } from '../rules/rules';
 import { Member } from './member.type';
@@ -10,7 +10,7 @@ import { Member } from './member.type';
 export class MemberCampaignsResolver {
   @FieldResolver(() => [Campaign], { description: 'campaigns running now whose eligibility the member meets' })
   async eligibleCampaigns(@Root() member: Member, @Ctx() { identity, loaders }: CampaignsContext): Promise<Campaign[]> {
-    requireMemberAccess(identity, member.id, READ_CAMPAIGNS);
+    requireMemberAccess(identity, member.id, access['Member.eligibleCampaigns']);
     const [snapshot, running] = await Promise.all([loaders.member.load(member.id), loaders.running.load('now')]);
     if (!snapshot || snapshot.status !== 'ACTIVE') return [];
     const facts = { country: snapshot.country, tierRank: snapshot.tier.rank, earnMultiplier: snapshot.tier.earnMultiplier, attributes: snapshot.attributes };

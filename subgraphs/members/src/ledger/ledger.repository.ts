@@ -16,17 +16,6 @@ export class LedgerRepository {
     return memberIds.map((id) => byId.get(id) ?? null);
   }
 
-  /** EARN points of the last 12 months per member: what tiers qualify on. */
-  async qualifyingPoints(tenant: string, memberIds: readonly string[]): Promise<Map<string, number>> {
-    const rows = (await this.db.query(
-      `SELECT member_id, sum(points)::int AS points FROM earn_days
-       WHERE tenant = $1 AND member_id = ANY($2) AND day > ((now() AT TIME ZONE 'UTC') - interval '12 months')::date
-       GROUP BY member_id`,
-      [tenant, memberIds],
-    )) as { member_id: string; points: number }[];
-    return new Map(rows.map((row) => [row.member_id, row.points]));
-  }
-
   /** Spendable points in lots that expire within `days`, per member. */
   async expiring(tenant: string, memberIds: readonly string[], days: number): Promise<Map<string, number>> {
     const rows = (await this.db.query(

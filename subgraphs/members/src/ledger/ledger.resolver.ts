@@ -1,5 +1,6 @@
 import { parseId } from '@loyalty/kit';
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import { access } from '../access';
 import type { MembersContext } from '../context';
 import { AdjustPointsInput } from './ledger.inputs';
 import { PointsTransaction, toTransaction } from './transaction.type';
@@ -7,7 +8,7 @@ import { PointsTransaction, toTransaction } from './transaction.type';
 @Resolver(() => PointsTransaction)
 export class LedgerResolver {
   /** A person's manual credit (+) or debit (-), with the reason kept on the ledger entry. */
-  @Authorized(['admin', 'agent'])
+  @Authorized(access['Mutation.adjustPoints'])
   @Mutation(() => PointsTransaction, { description: 'manual credit (+) or debit (-)' })
   async adjustPoints(@Arg('input', () => AdjustPointsInput) input: AdjustPointsInput, @Ctx() { identity, services }: MembersContext): Promise<PointsTransaction> {
     const { entry } = await services.ledger.move({

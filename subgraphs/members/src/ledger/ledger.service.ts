@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { BadInputError, IdempotencyConflictError, MAX_BALANCE, NotFoundError, appendOutbox, requestFingerprint, type LedgerTransaction, type OutgoingEvent } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
-import { entryTierSql } from '../tier/tier.repository';
+import type { TierService } from '../tier/tier.service';
 import { InsufficientPointsError } from './ledger.errors';
 
 /**
@@ -89,10 +89,13 @@ function requestHash(request: MoveRequest): string {
  *  2. locks the member's account row, so moves of one member are serialised in PostgreSQL
  *     (any number of replicas stay correct),
  *  3. appends the entry, creates a lot (credit) or draws lots soonest-expiry-first (debit),
- *  4. updates the maintained balance, upgrades the tier on EARN, and writes the outbox events.
+ *  4. updates the maintained balance, upgrades the tier on EARN (TierService.earn), and writes the outbox events.
  */
 export class LedgerService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly tiers: TierService,
+  ) {}
 
   async move(request: MoveRequest): Promise<MoveResult> {
     const debit = request.points < 0;
@@ -175,7 +178,7 @@ export class LedgerService {
         },
       ];
       if (request.type === 'EARN') {
-        const tierChange = await this.countEarnAndUpgrade(manager, request.tenant, request.memberId, request.points);
+        const tierChange = await this.tiers.earn(manager, request.tenant, request.memberId, request.points);
         if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
       }
       await appendOutbox(manager, events);
@@ -221,42 +224,6 @@ export class LedgerService {
        SELECT $1, * FROM unnest($2::uuid[], $3::int[])`,
       [entry.id, taken.map((t) => t.lotId), taken.map((t) => t.points)],
     );
-  }
-
-  /**
-   * Books an EARN credit into its day's bucket and applies the tier rule in one statement: the
-   * highest tier whose qualifyingPoints ≤ EARN points of the last 12 months. The CTEs read the
-   * snapshot before the bucket update, so the credit is added to the sum explicitly. Only upgrades
-   * here (in the crediting transaction); returns the change for the outbox.
-   */
-  private async countEarnAndUpgrade(
-    manager: EntityManager,
-    tenant: string,
-    memberId: string,
-    points: number,
-  ): Promise<{ memberId: string; previousTierId: string | null; tierId: string } | undefined> {
-    const [candidate] = (await manager.query(
-      `WITH booked AS (
-         INSERT INTO earn_days (tenant, member_id, day, points) VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, $3)
-         ON CONFLICT (member_id, day) DO UPDATE SET points = earn_days.points + EXCLUDED.points)
-       , earned AS (
-         SELECT COALESCE(sum(points), 0) + $3 AS points FROM earn_days
-         WHERE member_id = $2 AND day > ((now() AT TIME ZONE 'UTC') - interval '12 months')::date)
-       , base AS (${entryTierSql('$1')})
-       SELECT t.id, t.rank,
-              COALESCE(m.tier_id, (SELECT id FROM base)) AS current_id,
-              COALESCE(c.rank, (SELECT rank FROM base), 0) AS current_rank
-       FROM members m
-       LEFT JOIN tiers c ON c.id = m.tier_id
-       CROSS JOIN earned
-       JOIN tiers t ON t.tenant = $1 AND t.qualifying_points <= earned.points
-       WHERE m.id = $2
-       ORDER BY t.rank DESC LIMIT 1`,
-      [tenant, memberId, points],
-    )) as { id: string; rank: number; current_id: string | null; current_rank: number }[];
-    if (!candidate || candidate.rank <= candidate.current_rank) return undefined;
-    await manager.query('UPDATE members SET tier_id = $2, updated_at = now() WHERE id = $1', [memberId, candidate.id]);
-    return { memberId, previousTierId: candidate.current_id, tierId: candidate.id };
   }
 
   async findByKey(tenant: string, scope: string, key: string): Promise<LedgerEntryEntity | null> {

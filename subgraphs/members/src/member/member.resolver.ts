@@ -1,10 +1,10 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { BadInputError, decodeCursor, encodeCursor, pageSize } from '@loyalty/kit';
+import { access } from '../access';
 import type { MembersContext } from '../context';
 import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
 import { Tier, TierProgress } from '../tier/tier.type';
 import { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
-import { READ_MEMBERS, effectiveTier } from './member.service';
 import { Member, MemberConnection, PointsAccount } from './member.type';
 
 @ArgsType()
@@ -29,7 +29,7 @@ export class MemberResolver {
     return services.members.get(identity, loaders, id);
   }
 
-  @Authorized(READ_MEMBERS)
+  @Authorized(access['Query.members'])
   @Query(() => MemberConnection)
   members(
     @Arg('filter', () => MemberFilter, { nullable: true }) filter: MemberFilter | undefined,
@@ -39,13 +39,13 @@ export class MemberResolver {
     return services.members.list(identity, filter ?? undefined, first ?? 20, after);
   }
 
-  @Authorized(['admin', 'integration'])
+  @Authorized(access['Mutation.enrollMember'])
   @Mutation(() => Member)
   enrollMember(@Arg('input', () => EnrollMemberInput) input: EnrollMemberInput, @Ctx() { identity, services }: MembersContext): Promise<Member> {
     return services.members.enroll(identity, input);
   }
 
-  @Authorized(['admin', 'agent', 'integration'])
+  @Authorized(access['Mutation.updateMember'])
   @Mutation(() => Member)
   updateMember(
     @Arg('id', () => ID) id: string,
@@ -62,13 +62,13 @@ export class MemberResolver {
   }
 
   @FieldResolver(() => Tier, { description: 'a tenant without tiers has a built-in base tier (rank 0, multiplier 1)' })
-  async tier(@Root() member: Member, @Ctx() { loaders }: MembersContext): Promise<Tier> {
-    return effectiveTier(member, await loaders.tiers.load('all'));
+  tier(@Root() member: Member, @Ctx() { services, loaders }: MembersContext): Promise<Tier> {
+    return services.tiers.ofMember(loaders, member);
   }
 
   @FieldResolver(() => TierProgress)
   tierProgress(@Root() member: Member, @Ctx() { services, loaders }: MembersContext): Promise<TierProgress> {
-    return services.members.tierProgress(loaders, member);
+    return services.tiers.progress(loaders, member);
   }
 
   @FieldResolver(() => PointsTransactionConnection, { description: 'newest first' })

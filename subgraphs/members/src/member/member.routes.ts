@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { BadInputError, type MemberSnapshot } from '@loyalty/kit';
 import type { Services } from '../context';
-import { effectiveTier } from './member.service';
+import { effectiveTier } from '../tier/tier.rule';
 
 const snapshotRequest = z.object({ ids: z.array(z.string().uuid()).min(1).max(500) });
 

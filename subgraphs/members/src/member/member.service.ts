@@ -10,18 +10,14 @@ import {
   parseId,
   requireMemberAccess,
   type Identity,
-  type Role,
 } from '@loyalty/kit';
+import { access } from '../access';
 import type { Loaders } from '../context';
-import { BASE_TIER, toTier, type Tier, type TierProgress } from '../tier/tier.type';
-import type { TierEntity } from '../tier/tier.entity';
+import type { TierService } from '../tier/tier.service';
 import type { MemberEntity } from './member.entity';
 import type { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
 import type { MemberRepository } from './member.repository';
 import { MemberConnection, toMember, type Member } from './member.type';
-
-/** Roles that may read any member of their tenant. A `member` reads only itself. */
-export const READ_MEMBERS: Role[] = ['admin', 'marketer', 'agent', 'integration'];
 
 const MAX_ATTRIBUTE_KEYS = 50;
 const MAX_ATTRIBUTES_BYTES = 4096;
@@ -46,23 +42,16 @@ function uniqueViolation(error: unknown): never {
   throw error;
 }
 
-/** The member's tier: the one recorded on it, else the tenant's entry tier, else the built-in base. */
-export function effectiveTier(member: Pick<Member, 'tierId'>, tiers: TierEntity[]): Tier {
-  const recorded = member.tierId ? tiers.find((tier) => tier.id === member.tierId) : undefined;
-  if (recorded) return toTier(recorded);
-  const entry = tiers.filter((tier) => tier.qualifyingPoints === 0).at(-1);
-  return entry ? toTier(entry) : BASE_TIER;
-}
-
 export class MemberService {
   constructor(
     private readonly db: DataSource,
     private readonly repository: MemberRepository,
+    private readonly tiers: TierService,
   ) {}
 
   async get(identity: Identity, loaders: Loaders, id: string, field = 'id'): Promise<Member | null> {
     const memberId = parseId(id, field);
-    requireMemberAccess(identity, memberId, READ_MEMBERS);
+    requireMemberAccess(identity, memberId, access['Query.member']);
     const entity = await loaders.member.load(memberId);
     return entity ? toMember(entity) : null;
   }
@@ -94,10 +83,7 @@ export class MemberService {
     const attributes = checkAttributes(input.attributes ?? {});
     const entity = await this.db
       .transaction(async (manager) => {
-        const [entryTier] = (await manager.query(
-          'SELECT id FROM tiers WHERE tenant = $1 AND qualifying_points = 0 ORDER BY rank DESC LIMIT 1',
-          [identity.tenant],
-        )) as { id: string }[];
+        const tierId = await this.tiers.entryTierId(manager, identity.tenant);
         const member = await this.repository.insert(manager, {
           tenant: identity.tenant,
           email: input.email.trim(),
@@ -105,7 +91,7 @@ export class MemberService {
           country: input.country?.toUpperCase() ?? null,
           externalId: input.externalId ?? null,
           attributes,
-          tierId: entryTier?.id ?? null,
+          tierId,
         });
         await appendOutbox(manager, [
           { type: 'MEMBER_ENROLLED', tenant: identity.tenant, key: member.id, payload: { memberId: member.id, country: member.country } },
@@ -127,18 +113,5 @@ export class MemberService {
     const entity = await this.repository.update(identity.tenant, memberId, changes).catch(uniqueViolation);
     if (!entity) throw new NotFoundError('Member', 'id');
     return toMember(entity);
-  }
-
-  async tierProgress(loaders: Loaders, member: Member): Promise<TierProgress> {
-    const [tiers, qualifyingPoints] = await Promise.all([loaders.tiers.load('all'), loaders.qualifying.load(member.id)]);
-    const current = effectiveTier(member, tiers);
-    const nextTier = tiers.find((tier) => tier.rank > current.rank);
-    const next = nextTier ? toTier(nextTier) : null;
-    return {
-      current,
-      next,
-      qualifyingPoints,
-      pointsToNext: next ? Math.max(0, next.qualifyingPoints - qualifyingPoints) : null,
-    };
   }
 }

@@ -1,18 +1,33 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { TierEntity } from './tier.entity';
+import { QUALIFICATION_MONTHS, type TierLevel } from './tier.rule';
 
 /**
- * The tenant's entry tier (the highest rank that needs no points): where a member without a
- * recorded tier stands. `tenant` is the SQL placeholder of the tenant, e.g. `$1` or `:tenant`.
+ * The qualification window as SQL, over `earn_days.day` (UTC days): the days of the last
+ * QUALIFICATION_MONTHS months. Every query that sums points for tiers uses it.
+ */
+export const QUALIFICATION_WINDOW_SQL = `day > ((now() AT TIME ZONE 'UTC') - interval '${QUALIFICATION_MONTHS} months')::date`;
+
+/**
+ * The entry tier (tier.rule.ts `entryTier`) as SQL, for filters that must run in the database.
+ * `tenant` is the SQL placeholder of the tenant, e.g. `$1` or `:tenant`.
  */
 export const entryTierSql = (tenant: string) => `SELECT id, rank FROM tiers WHERE tenant = ${tenant} AND qualifying_points = 0 ORDER BY rank DESC LIMIT 1`;
+
+/** What the tier rule needs to decide an upgrade, read in the crediting transaction. */
+export interface EarnStanding {
+  tierId: string | null;
+  /** EARN points of the window, the credit just booked included. */
+  qualifyingPoints: number;
+  tiers: TierLevel[];
+}
 
 export class TierRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** A tenant has a handful of tiers: they are read whole, once per request. */
-  list(tenant: string): Promise<TierEntity[]> {
-    return this.db.getRepository(TierEntity).find({ where: { tenant }, order: { rank: 'ASC' } });
+  /** A tenant has a handful of tiers: they are read whole, once per request, in ascending rank. */
+  list(tenant: string, manager: EntityManager = this.db.manager): Promise<TierEntity[]> {
+    return manager.getRepository(TierEntity).find({ where: { tenant }, order: { rank: 'ASC' } });
   }
 
   /** Tiers are keyed by (tenant, rank): upserting a rank replaces that tier's name and thresholds. */
@@ -26,5 +41,44 @@ export class TierRepository {
       [tenant, tier.name, tier.rank, tier.qualifyingPoints, tier.earnMultiplier],
     )) as { id: string }[];
     return this.db.getRepository(TierEntity).findOneByOrFail({ id: row!.id });
+  }
+
+  /** EARN points of the qualification window per member: what tiers qualify on. */
+  async qualifyingPoints(tenant: string, memberIds: readonly string[]): Promise<Map<string, number>> {
+    const rows = (await this.db.query(
+      `SELECT member_id, sum(points)::int AS points FROM earn_days
+       WHERE tenant = $1 AND member_id = ANY($2) AND ${QUALIFICATION_WINDOW_SQL}
+       GROUP BY member_id`,
+      [tenant, memberIds],
+    )) as { member_id: string; points: number }[];
+    return new Map(rows.map((row) => [row.member_id, row.points]));
+  }
+
+  /**
+   * Books an EARN credit into its day's bucket and reads, in the same statement, what the tier
+   * rule decides on. The CTEs read the snapshot before the bucket update, so the credit is added
+   * to the window's sum explicitly.
+   */
+  async bookEarn(manager: EntityManager, tenant: string, memberId: string, points: number): Promise<EarnStanding | undefined> {
+    const [row] = (await manager.query(
+      `WITH booked AS (
+         INSERT INTO earn_days (tenant, member_id, day, points) VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, $3)
+         ON CONFLICT (member_id, day) DO UPDATE SET points = earn_days.points + EXCLUDED.points)
+       SELECT m.tier_id,
+              (SELECT COALESCE(sum(points), 0) + $3 FROM earn_days WHERE member_id = $2 AND ${QUALIFICATION_WINDOW_SQL}) AS points,
+              COALESCE((SELECT json_agg(json_build_object('id', t.id, 'name', t.name, 'rank', t.rank,
+                                                          'qualifyingPoints', t.qualifying_points, 'earnMultiplier', t.earn_multiplier)
+                                        ORDER BY t.rank)
+                        FROM tiers t WHERE t.tenant = $1), '[]') AS tiers
+       FROM members m WHERE m.id = $2`,
+      [tenant, memberId, points],
+    )) as { tier_id: string | null; points: string; tiers: TierLevel[] }[];
+    // A bigint sum comes back from pg as a string.
+    return row ? { tierId: row.tier_id, qualifyingPoints: Number(row.points), tiers: row.tiers } : undefined;
+  }
+
+  /** Records the tier a member now holds. */
+  async record(manager: EntityManager, memberId: string, tierId: string): Promise<void> {
+    await manager.query('UPDATE members SET tier_id = $2, updated_at = now() WHERE id = $1', [memberId, tierId]);
   }
 }

@@ -1,5 +1,5 @@
 import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import type { TierEntity } from './tier.entity';
+import type { TierLevel } from './tier.rule';
 
 @ObjectType({ description: "A level of a tenant's program; members hold the highest tier they qualify for." })
 @Directive('@key(fields: "id")')
@@ -20,15 +20,12 @@ export class Tier {
   earnMultiplier!: number;
 }
 
-/** A tenant without tiers still answers `Member.tier`: a built-in base tier. */
-export const BASE_TIER: Tier = { id: 'base', name: 'Base', rank: 0, qualifyingPoints: 0, earnMultiplier: 1 };
-
-export const toTier = (entity: TierEntity): Tier => ({
-  id: entity.id,
-  name: entity.name,
-  rank: entity.rank,
-  qualifyingPoints: entity.qualifyingPoints,
-  earnMultiplier: entity.earnMultiplier,
+export const toTier = (tier: TierLevel): Tier => ({
+  id: tier.id,
+  name: tier.name,
+  rank: tier.rank,
+  qualifyingPoints: tier.qualifyingPoints,
+  earnMultiplier: tier.earnMultiplier,
 });
 
 @ObjectType()

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { decodeCursor, encodeCursor, pageSize, requireMemberAccess } from '@loyalty/kit';
 import type { RewardsContext } from '../context';
-import { READ_REDEMPTIONS } from '../redemption/redemption.service';
+import { access } from '../access';
 import { DEFAULT_LISTED_STATUSES, RedemptionConnection, RedemptionStatus, storedStatuses, toRedemption } from '../redemption/redemption.type';
 import { Reward, toReward } from '../reward/reward.type';
 import { Member } from './member.type';
@@ -10,7 +10,7 @@ import { Member } from './member.type';
 export class MemberRewardsResolver {
   @FieldResolver(() => [Reward], { description: 'active, in stock, tier allows, under the per-member limit, affordable now' })
   async availableRewards(@Root() member: Member, @Ctx() { identity, loaders }: RewardsContext): Promise<Reward[]> {
-    requireMemberAccess(identity, member.id, READ_REDEMPTIONS);
+    requireMemberAccess(identity, member.id, access['Member.availableRewards']);
     return (await loaders.available.load(member.id)).map(toReward);
   }
 
@@ -22,7 +22,7 @@ export class MemberRewardsResolver {
     @Arg('status', () => [RedemptionStatus], { nullable: true, defaultValue: DEFAULT_LISTED_STATUSES }) status: RedemptionStatus[] | null,
     @Ctx() { identity, loaders }: RewardsContext,
   ): Promise<RedemptionConnection> {
-    requireMemberAccess(identity, member.id, READ_REDEMPTIONS);
+    requireMemberAccess(identity, member.id, access['Member.redemptions']);
     const size = pageSize(first ?? 20);
     const before = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
     const statuses = storedStatuses(status ?? DEFAULT_LISTED_STATUSES);

@@ -1,11 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { parseId, requireMemberAccess } from '@loyalty/kit';
+import { gate, parseId, requireMemberAccess } from '@loyalty/kit';
+import { access } from '../access';
 import type { RewardsContext } from '../context';
 import { Member } from '../member/member.type';
-import { READ_CATALOG } from '../reward/reward.resolver';
 import { Reward, toReward } from '../reward/reward.type';
 import { RedeemRewardInput } from './redemption.inputs';
-import { CANCEL_ROLES, READ_REDEMPTIONS, REDEEM_ROLES } from './redemption.service';
 import { Redemption, toRedemption } from './redemption.type';
 
 @Resolver(() => Redemption)
@@ -14,18 +13,18 @@ export class RedemptionResolver {
   async redemption(@Arg('id', () => ID) id: string, @Ctx() { identity, loaders }: RewardsContext): Promise<Redemption | null> {
     const entity = await loaders.redemption.load(parseId(id, 'id'));
     if (!entity) return null;
-    requireMemberAccess(identity, entity.memberId, READ_REDEMPTIONS);
+    requireMemberAccess(identity, entity.memberId, access['Query.redemption']);
     return toRedemption(entity);
   }
 
   /** The member itself, or integration/agent/admin on its behalf. */
-  @Authorized([...REDEEM_ROLES, 'member'])
+  @Authorized(gate(access['Mutation.redeemReward']))
   @Mutation(() => Redemption, { description: 'REDEEM' })
   redeemReward(@Arg('input', () => RedeemRewardInput) input: RedeemRewardInput, @Ctx() { identity, services }: RewardsContext): Promise<Redemption> {
     return services.redemptions.redeem(identity, input);
   }
 
-  @Authorized(CANCEL_ROLES)
+  @Authorized(access['Mutation.cancelRedemption'])
   @Mutation(() => Redemption, { description: 'refunds the points, restocks' })
   cancelRedemption(
     @Arg('id', () => ID) id: string,
@@ -42,7 +41,7 @@ export class RedemptionResolver {
 
   @FieldResolver(() => Reward)
   async reward(@Root() redemption: Redemption, @Ctx() { identity, loaders }: RewardsContext): Promise<Reward> {
-    requireMemberAccess(identity, redemption.memberId, [...READ_CATALOG]);
+    requireMemberAccess(identity, redemption.memberId, access['Redemption.reward']);
     return toReward((await loaders.reward.load(redemption.rewardId))!);
   }
 }

@@ -16,18 +16,13 @@ import {
   type LedgerClient,
   type Logger,
   type MemberSnapshot,
-  type Role,
 } from '@loyalty/kit';
+import { access } from '../access';
 import { refusal, type RewardTerms } from '../reward/reward.eligibility';
 import { HOLDING_STATUSES_SQL, RedemptionEntity } from './redemption.entity';
 import { redemptionCode } from './redemption.code';
 import type { RedeemRewardInput } from './redemption.inputs';
 import { toRedemption, type Redemption } from './redemption.type';
-
-/** Who may redeem on a member's behalf (the member itself always may). */
-export const REDEEM_ROLES: Role[] = ['admin', 'agent', 'integration'];
-export const CANCEL_ROLES: Role[] = ['admin', 'agent'];
-export const READ_REDEMPTIONS: Role[] = ['admin', 'marketer', 'agent', 'integration'];
 
 /** Thrown inside the reservation transaction when a concurrent twin stored the key first. */
 class KeyTaken extends Error {}
@@ -83,7 +78,7 @@ export class RedemptionService {
   async redeem(identity: Identity, input: RedeemRewardInput): Promise<Redemption> {
     const memberId = parseId(input.memberId, 'memberId');
     const rewardId = parseId(input.rewardId, 'rewardId');
-    requireMemberAccess(identity, memberId, REDEEM_ROLES);
+    requireMemberAccess(identity, memberId, access['Mutation.redeemReward']);
     const { tenant } = identity;
     const hash = requestFingerprint([memberId, rewardId, input.storeId ?? null, input.channel ?? null]);
 

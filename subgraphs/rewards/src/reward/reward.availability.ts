@@ -1,10 +1,9 @@
-import { hasRole, type Identity, type Role } from '@loyalty/kit';
+import { hasRole, type Identity } from '@loyalty/kit';
+import { access } from '../access';
 import { refusal, type RewardTerms } from './reward.eligibility';
 
 /** Who sees the whole catalog; anyone else (a member, a catalog:read key) sees only what can be redeemed today. */
-const WHOLE_CATALOG: readonly Role[] = ['admin', 'marketer', 'agent', 'integration'];
-
-export const seesWholeCatalog = (identity: Identity): boolean => hasRole(identity, WHOLE_CATALOG);
+export const seesWholeCatalog = (identity: Identity): boolean => hasRole(identity, access['Reward.unavailable']);
 
 interface Window {
   active: boolean;

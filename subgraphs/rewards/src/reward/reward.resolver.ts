@@ -1,18 +1,14 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { decodeCursor, encodeCursor, pageSize, parseId } from '@loyalty/kit';
+import { access } from '../access';
 import type { RewardsContext } from '../context';
 import { seesWholeCatalog, visibleTo } from './reward.availability';
 import { RewardInput } from './reward.inputs';
 import { Reward, RewardConnection, RewardFilter, toReward } from './reward.type';
 
-/** The catalog is readable by every role of the tenant and by partner keys (scope catalog:read). */
-export const READ_CATALOG = ['admin', 'marketer', 'agent', 'integration', 'member', 'partner'] as const;
-
-const MANAGE_CATALOG = ['admin', 'marketer'] as const;
-
 @Resolver(() => Reward)
 export class RewardResolver {
-  @Authorized([...READ_CATALOG])
+  @Authorized(access['Query.rewards'])
   @Query(() => RewardConnection, { description: 'the catalog' })
   async rewards(
     @Arg('filter', () => RewardFilter, { nullable: true }) filter: RewardFilter | null,
@@ -34,20 +30,20 @@ export class RewardResolver {
     });
   }
 
-  @Authorized([...READ_CATALOG])
+  @Authorized(access['Query.reward'])
   @Query(() => Reward, { nullable: true })
   async reward(@Arg('id', () => ID) id: string, @Ctx() { identity, loaders }: RewardsContext): Promise<Reward | null> {
     const entity = visibleTo(identity, await loaders.reward.load(parseId(id, 'id')));
     return entity ? toReward(entity) : null;
   }
 
-  @Authorized([...MANAGE_CATALOG])
+  @Authorized(access['Mutation.createReward'])
   @Mutation(() => Reward)
   createReward(@Arg('input', () => RewardInput) input: RewardInput, @Ctx() { identity, services }: RewardsContext): Promise<Reward> {
     return services.rewards.create(identity, input);
   }
 
-  @Authorized([...MANAGE_CATALOG])
+  @Authorized(access['Mutation.updateReward'])
   @Mutation(() => Reward, { description: 'replaces every field of the reward' })
   updateReward(
     @Arg('id', () => ID) id: string,

@@ -1,0 +1,15 @@
+import type { AccessTable } from '@loyalty/kit';
+
+const READ_ANALYTICS = ['admin', 'marketer'] as const;
+
+/**
+ * Who may do what in the analytics subgraph: the one table read by the resolvers' `@Authorized`
+ * gates. docs/api.md, Roles, is the same table for clients.
+ */
+export const access = {
+  'Query.programStats': READ_ANALYTICS,
+  'Query.topRewards': READ_ANALYTICS,
+  'Query.redemptionsByStore': READ_ANALYTICS,
+  'Query.pointsTimeline': READ_ANALYTICS,
+  'Campaign.performance': READ_ANALYTICS,
+} as const satisfies AccessTable;

@@ -1,0 +1,30 @@
+import type { AccessTable } from '@loyalty/kit';
+
+/** The catalog is readable by every role of the tenant and by partner keys (scope catalog:read). */
+const READ_CATALOG = ['admin', 'marketer', 'agent', 'integration', 'member', 'partner'] as const;
+const MANAGE_CATALOG = ['admin', 'marketer'] as const;
+/** Staff and systems that read any member's redemptions. */
+const READ_REDEMPTIONS = ['admin', 'marketer', 'agent', 'integration'] as const;
+
+/**
+ * Who may do what in the rewards subgraph: the one table read by the resolvers' `@Authorized`
+ * gates, the services' member checks and the reference resolvers. `self` is a member token acting
+ * on its own member; docs/api.md, Roles, is the same table for clients.
+ */
+export const access = {
+  'Query.rewards': READ_CATALOG,
+  'Query.reward': READ_CATALOG,
+  /** Who sees rewards that cannot be redeemed today (inactive, outside their window); anyone else gets `activeOnly`. */
+  'Reward.unavailable': ['admin', 'marketer', 'agent', 'integration'],
+  /** A Reward resolved by reference for another subgraph's field; null for anyone else. */
+  '_entities.Reward': READ_CATALOG,
+  'Mutation.createReward': MANAGE_CATALOG,
+  'Mutation.updateReward': MANAGE_CATALOG,
+  'Mutation.redeemReward': ['admin', 'agent', 'integration', 'self'],
+  'Mutation.cancelRedemption': ['admin', 'agent'],
+  'Query.redemption': [...READ_REDEMPTIONS, 'self'],
+  '_entities.Redemption': [...READ_REDEMPTIONS, 'self'],
+  'Redemption.reward': READ_CATALOG,
+  'Member.redemptions': [...READ_REDEMPTIONS, 'self'],
+  'Member.availableRewards': [...READ_REDEMPTIONS, 'self'],
+} as const satisfies AccessTable;
