@@ -49,8 +49,9 @@ export default {
       globalTeardown: '<rootDir>/test/jest/global-teardown.mjs',
       // A generous test timeout, and fetch in the test's realm.
       setupFilesAfterEnv: ['<rootDir>/test/jest/e2e-setup.cjs'],
-      // Files that read process-wide counters of the shared system, or disturb them for everyone,
-      // run one at a time after the others (see test/jest/runner.cjs).
+      // Files run one at a time after the others (see test/jest/runner.cjs) when they read
+      // process-wide counters of the shared system, disturb it for everyone, or need two requests
+      // to finish within a few hundred milliseconds, which a busy machine does not guarantee.
       runner: [
         '<rootDir>/test/jest/runner.cjs',
         {
@@ -59,6 +60,11 @@ export default {
             'batching.test.ts',
             // reads the gateway's subscriptions_active gauge, and cuts every bus consumer's connection
             'subscriptions.test.ts',
+            // a replica retries a refused credit after 300 ms: the next request and the balance
+            // check must come first
+            'campaigns.test.ts',
+            // the same with a redemption's recovery after 300 ms
+            'rewards.test.ts',
           ],
         },
       ],
