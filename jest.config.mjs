@@ -25,9 +25,9 @@ const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
 /** @type {import('jest').Config} */
 export default {
-  // The e2e files spend much of their time waiting for the services and for timers, so more files
-  // than the machine has cores run at once; on two cores, four did better than two or six.
-  maxWorkers: 4,
+  // Two e2e files at a time. More did better on an idle two-core machine, but on a busy one the
+  // extra replicas some tests start then outlast the tests' start-up waits.
+  maxWorkers: 2,
   // The services, their log streams and the embedded PostgreSQL leave handles behind in the main
   // process even once stopped; the old runner ended with process.exit for the same reason.
   forceExit: true,
