@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { access as analytics } from '@loyalty/analytics/access';
 import { access as campaigns } from '@loyalty/campaigns/access';
 import { access as members } from '@loyalty/members/access';
@@ -24,7 +24,7 @@ function grants(text: string): string[] {
 }
 
 function documented(): Map<string, string> {
-  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'api.md'), 'utf8');
+  const doc = readFileSync(join(__dirname, '..', 'docs', 'api.md'), 'utf8');
   const section = doc.slice(doc.indexOf('Per operation:'), doc.indexOf('## Errors'));
   const rows = new Map<string, string>();
   for (const line of section.split('\n')) {

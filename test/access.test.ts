@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { codes, gatewayCredential, gql, newTenant, ok, subgraphUrls, token } from './support/system';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from '@loyalty/kit';
 import { startService, type Service } from './support/processes';
 import { codes, gatewayCredential, gatewayUrl, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token } from './support/system';
@@ -25,7 +25,7 @@ async function caughtUp(analyticsUrl = subgraphUrls.analytics): Promise<void> {
 }
 
 const replicas: Service[] = [];
-after(async () => {
+afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
 });
 
@@ -112,7 +112,7 @@ describe('analytics', () => {
     assert.deepEqual(timeline.pointsTimeline.at(-1), { start: `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`, pointsIssued: ledger.issued, pointsRedeemed: ledger.redeemed, redemptions: 3 });
 
     // The operator's consistency check says the same.
-    const { checkOutstanding } = (await import('../../scripts/check-outstanding.mjs' as string)) as {
+    const { checkOutstanding } = (await import('../scripts/check-outstanding.mjs' as string)) as {
       checkOutstanding: (o: Record<string, string>) => Promise<{ consistent: boolean; reported: number; balances: number }>;
     };
     const check = await checkOutstanding({ gatewayUrl, membersUrl: subgraphUrls.members, tenant: t.tenant, jwtSecret: process.env.JWT_SECRET!, serviceSecret });
@@ -196,7 +196,7 @@ describe('analytics', () => {
       topRewards: [{ reward: { id: reward }, redemptions: 3, pointsSpent: 3_000_000_000 }],
       redemptionsByStore: [{ storeId: 'berlin', redemptions: 3, pointsSpent: 3_000_000_000 }],
     });
-    const { checkOutstanding } = (await import('../../scripts/check-outstanding.mjs' as string)) as {
+    const { checkOutstanding } = (await import('../scripts/check-outstanding.mjs' as string)) as {
       checkOutstanding: (o: Record<string, string>) => Promise<{ consistent: boolean; reported: number; balances: number }>;
     };
     const check = await checkOutstanding({ gatewayUrl, membersUrl: subgraphUrls.members, tenant: t.tenant, jwtSecret: process.env.JWT_SECRET!, serviceSecret });

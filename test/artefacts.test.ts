@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { gatewayUrl } from './support/system';
 
-const root = join(__dirname, '..', '..');
+const root = join(__dirname, '..');
 
 describe('artefacts', () => {
   it('keeps the docs self-contained: every relative link resolves, nothing points outside the repo', () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { auditServer } from 'graphql-http';
 import { gatewayUrl, newTenant, sql, subgraphUrls, gatewayCredential } from './support/system';
 import { waitFor } from './support/processes';
 
 const endpoint = `${gatewayUrl}/graphql`;
-const gatewayLog = join(__dirname, '..', 'artifacts', 'logs', 'gateway.log');
+const gatewayLog = join(__dirname, 'artifacts', 'logs', 'gateway.log');
 
 interface RawCase {
   name: string;

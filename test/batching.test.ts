@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { gatewayCredential, gql, newTenant, ok, subgraphUrls } from './support/system';
 
 /** SQL statements the members subgraph has sent so far (its /metrics counter). */

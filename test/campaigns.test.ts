@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { createLedgerClient } from '@loyalty/kit';
 import { faultyProxy, startService, waitFor, type Service } from './support/processes';
 import { codes, gatewayCredential, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token, type Caller } from './support/system';
@@ -51,7 +51,7 @@ async function assertBudgetMatchesLedger(t: Tenant, campaignId: string) {
 }
 
 const replicas: Service[] = [];
-after(async () => {
+afterAll(async () => {
   await Promise.all(replicas.map((replica) => replica.stop()));
 });
 
@@ -302,7 +302,7 @@ describe('recordActivity', () => {
       MEMBERS_URL: proxy.url,
       SERVICE_SECRET: serviceSecret,
       ACTIVITY_CREDIT_RETRY_INTERVAL_MS: '200',
-      ACTIVITY_CREDIT_RETRY_AFTER_MS: '300',
+      ACTIVITY_CREDIT_RETRY_AFTER_MS: '3000', // long enough that the next request and the balance check come first
     });
     replicas.push(replica);
     const caller = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };

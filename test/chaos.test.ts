@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { faultyProxy, startService } from './support/processes';
 import { gatewayCredential, gql, newTenant, ok, serviceSecret, sql, type Caller } from './support/system';
 

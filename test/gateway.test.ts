@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { resolveSecret } from '@loyalty/kit';
 import { freePort, startService, type StartOptions } from './support/processes';
 import { codes, gatewayUrl, gql, newTenant, subgraphUrls } from './support/system';
@@ -26,7 +26,7 @@ function startGateway(env: Record<string, string>, options: StartOptions = {}) {
 }
 
 const children: ChildProcess[] = [];
-after(() => children.forEach((child) => child.kill()));
+afterAll(() => children.forEach((child) => child.kill()));
 
 describe('gateway', () => {
   it('rejects operations past the alias limit before they reach a subgraph, without field suggestions', async () => {

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { gql, newTenant, sql, type GraphQLResponse } from './support/system';
+
+/** A node:test subtest, run in place (Jest has none): its failure names it. */
+async function subtest(name: string, fn: () => unknown): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    throw new Error(`${name} failed`, { cause: error });
+  }
+}
 
 const ENROLL = 'mutation($input: EnrollMemberInput!) { enrollMember(input: $input) { id } }';
 const ADJUST = 'mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { id } }';
@@ -36,7 +45,7 @@ describe('bad input', () => {
       ['unknown member', ADJUST, { input: { memberId: '00000000-0000-4000-8000-000000000000', points: 5, reason: 'r', idempotencyKey: 'k6' } }, 'NOT_FOUND', 'memberId'],
     ];
     for (const [name, query, variables, code, field] of cases) {
-      await it(name, async () => assertError(await gql(query, variables, { token: t.admin }), code, field));
+      await subtest(name, async () => assertError(await gql(query, variables, { token: t.admin }), code, field));
     }
     const members = (await sql<{ n: number }>('members', 'SELECT count(*)::int AS n FROM members WHERE tenant = $1', [t.tenant]))[0]!.n;
     assert.equal(members, 1);

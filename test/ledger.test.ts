@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { createLedgerClient, DomainError } from '@loyalty/kit';
 import { codes, gql, newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/system';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { createLedgerClient } from '@loyalty/kit';
 import { newTenant, ok, serviceSecret, subgraphUrls, token } from './support/system';
 

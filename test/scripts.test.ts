@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { freePort } from './support/processes';
 import { gatewayUrl, subgraphUrls } from './support/system';
 
-const root = join(__dirname, '..', '..');
+const root = join(__dirname, '..');
 
 /** Runs a script of scripts/ as a user would, and returns its exit code and output. */
 function run(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, afterEach, describe, it } from 'node:test';
+import { afterAll, afterEach, describe, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
 import { boundedStream, createLedgerClient } from '@loyalty/kit';
 import { faultyProxy, startService, type Service } from './support/processes';
@@ -39,7 +39,7 @@ const open = (t: string | undefined, url?: string, closed?: (e: { code: number; 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.dispose()));
 });
-after(async () => {
+afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
 });
 

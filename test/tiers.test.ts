@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { BASE_TIER, effectiveTier, entryTier, nextTier, qualifiedTier, standing, upgrade, type TierLevel } from '@loyalty/members/tier-rule';
 
 // The tier rule alone, without a database: the end-to-end tier tests are in ledger.test.ts and members.test.ts.

@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { afterAll } from '@jest/globals';
 import { pathToFileURL } from 'node:url';
 
-const root = join(__dirname, '..', '..', '..');
+const root = join(__dirname, '..', '..');
 
 /** The launcher's own helpers (scripts/services.mjs), so tests allocate ports and wait the same way. */
 const services = () =>
@@ -13,7 +13,7 @@ const services = () =>
 
 /** Whatever a test file started is stopped when the file ends, whether its tests passed or not. */
 const cleanups = new Set<() => Promise<void>>();
-after(async () => {
+afterAll(async () => {
   await Promise.all([...cleanups].map((cleanup) => cleanup().catch(() => undefined)));
 });
 

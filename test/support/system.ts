@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { IDENTITY_HEADER, signIdentity, signUserToken, type Identity } from '@loyalty/kit';
 
-/** Where `scripts/test.mjs` started the system under test. */
+/** Where `test/jest/global-setup.mjs` started the system under test. */
 export const gatewayUrl = process.env.TEST_GATEWAY_URL!;
 export const subgraphUrls = JSON.parse(process.env.TEST_SUBGRAPH_URLS ?? '{}') as Record<'members' | 'campaigns' | 'rewards' | 'analytics', string>;
 const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
 export const serviceSecret = process.env.SERVICE_SECRET!;
 const jwtSecret = process.env.JWT_SECRET!;
-if (!gatewayUrl) throw new Error('Run the tests with `npm test` (scripts/test.mjs starts the system they need).');
+if (!gatewayUrl) throw new Error('Run the tests with `npm test` (test/jest/global-setup.mjs starts the system they need).');
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;

@@ -45,11 +45,22 @@ describe('calculations', () => {
     ['PER_AMOUNT with its own step', { calculation: 'PER_AMOUNT', points: 1, amountStep: 500 }, 2_499, 4],
     ['PER_AMOUNT below one step', { calculation: 'PER_AMOUNT', points: 5 }, 99, 0],
     ['PER_AMOUNT without an amount', { calculation: 'PER_AMOUNT', points: 5 }, null, 0],
-    ['PER_AMOUNT below the minimum order', { calculation: 'PER_AMOUNT', points: 2, minOrderAmount: 10_000 }, 9_999, 0],
-    ['PER_AMOUNT at the minimum order', { calculation: 'PER_AMOUNT', points: 2, minOrderAmount: 10_000 }, 10_000, 200],
   ])('%s', (_name, spec, amount, expected) => {
     const r = rule(spec);
     expect(calculations[r.calculation](r, purchase(amount))).toBe(expected);
+  });
+});
+
+describe('minimum order (every calculation)', () => {
+  it.each<[string, Partial<RuleSpec>, number | null, number]>([
+    ['PER_AMOUNT below the minimum order', { calculation: 'PER_AMOUNT', points: 2, minOrderAmount: 10_000 }, 9_999, 0],
+    ['PER_AMOUNT at the minimum order', { calculation: 'PER_AMOUNT', points: 2, minOrderAmount: 10_000 }, 10_000, 200],
+    ['FIXED below the minimum order', { calculation: 'FIXED', points: 10, minOrderAmount: 5_000 }, 4_999, 0],
+    ['FIXED at the minimum order', { calculation: 'FIXED', points: 10, minOrderAmount: 5_000 }, 5_000, 10],
+    ['no amount is below any minimum', { calculation: 'FIXED', points: 10, minOrderAmount: 1 }, null, 0],
+    ['a minimum of 0 lets an order without an amount through', { calculation: 'FIXED', points: 10, minOrderAmount: 0 }, null, 10],
+  ])('%s', (_name, spec, amount, expected) => {
+    expect(award(rule(spec), purchase(amount), member(), 'UTC')).toBe(expected);
   });
 });
 
