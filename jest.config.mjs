@@ -31,6 +31,7 @@ export default {
   // The services, their log streams and the embedded PostgreSQL leave handles behind in the main
   // process even once stopped; the old runner ended with process.exit for the same reason.
   forceExit: true,
+  reporters: ['default', '<rootDir>/test/jest/summary-reporter.cjs'],
   projects: [
     {
       displayName: 'unit',
