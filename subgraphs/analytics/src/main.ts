@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { main, runSubgraph } from '@loyalty/kit';
+import { main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import type { Router } from 'express';
 import { AnalyticsInitial1763800000301 } from './migrations/1763800000301-analytics-initial';
 import { Projector } from './projection/projector';
@@ -12,11 +12,13 @@ interface Services {
   projector: Projector;
 }
 
+// Parsed once, before anything starts: a bad setting stops the process with every problem listed.
+const config = parseEnv(subgraphEnv(4004, 'loyalty_analytics'), process.env);
+
 main(() =>
   runSubgraph<Services, AnalyticsContext>(
     {
       name: 'analytics',
-      defaultPort: 4004,
       entities: [],
       migrations: [AnalyticsInitial1763800000301],
       buildSchema: buildAnalyticsSchema,
@@ -33,6 +35,6 @@ main(() =>
         });
       },
     },
-    process.env,
+    config,
   ),
 );
