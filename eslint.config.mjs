@@ -5,10 +5,25 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      // Decorated classes and GraphQL inputs use `!` definite assignment on purpose.
+      // With noUncheckedIndexedAccess every `rows[0]` and `map.get(k)` may be undefined to the
+      // compiler, also where SQL or the line before guarantees a value (an aggregate's one row, a
+      // key just set): `!` says so there. (The `field!: T` of decorated classes is a definite
+      // assignment, which this rule never checked.)
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  // Configuration is parsed once, at the edge of a process, and passed down typed: only the entry
+  // points (each main.ts, the gateway's config), scripts and tests read the environment.
+  {
+    files: ['**/*.ts', '**/*.mts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    ignores: ['**/src/main.ts', 'gateway/src/config.ts', 'scripts/**', 'test/**', 'jest.config.mjs'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Parse configuration in the main.ts of the process and pass it down typed.' },
+      ],
     },
   },
   // Jest loads its runner and setup files as CommonJS.

@@ -1,27 +1,28 @@
 import 'reflect-metadata';
-import { main, runSubgraph } from '@loyalty/kit';
+import { main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import type { Router } from 'express';
+import { createLoaders, type AnalyticsContext, type Services } from './context';
 import { AnalyticsInitial1763800000301 } from './migrations/1763800000301-analytics-initial';
 import { Projector } from './projection/projector';
 import { buildAnalyticsSchema } from './schema';
-import { performanceLoader, type AnalyticsContext } from './stats/stats.resolver';
-import type { DataSource } from 'typeorm';
+import { StatsRepository } from './stats/stats.repository';
+import { StatsService } from './stats/stats.service';
 
-interface Services {
-  db: DataSource;
-  projector: Projector;
-}
+// Parsed once, before anything starts: a bad setting stops the process with every problem listed.
+const config = parseEnv(subgraphEnv(4004, 'loyalty_analytics'), process.env);
 
 main(() =>
   runSubgraph<Services, AnalyticsContext>(
     {
       name: 'analytics',
-      defaultPort: 4004,
       entities: [],
       migrations: [AnalyticsInitial1763800000301],
       buildSchema: buildAnalyticsSchema,
-      createServices: ({ db, bus, log }) => ({ db, projector: new Projector(db, bus, log) }),
-      createContext: (base, { db }) => ({ ...base, db, performance: performanceLoader(db, base.identity.tenant) }),
+      createServices: ({ db, bus, log }) => {
+        const statsRepository = new StatsRepository(db);
+        return { stats: new StatsService(statsRepository), statsRepository, projector: new Projector(db, bus, log) };
+      },
+      createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // The read models follow the event bus from the last applied position.
       onStart: async ({ projector }) => {
         await projector.start();
@@ -33,6 +34,6 @@ main(() =>
         });
       },
     },
-    process.env,
+    config,
   ),
 );

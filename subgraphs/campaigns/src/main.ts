@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLedgerClient, main, parseEnv, runSubgraph } from '@loyalty/kit';
+import { createLedgerClient, main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import { z } from 'zod';
 import { ActivityService, startCreditRetry } from './activity/activity.service';
 import { CampaignEntity } from './campaign/campaign.entity';
@@ -12,24 +12,26 @@ import { BigBudgets1763800000103 } from './migrations/1763800000103-big-budgets'
 import { UniquePurchaseOrders1763800000104 } from './migrations/1763800000104-unique-purchase-orders';
 import { buildCampaignsSchema } from './schema';
 
-const campaignsEnv = z.object({
-  ACTIVITY_CREDIT_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
-  ACTIVITY_CREDIT_RETRY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
-  /** How many days in the past an activity's occurredAt may lie (older would refill past caps). */
-  MAX_BACKDATE_DAYS: z.coerce.number().int().min(0).default(30),
-});
+// Parsed once, before anything starts: a bad setting stops the process with every problem listed.
+const config = parseEnv(
+  subgraphEnv(4002, 'loyalty_campaigns').extend({
+    ACTIVITY_CREDIT_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+    ACTIVITY_CREDIT_RETRY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
+    /** How many days in the past an activity's occurredAt may lie (older would refill past caps). */
+    MAX_BACKDATE_DAYS: z.coerce.number().int().min(0).default(30),
+  }),
+  process.env,
+);
 
 main(() =>
   runSubgraph<Services, CampaignsContext>(
     {
       name: 'campaigns',
-      defaultPort: 4002,
       entities: [CampaignEntity],
       migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104],
       buildSchema: buildCampaignsSchema,
       outbox: true,
-      createServices: ({ db, log, env, membersUrl, serviceSecret }) => {
-        const config = parseEnv(campaignsEnv, env);
+      createServices: ({ db, log, membersUrl, serviceSecret }) => {
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'campaigns' });
         return {
           campaigns: new CampaignService(db),
@@ -40,11 +42,9 @@ main(() =>
       },
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // Credits activities that a crash or an unreachable members subgraph left PENDING.
-      onStart: async (services, { log, env }) => {
-        const config = parseEnv(campaignsEnv, env);
-        return startCreditRetry(services.activities, log, config.ACTIVITY_CREDIT_RETRY_INTERVAL_MS, config.ACTIVITY_CREDIT_RETRY_AFTER_MS);
-      },
+      onStart: async (services, { log }) =>
+        startCreditRetry(services.activities, log, config.ACTIVITY_CREDIT_RETRY_INTERVAL_MS, config.ACTIVITY_CREDIT_RETRY_AFTER_MS),
     },
-    process.env,
+    config,
   ),
 );

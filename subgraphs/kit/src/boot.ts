@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { DataSource, EntitySchema, MixedList } from 'typeorm';
-import { parseEnv, resolveSecret, siblingDatabaseUrl, subgraphEnv } from './config';
+import { resolveSecret, siblingDatabaseUrl, type SubgraphConfig } from './config';
 import { connectAndMigrate, createDataSource } from './db';
 import type { EventBus } from './events/bus';
 import { startOutboxRelay, type OutboxRelay } from './events/outbox';
@@ -16,13 +16,11 @@ export interface SubgraphDeps {
   membersUrl: string;
   bus: EventBus;
   log: Logger;
-  env: NodeJS.ProcessEnv;
   serviceSecret: string;
 }
 
 export interface SubgraphDefinition<TServices, TContext extends RequestContext> {
   name: string;
-  defaultPort: number;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities: MixedList<Function | string | EntitySchema>;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -38,43 +36,43 @@ export interface SubgraphDefinition<TServices, TContext extends RequestContext> 
 }
 
 /**
- * The composition root every subgraph shares: typed config from the environment, its database
+ * The composition root every subgraph shares: from the config its main.ts parsed, its database
  * (created and migrated), the event bus, its services, the HTTP server, and a clean shutdown.
+ * A subgraph's own settings stay in its main.ts, which hands them to its services directly.
  */
 export async function runSubgraph<TServices, TContext extends RequestContext>(
   definition: SubgraphDefinition<TServices, TContext>,
-  env: NodeJS.ProcessEnv,
+  config: SubgraphConfig,
 ): Promise<RunningServer> {
-  const raw = parseEnv(subgraphEnv(definition.defaultPort, `loyalty_${definition.name}`), env);
-  const production = raw.NODE_ENV === 'production';
-  const serviceSecret = resolveSecret('SERVICE_SECRET', raw.SERVICE_SECRET, { production, dataDir: raw.DATA_DIR });
-  const log = createLogger(definition.name, raw.LOG_LEVEL);
+  const production = config.NODE_ENV === 'production';
+  const serviceSecret = resolveSecret('SERVICE_SECRET', config.SERVICE_SECRET, { production, dataDir: config.DATA_DIR });
+  const log = createLogger(definition.name, config.LOG_LEVEL);
   const metrics = createMetrics(definition.name);
 
   const db = await connectAndMigrate(
     createDataSource({
-      url: raw.DATABASE_URL,
-      poolSize: raw.DATABASE_POOL_SIZE,
+      url: config.DATABASE_URL,
+      poolSize: config.DATABASE_POOL_SIZE,
       entities: definition.entities,
       migrations: definition.migrations,
       log,
       metrics,
     }),
-    raw.DATABASE_URL,
+    config.DATABASE_URL,
   );
-  const bus = await PostgresEventBus.connect(raw.EVENT_BUS_URL ?? siblingDatabaseUrl(raw.DATABASE_URL, 'loyalty_events'));
-  const deps: SubgraphDeps = { db, bus, log, env, serviceSecret, membersUrl: raw.MEMBERS_URL };
+  const bus = await PostgresEventBus.connect(config.EVENT_BUS_URL ?? siblingDatabaseUrl(config.DATABASE_URL, 'loyalty_events'));
+  const deps: SubgraphDeps = { db, bus, log, serviceSecret, membersUrl: config.MEMBERS_URL };
   const services = await definition.createServices(deps);
   const stopBackground = await definition.onStart?.(services, deps);
 
   const relay: OutboxRelay | undefined = definition.outbox
-    ? startOutboxRelay({ source: definition.name, dataSource: db, databaseUrl: raw.DATABASE_URL, bus, log })
+    ? startOutboxRelay({ source: definition.name, dataSource: db, databaseUrl: config.DATABASE_URL, bus, log })
     : undefined;
   const server = await startSubgraphServer<TContext>({
     name: definition.name,
     schema: await definition.buildSchema(),
-    host: raw.HOST,
-    port: raw.PORT,
+    host: config.HOST,
+    port: config.PORT,
     serviceSecret,
     log,
     metrics,

@@ -20,7 +20,7 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv)
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
-/** What every subgraph process reads. */
+/** What every subgraph process reads; a subgraph `.extend()`s it with its own settings. */
 export const subgraphEnv = (defaultPort: number, defaultDatabase: string) =>
   z.object({
     NODE_ENV: z.string().default('development'),
@@ -35,6 +35,9 @@ export const subgraphEnv = (defaultPort: number, defaultDatabase: string) =>
     /** Where services reach the members subgraph's internal API (ledger, member snapshots). */
     MEMBERS_URL: z.string().url().default('http://127.0.0.1:4001'),
   });
+
+/** The settings every subgraph shares, parsed: what `runSubgraph` needs to boot one. */
+export type SubgraphConfig = z.infer<ReturnType<typeof subgraphEnv>>;
 
 /**
  * Secrets: taken from the environment; outside production, when unset, generated once and kept in

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { main, runSubgraph } from '@loyalty/kit';
+import { main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
+import { z } from 'zod';
 import { ApiKeyEntity } from './api-key/api-key.entity';
 import { apiKeyRoutes } from './api-key/api-key.routes';
 import { ApiKeyService } from './api-key/api-key.service';
@@ -20,11 +21,22 @@ import { TierEntity } from './tier/tier.entity';
 import { TierRepository } from './tier/tier.repository';
 import { TierService } from './tier/tier.service';
 
+// Parsed once, before anything starts: a bad setting stops the process with every problem listed.
+const config = parseEnv(
+  subgraphEnv(4001, 'loyalty_members').extend({
+    // SEED_DEMO=true (set by `npm start`) seeds the demo tenant once; any other value leaves it.
+    SEED_DEMO: z
+      .string()
+      .optional()
+      .transform((value) => value === 'true'),
+  }),
+  process.env,
+);
+
 main(() =>
   runSubgraph<Services, MembersContext>(
     {
       name: 'members',
-      defaultPort: 4001,
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
       migrations: [MembersInitial1763800000001, EarnDays1763800000002],
       buildSchema: buildMembersSchema,
@@ -49,11 +61,10 @@ main(() =>
         memberRoutes(router, services);
         apiKeyRoutes(router, services);
       },
-      // SEED_DEMO=true (set by `npm start`) seeds the demo tenant once.
-      onStart: async (services, { db, log, env }) => {
-        if (env.SEED_DEMO === 'true') await seedDemo(db, services, log);
+      onStart: async (services, { db, log }) => {
+        if (config.SEED_DEMO) await seedDemo(db, services, log);
       },
     },
-    process.env,
+    config,
   ),
 );

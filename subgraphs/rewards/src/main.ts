@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLedgerClient, main, parseEnv, runSubgraph } from '@loyalty/kit';
+import { createLedgerClient, main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import { z } from 'zod';
 import { createLoaders, type RewardsContext, type Services } from './context';
 import { RewardsInitial1763800000201 } from './migrations/1763800000201-rewards-initial';
@@ -13,16 +13,19 @@ import { RewardRepository } from './reward/reward.repository';
 import { RewardService } from './reward/reward.service';
 import { buildRewardsSchema } from './schema';
 
-const recoveryEnv = z.object({
-  REDEMPTION_RECOVERY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
-  REDEMPTION_RECOVERY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
-});
+// Parsed once, before anything starts: a bad setting stops the process with every problem listed.
+const config = parseEnv(
+  subgraphEnv(4003, 'loyalty_rewards').extend({
+    REDEMPTION_RECOVERY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+    REDEMPTION_RECOVERY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
+  }),
+  process.env,
+);
 
 main(() =>
   runSubgraph<Services, RewardsContext>(
     {
       name: 'rewards',
-      defaultPort: 4003,
       entities: [RewardEntity, RedemptionEntity],
       migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203],
       buildSchema: buildRewardsSchema,
@@ -39,11 +42,9 @@ main(() =>
       },
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // Settles redemptions a crash or an unreachable ledger left PENDING, and finishes cancellations left CANCELLING.
-      onStart: async (services, { log, env }) => {
-        const config = parseEnv(recoveryEnv, env);
-        return startRecovery(services.redemptions, log, config.REDEMPTION_RECOVERY_INTERVAL_MS, config.REDEMPTION_RECOVERY_AFTER_MS);
-      },
+      onStart: async (services, { log }) =>
+        startRecovery(services.redemptions, log, config.REDEMPTION_RECOVERY_INTERVAL_MS, config.REDEMPTION_RECOVERY_AFTER_MS),
     },
-    process.env,
+    config,
   ),
 );

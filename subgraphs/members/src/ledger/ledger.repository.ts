@@ -16,7 +16,11 @@ export class LedgerRepository {
     return memberIds.map((id) => byId.get(id) ?? null);
   }
 
-  /** Spendable points in lots that expire within `days`, per member. */
+  /**
+   * Spendable points in lots that expire within `days`, per member. There is no lower bound: a lot
+   * whose expiry has already passed still counts (nothing expires lots yet), until the points
+   * lifecycle moves such lots out with EXPIRE entries.
+   */
   async expiring(tenant: string, memberIds: readonly string[], days: number): Promise<Map<string, number>> {
     const rows = (await this.db.query(
       `SELECT member_id, sum(remaining)::int AS points FROM point_lots
@@ -74,17 +78,5 @@ export class LedgerRepository {
       points: string;
     }[];
     return Number(row?.points ?? 0);
-  }
-
-  /** Integrity check used by tests and operators: balance = sum of entries = sum of lots' remaining. */
-  async reconcile(tenant: string, memberId: string): Promise<{ balance: number; entries: number; lots: number }> {
-    const [row] = (await this.db.query(
-      `SELECT a.balance,
-              (SELECT COALESCE(sum(points), 0)::bigint FROM ledger_entries WHERE member_id = a.member_id) AS entries,
-              (SELECT COALESCE(sum(remaining), 0)::bigint FROM point_lots WHERE member_id = a.member_id) AS lots
-       FROM point_accounts a WHERE a.tenant = $1 AND a.member_id = $2`,
-      [tenant, memberId],
-    )) as { balance: number; entries: string; lots: string }[];
-    return row ? { balance: row.balance, entries: Number(row.entries), lots: Number(row.lots) } : { balance: 0, entries: 0, lots: 0 };
   }
 }

@@ -1,0 +1,28 @@
+import DataLoader from 'dataloader';
+import type { RequestContext } from '@loyalty/kit';
+import type { Projector } from './projection/projector';
+import type { StatsRepository } from './stats/stats.repository';
+import type { StatsService } from './stats/stats.service';
+import type { CampaignPerformance } from './stats/stats.type';
+
+/** Process-wide: created once in main.ts. */
+export interface Services {
+  stats: StatsService;
+  statsRepository: StatsRepository;
+  projector: Projector;
+}
+
+/** Per request: every list or reference field goes through one of these, so SQL does not grow with lists. */
+export function createLoaders(services: Services, tenant: string) {
+  const { statsRepository } = services;
+  return {
+    performance: new DataLoader<string, CampaignPerformance>((ids) => statsRepository.performance(tenant, ids)),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export interface AnalyticsContext extends RequestContext {
+  services: Services;
+  loaders: Loaders;
+}
