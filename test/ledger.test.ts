@@ -146,6 +146,30 @@ describe('points ledger', () => {
     await assert.rejects(forged.findByKey(t.tenant, key));
   });
 
+  it("keeps a service key's refusal final: a stale retry after the caller gave up never moves points", async () => {
+    // Rewards fails a redemption when its debit is refused; a second settler that still holds the
+    // redemption as PENDING may ask again later, when the balance would cover it. With the refusal
+    // not recorded under the key, that debit went through and the FAILED redemption kept the points.
+    const t = await newTenant();
+    const member = await t.enroll();
+    await t.adjust(member, 100);
+    const rewards = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'rewards' });
+    const debit = { tenant: t.tenant, memberId: member, points: 150, type: 'REDEEM' as const, idempotencyKey: `redemption:${randomUUID()}`, reference: 'r-1' };
+    const insufficient = (error: unknown) => error instanceof DomainError && error.code === 'INSUFFICIENT_POINTS';
+    await assert.rejects(rewards.debit(debit), insufficient);
+    await t.adjust(member, 100);
+    await assert.rejects(rewards.debit(debit), insufficient, 'the same key is refused again, though the balance would now cover it');
+    assert.equal(await rewards.findByKey(t.tenant, debit.idempotencyKey), null);
+    assert.equal(await t.balance(member), 200);
+    await assertReconciled(member, 200);
+    // The public API keeps its rule: a refused attempt does not use up the client's key.
+    const key = randomUUID();
+    assert.deepEqual(codes(await t.adjust(member, -300, key)), ['INSUFFICIENT_POINTS']);
+    await t.adjust(member, 100);
+    assert.equal((await t.adjust(member, -300, key)).errors, undefined);
+    assert.equal(await t.balance(member), 0);
+  });
+
   it('upgrades the tier in the crediting transaction once EARN points reach the threshold', async () => {
     const t = await newTenant();
     for (const tier of [

@@ -15,6 +15,7 @@ import { memberRoutes } from './member/member.routes';
 import { MemberService } from './member/member.service';
 import { MembersInitial1763800000001 } from './migrations/1763800000001-members-initial';
 import { EarnDays1763800000002 } from './migrations/1763800000002-earn-days';
+import { FinalRefusals1763800000003 } from './migrations/1763800000003-final-refusals';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
 import { TierEntity } from './tier/tier.entity';
@@ -38,7 +39,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db }) => {

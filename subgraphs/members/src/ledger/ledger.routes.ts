@@ -28,7 +28,9 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 
 /**
  * The internal ledger API (see LedgerClient in @loyalty/kit): credit, debit and look-up by key,
- * for services only. Keys are scoped per calling service, so they never collide with public keys.
+ * for services only. Keys are scoped per calling service, so they never collide with public keys,
+ * and a key's first outcome is final, a refusal included: the callers' sagas compensate on a
+ * refusal, so no later retry with that key may move points.
  */
 export function ledgerRoutes(router: Router, services: Services): void {
   router.post('/ledger/credit', async (req, res) => {
@@ -40,6 +42,7 @@ export function ledgerRoutes(router: Router, services: Services): void {
       expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
       scope: identity.principal,
       source: identity.principal,
+      finalRefusals: true,
     });
     res.json({ transaction: toLedgerTransaction(entry) });
   });
@@ -53,6 +56,7 @@ export function ledgerRoutes(router: Router, services: Services): void {
       tenant: identity.tenant,
       scope: identity.principal,
       source: identity.principal,
+      finalRefusals: true,
     });
     res.json({ transaction: toLedgerTransaction(entry) });
   });

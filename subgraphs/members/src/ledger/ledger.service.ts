@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { BadInputError, IdempotencyConflictError, MAX_BALANCE, NotFoundError, appendOutbox, requestFingerprint, type LedgerTransaction, type OutgoingEvent } from '@loyalty/kit';
+import { BadInputError, DomainError, IdempotencyConflictError, MAX_BALANCE, NotFoundError, appendOutbox, requestFingerprint, type ErrorCode, type LedgerTransaction, type OutgoingEvent } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
 import type { TierService } from '../tier/tier.service';
 import { InsufficientPointsError } from './ledger.errors';
@@ -15,11 +15,23 @@ export interface MoveRequest {
   type: EntryType;
   idempotencyKey: string;
   scope: string;
+  /**
+   * Whether a refusal by the ledger's rules is final for this key (services: their saga compensates
+   * on a refusal, so a later retry must not move points). The public API's keys are not used up by
+   * a refused attempt.
+   */
+  finalRefusals?: boolean;
   /** Who asked: "api:<principal>" or "service:<name>". Kept on the entry for audit. */
   source: string;
   reason?: string | null;
   reference?: string | null;
   expiresAt?: Date | null;
+}
+
+/** What the rules decided for a move, before anything is written. */
+interface Checked {
+  balanceAfter: number;
+  lifetime: number;
 }
 
 export interface MoveResult {
@@ -105,95 +117,126 @@ export class LedgerService {
     }
     const hash = requestHash(request);
 
-    return this.db.transaction(async (manager) => {
+    const outcome = await this.db.transaction(async (manager): Promise<MoveResult | { refused: DomainError }> => {
       const claimed = (await manager.query(
         `INSERT INTO idempotency_keys (tenant, scope, key, request_hash) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING RETURNING key`,
         [request.tenant, request.scope, request.idempotencyKey, hash],
       )) as unknown[];
       if (claimed.length === 0) return { entry: await this.replay(manager, request, hash), created: false };
-
-      const [account] = (await manager.query(
-        'SELECT balance, lifetime_earned FROM point_accounts WHERE member_id = $1 AND tenant = $2 FOR UPDATE',
-        [request.memberId, request.tenant],
-      )) as { balance: number; lifetime_earned: number }[];
-      if (!account) throw new NotFoundError('Member', 'memberId');
-      if (debit && account.balance < -request.points) throw new InsufficientPointsError(account.balance, -request.points);
-
-      const balanceAfter = account.balance + request.points;
-      const lifetime = !debit && LIFETIME_TYPES.includes(request.type) ? request.points : 0;
-      // Balances and lifetime totals are 32-bit (GraphQL Int): refuse before PostgreSQL overflows.
-      if (balanceAfter > MAX_BALANCE || account.lifetime_earned + lifetime > MAX_BALANCE) {
-        throw new BadInputError('points', `This credit would take the member's points past ${MAX_BALANCE}`);
-      }
-      const [row] = (await manager.query(
-        `INSERT INTO ledger_entries
-           (tenant, member_id, type, points, balance_after, reason, reference, source, idempotency_key, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-        [
+      let checked: Checked;
+      try {
+        checked = await this.check(manager, request, debit);
+      } catch (error) {
+        if (!(request.finalRefusals && error instanceof DomainError)) throw error;
+        // Commit the claimed key with the refusal instead of rolling it back: whoever asks again
+        // with it (a stale settler, a recovery job) is refused the same way, never moves points.
+        await manager.query('UPDATE idempotency_keys SET refusal = $4 WHERE tenant = $1 AND scope = $2 AND key = $3', [
           request.tenant,
-          request.memberId,
-          request.type,
-          request.points,
-          balanceAfter,
-          request.reason ?? null,
-          request.reference ?? null,
-          request.source,
+          request.scope,
           request.idempotencyKey,
-          request.expiresAt ?? null,
-        ],
-      )) as EntryRow[];
-      const entry = toEntry(row!);
-
-      if (debit) await this.drawLots(manager, entry);
-      else {
-        await manager.query(
-          `INSERT INTO point_lots (tenant, member_id, entry_id, points, remaining, expires_at)
-           VALUES ($1, $2, $3, $4, $4, $5)`,
-          [request.tenant, request.memberId, entry.id, request.points, request.expiresAt ?? null],
-        );
+          JSON.stringify({ code: error.code, message: error.message, field: error.field ?? null }),
+        ]);
+        return { refused: error };
       }
-      await manager.query(
-        `UPDATE point_accounts SET balance = $2, lifetime_earned = lifetime_earned + $3, updated_at = now()
-         WHERE member_id = $1`,
-        [request.memberId, balanceAfter, lifetime],
-      );
-      await manager.query(
-        'UPDATE idempotency_keys SET entry_id = $4 WHERE tenant = $1 AND scope = $2 AND key = $3',
-        [request.tenant, request.scope, request.idempotencyKey, entry.id],
-      );
-
-      const events: OutgoingEvent[] = [
-        {
-          type: 'POINTS_BALANCE_CHANGED',
-          tenant: request.tenant,
-          key: request.memberId,
-          payload: {
-            memberId: request.memberId,
-            balance: balanceAfter,
-            delta: request.points,
-            // The whole entry: subscribers read the transaction from the event, without a fetch.
-            transaction: toLedgerTransaction(entry),
-          },
-        },
-      ];
-      if (request.type === 'EARN') {
-        const tierChange = await this.tiers.earn(manager, request.tenant, request.memberId, request.points);
-        if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
-      }
-      await appendOutbox(manager, events);
-      return { entry, created: true };
+      return this.write(manager, request, debit, checked);
     });
+    if ('refused' in outcome) throw outcome.refused;
+    return outcome;
+  }
+
+  /**
+   * Locks the member's account and applies the ledger's rules. Writes nothing, so a refusal it
+   * throws can be kept with the key and committed without any part of the move.
+   */
+  private async check(manager: EntityManager, request: MoveRequest, debit: boolean): Promise<Checked> {
+    const [account] = (await manager.query(
+      'SELECT balance, lifetime_earned FROM point_accounts WHERE member_id = $1 AND tenant = $2 FOR UPDATE',
+      [request.memberId, request.tenant],
+    )) as { balance: number; lifetime_earned: number }[];
+    if (!account) throw new NotFoundError('Member', 'memberId');
+    if (debit && account.balance < -request.points) throw new InsufficientPointsError(account.balance, -request.points);
+
+    const balanceAfter = account.balance + request.points;
+    const lifetime = !debit && LIFETIME_TYPES.includes(request.type) ? request.points : 0;
+    // Balances and lifetime totals are 32-bit (GraphQL Int): refuse before PostgreSQL overflows.
+    if (balanceAfter > MAX_BALANCE || account.lifetime_earned + lifetime > MAX_BALANCE) {
+      throw new BadInputError('points', `This credit would take the member's points past ${MAX_BALANCE}`);
+    }
+    return { balanceAfter, lifetime };
+  }
+
+  /** The move itself, under the claimed key and the account lock: entry, lots, balance, tier, outbox. */
+  private async write(manager: EntityManager, request: MoveRequest, debit: boolean, { balanceAfter, lifetime }: Checked): Promise<MoveResult> {
+    const [row] = (await manager.query(
+      `INSERT INTO ledger_entries
+         (tenant, member_id, type, points, balance_after, reason, reference, source, idempotency_key, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      [
+        request.tenant,
+        request.memberId,
+        request.type,
+        request.points,
+        balanceAfter,
+        request.reason ?? null,
+        request.reference ?? null,
+        request.source,
+        request.idempotencyKey,
+        request.expiresAt ?? null,
+      ],
+    )) as EntryRow[];
+    const entry = toEntry(row!);
+
+    if (debit) await this.drawLots(manager, entry);
+    else {
+      await manager.query(
+        `INSERT INTO point_lots (tenant, member_id, entry_id, points, remaining, expires_at)
+         VALUES ($1, $2, $3, $4, $4, $5)`,
+        [request.tenant, request.memberId, entry.id, request.points, request.expiresAt ?? null],
+      );
+    }
+    await manager.query(
+      `UPDATE point_accounts SET balance = $2, lifetime_earned = lifetime_earned + $3, updated_at = now()
+       WHERE member_id = $1`,
+      [request.memberId, balanceAfter, lifetime],
+    );
+    await manager.query(
+      'UPDATE idempotency_keys SET entry_id = $4 WHERE tenant = $1 AND scope = $2 AND key = $3',
+      [request.tenant, request.scope, request.idempotencyKey, entry.id],
+    );
+
+    const events: OutgoingEvent[] = [
+      {
+        type: 'POINTS_BALANCE_CHANGED',
+        tenant: request.tenant,
+        key: request.memberId,
+        payload: {
+          memberId: request.memberId,
+          balance: balanceAfter,
+          delta: request.points,
+          // The whole entry: subscribers read the transaction from the event, without a fetch.
+          transaction: toLedgerTransaction(entry),
+        },
+      },
+    ];
+    if (request.type === 'EARN') {
+      const tierChange = await this.tiers.earn(manager, request.tenant, request.memberId, request.points);
+      if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
+    }
+    await appendOutbox(manager, events);
+    return { entry, created: true };
   }
 
   /** The same key again: the first result if the input is the same, IDEMPOTENCY_CONFLICT if not. */
   private async replay(manager: EntityManager, request: MoveRequest, hash: string): Promise<LedgerEntryEntity> {
     const [existing] = (await manager.query(
-      `SELECT k.request_hash, e.* FROM idempotency_keys k JOIN ledger_entries e ON e.id = k.entry_id
+      `SELECT k.request_hash AS key_hash, k.refusal, e.* FROM idempotency_keys k LEFT JOIN ledger_entries e ON e.id = k.entry_id
        WHERE k.tenant = $1 AND k.scope = $2 AND k.key = $3`,
       [request.tenant, request.scope, request.idempotencyKey],
-    )) as (EntryRow & { request_hash: string })[];
-    if (!existing || existing.request_hash !== hash) throw new IdempotencyConflictError();
+    )) as (EntryRow & { key_hash: string; refusal: { code: ErrorCode; message: string; field: string | null } | null })[];
+    if (!existing || existing.key_hash !== hash) throw new IdempotencyConflictError();
+    if (existing.refusal) throw new DomainError(existing.refusal.code, existing.refusal.message, existing.refusal.field ?? undefined);
+    if (!existing.id) throw new IdempotencyConflictError();
     return toEntry(existing);
   }
 
