@@ -16,6 +16,7 @@ export * from './identity';
 export * from './input-guard';
 export * from './idempotency';
 export * from './jobs';
+export * from './ledger-api';
 export * from './ledger-client';
 export * from './logger';
 export * from './metrics';
