@@ -7,6 +7,8 @@ export * from './config';
 export * from './db';
 export * from './errors';
 export * from './events/bus';
+export * from './events/catalog';
+export * from './events/reader';
 export * from './events/outbox';
 export * from './events/postgres-bus';
 export * from './federation';
