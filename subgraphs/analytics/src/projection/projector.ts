@@ -44,8 +44,8 @@ class BatchChanges {
     this.daily.set(key, row);
   }
 
-  active(tenant: string, day: string, memberId: unknown) {
-    if (typeof memberId === 'string') this.memberDays.set(`${tenant}|${day}|${memberId}`, [tenant, day, memberId]);
+  active(tenant: string, day: string, memberId: string) {
+    this.memberDays.set(`${tenant}|${day}|${memberId}`, [tenant, day, memberId]);
   }
 
   redemption(tenant: string, day: string, rewardId: string, storeId: string, n: number, points: number) {
@@ -62,15 +62,14 @@ class BatchChanges {
 }
 
 /** What the reports read of each event (the fields they use, checked by the catalogue's schemas). */
-const catalog = EVENT_CATALOG;
 const readers = {
-  MEMBER_ENROLLED: catalog.MEMBER_ENROLLED.payload.pick({ memberId: true }),
-  POINTS_BALANCE_CHANGED: catalog.POINTS_BALANCE_CHANGED.payload
+  MEMBER_ENROLLED: EVENT_CATALOG.MEMBER_ENROLLED.payload.pick({ memberId: true }),
+  POINTS_BALANCE_CHANGED: EVENT_CATALOG.POINTS_BALANCE_CHANGED.payload
     .pick({ memberId: true, delta: true })
     .extend({ transaction: ledgerTransaction.pick({ type: true }) }),
-  ACTIVITY_RECORDED: catalog.ACTIVITY_RECORDED.payload.pick({ memberId: true, type: true, amount: true, awards: true }),
-  REDEMPTION_COMPLETED: catalog.REDEMPTION_COMPLETED.payload.pick({ redemptionId: true, memberId: true, rewardId: true, storeId: true, pointsSpent: true }),
-  REDEMPTION_CANCELLED: catalog.REDEMPTION_CANCELLED.payload.pick({ redemptionId: true }),
+  ACTIVITY_RECORDED: EVENT_CATALOG.ACTIVITY_RECORDED.payload.pick({ memberId: true, type: true, amount: true, awards: true }),
+  REDEMPTION_COMPLETED: EVENT_CATALOG.REDEMPTION_COMPLETED.payload.pick({ redemptionId: true, memberId: true, rewardId: true, storeId: true, pointsSpent: true }),
+  REDEMPTION_CANCELLED: EVENT_CATALOG.REDEMPTION_CANCELLED.payload.pick({ redemptionId: true }),
 };
 const read = eventReader('analytics', readers);
 type Read<T extends ConsumedBy<'analytics'>> = Extract<ReadEvent<typeof readers>, { type: T }>;
