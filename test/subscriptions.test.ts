@@ -294,6 +294,26 @@ describe('subscriptions', () => {
     assert.equal(events.errors.length, 1);
   });
 
+  it('skips an event that does not match its schema, and keeps the subscription', async () => {
+    const t = await newTenant();
+    await ok('mutation($input: TierInput!) { upsertTier(input: $input) { id } }', { input: { name: 'Gold', rank: 1, qualifyingPoints: 100, earnMultiplier: 1 } }, { token: t.admin });
+    const member = await t.enroll();
+    const tiers = feed<{ tierChanged: { tier: { name: string } } }>(open(t.admin), 'subscription($m: ID) { tierChanged(memberId: $m) { tier { name } } }', { m: member });
+    await registered(1);
+    // A tier change without its tier, as a producer bug would publish it (analytics does not read this type).
+    await sql(
+      'events',
+      `INSERT INTO bus_events (source, source_id, type, tenant, key, payload, occurred_at)
+       VALUES ('test', $1, 'TIER_CHANGED', $2, $3, $4, now())`,
+      [randomUUID(), t.tenant, member, { memberId: member, previousTierId: null }],
+    );
+    const ledger = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'test' });
+    await ledger.credit({ tenant: t.tenant, memberId: member, points: 100, type: 'EARN', idempotencyKey: randomUUID(), reference: 'order' });
+    const [change] = await tiers.until(1);
+    assert.deepEqual(change, { tierChanged: { tier: { name: 'Gold' } } });
+    assert.deepEqual(tiers.errors, []);
+  });
+
   it('answers an event whose subgraph fails with an error for it, and keeps the subscription', async () => {
     const t = await newTenant();
     const member = await t.enroll();

@@ -13,7 +13,8 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
 } from 'graphql';
-import { DomainError, type BusEvent, type Identity } from '@loyalty/kit';
+import { DomainError, type Identity } from '@loyalty/kit';
+import type { GatewayEvent } from './hub';
 
 /** Runs a query through the gateway, exactly as an HTTP request with this identity would. */
 export type RunQuery = (query: string, variables: Record<string, unknown>, identity: Identity) => Promise<ExecutionResult>;
@@ -118,15 +119,17 @@ export function createEventResolver(schema: GraphQLSchema, run: RunQuery) {
   };
 
   /** The payload of the subscription root field for a bus event. */
-  const root = (event: BusEvent): Record<string, unknown> => {
-    const payload = event.payload;
-    const common = { memberId: payload.memberId, occurredAt: event.occurredAt };
-    return event.type === 'TIER_CHANGED'
-      ? { tierChanged: { ...common, tierId: payload.tierId, previousTierId: payload.previousTierId ?? null } }
-      : { pointsBalanceChanged: { ...common, balance: payload.balance, delta: payload.delta, transaction: payload.transaction } };
+  const root = (event: GatewayEvent): Record<string, unknown> => {
+    const common = { memberId: event.payload.memberId, occurredAt: event.occurredAt };
+    if (event.type === 'TIER_CHANGED') {
+      const { tierId, previousTierId } = event.payload;
+      return { tierChanged: { ...common, tierId, previousTierId } };
+    }
+    const { balance, delta, transaction } = event.payload;
+    return { pointsBalanceChanged: { ...common, balance, delta, transaction } };
   };
 
-  return async (execution: EventExecution, event: BusEvent): Promise<ExecutionResult> =>
+  return async (execution: EventExecution, event: GatewayEvent): Promise<ExecutionResult> =>
     execute({
       schema,
       document: execution.document,

@@ -1,10 +1,38 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { Gauge, type Registry } from 'prom-client';
-import { formatError, isExpected, type BusConsumer, type BusEvent, type EventBus, type Logger } from '@loyalty/kit';
+import {
+  EVENT_CATALOG,
+  eventReader,
+  formatError,
+  isExpected,
+  ledgerTransaction,
+  type BusConsumer,
+  type BusEvent,
+  type ConsumedBy,
+  type EventBus,
+  type Logger,
+  type ReadEvent,
+} from '@loyalty/kit';
 import type { EventExecution, EventResolver } from './event-resolver';
 
 export type EventField = 'pointsBalanceChanged' | 'tierChanged';
-const FIELD_OF: Record<string, EventField> = { POINTS_BALANCE_CHANGED: 'pointsBalanceChanged', TIER_CHANGED: 'tierChanged' };
+const FIELD_OF: Record<ConsumedBy<'gateway'>, EventField> = { POINTS_BALANCE_CHANGED: 'pointsBalanceChanged', TIER_CHANGED: 'tierChanged' };
+
+/**
+ * What subscriptions read of each event. The transaction goes to the subscriber as it is: which of
+ * its fields are needed is the subscriber's selection, and the schema's non-null fields say so for
+ * that subscriber alone.
+ */
+const readers = {
+  POINTS_BALANCE_CHANGED: EVENT_CATALOG.POINTS_BALANCE_CHANGED.payload
+    .pick({ memberId: true, balance: true, delta: true })
+    .extend({ transaction: ledgerTransaction.partial() }),
+  TIER_CHANGED: EVENT_CATALOG.TIER_CHANGED.payload,
+};
+const read = eventReader('gateway', readers);
+
+/** An event as subscriptions see it. */
+export type GatewayEvent = ReadEvent<typeof readers>;
 
 /** One live subscription: what it listens to, how to resolve its events, where results go. */
 export interface Listener {
@@ -74,10 +102,18 @@ export class SubscriptionHub {
   }
 
   private dispatch(events: BusEvent[]): void {
-    for (const event of events) {
-      const field = FIELD_OF[event.type];
-      const candidates = field ? this.listeners.get(event.tenant) : undefined;
+    for (const busEvent of events) {
+      const candidates = this.listeners.get(busEvent.tenant);
       if (!candidates) continue;
+      const result = read(busEvent);
+      if (result.status === 'ignored') continue;
+      if (result.status === 'invalid') {
+        // Nothing can be shown for it; the bus and every other event go on.
+        this.log.error({ err: result.error, position: busEvent.position }, 'skipped an event that does not match its schema');
+        continue;
+      }
+      const { event } = result;
+      const field = FIELD_OF[event.type];
       const groups = new Map<string, Listener[]>();
       for (const listener of candidates) {
         if (listener.field !== field || (listener.memberId !== null && listener.memberId !== event.key)) continue;
@@ -101,7 +137,7 @@ export class SubscriptionHub {
    * serialises each with toJSON(). An event that fails for a subscriber is an error payload for
    * that event only; the subscription goes on.
    */
-  private forClients(result: ExecutionResult, event: BusEvent): ExecutionResult {
+  private forClients(result: ExecutionResult, event: GatewayEvent): ExecutionResult {
     if (!result.errors?.length) return result;
     return {
       ...result,

@@ -3,65 +3,9 @@ import { DomainError, ServiceUnavailableError, type ErrorCode } from './errors';
 import { ttlCache } from './cache';
 import { createHttpClient, type HttpClient } from './http';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
+import type { CreditRequest, DebitRequest, LedgerTransaction, MemberSnapshot } from './ledger-api';
 
-/**
- * The most points one ledger move may carry (either sign): a typo at a till or a runaway rule
- * stops at the API instead of on a balance. Callers that compute points (campaigns) check it too.
- */
-export const MAX_POINTS_PER_MOVE = 100_000_000;
-/** A balance is a GraphQL Int (and a PostgreSQL integer): no move may take it past this. */
-export const MAX_BALANCE = 2_147_483_647;
-
-/** The internal ledger API of the members subgraph (not part of the public supergraph). */
-export type CreditType = 'EARN' | 'ADJUST' | 'REVERSAL';
-export type DebitType = 'REDEEM' | 'ADJUST' | 'EXPIRE';
-
-export interface LedgerTransaction {
-  id: string;
-  memberId: string;
-  type: string;
-  points: number;
-  balanceAfter: number;
-  reason: string | null;
-  reference: string | null;
-  createdAt: string;
-  expiresAt: string | null;
-}
-
-export interface CreditRequest {
-  tenant: string;
-  memberId: string;
-  points: number;
-  type: CreditType;
-  idempotencyKey: string;
-  reference: string;
-  reason?: string;
-  expiresAt?: string;
-  /** Credits held as pending until this time (e.g. a return window), then spendable. */
-  pendingUntil?: string;
-}
-
-export interface DebitRequest {
-  tenant: string;
-  memberId: string;
-  /** A positive number of points to take. */
-  points: number;
-  type: DebitType;
-  idempotencyKey: string;
-  reference: string;
-  reason?: string;
-}
-
-/** What another service may know of a member, in one call (campaigns: eligibility; rewards: gates). */
-export interface MemberSnapshot {
-  id: string;
-  status: 'ACTIVE' | 'SUSPENDED';
-  country: string | null;
-  attributes: Record<string, unknown>;
-  tier: { id: string; name: string; rank: number; earnMultiplier: number };
-  balance: number;
-}
-
+/** The client of the internal ledger API; its requests and replies are the schemas of ledger-api.ts. */
 export interface LedgerClient {
   credit(request: CreditRequest): Promise<LedgerTransaction>;
   debit(request: DebitRequest): Promise<LedgerTransaction>;

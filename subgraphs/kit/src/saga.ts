@@ -1,6 +1,6 @@
 import { DomainError } from './errors';
 import { repeatEvery } from './jobs';
-import type { LedgerTransaction } from './ledger-client';
+import type { LedgerTransaction } from './ledger-api';
 import type { Logger } from './logger';
 
 /**

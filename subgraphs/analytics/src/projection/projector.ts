@@ -1,5 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { BusConsumer, BusEvent, EventBus, Logger } from '@loyalty/kit';
+import {
+  EVENT_CATALOG,
+  eventReader,
+  ledgerTransaction,
+  type BusConsumer,
+  type BusEvent,
+  type ConsumedBy,
+  type EventBus,
+  type LedgerTransaction,
+  type Logger,
+  type ReadEvent,
+} from '@loyalty/kit';
 
 export const CONSUMER = 'analytics';
 
@@ -7,7 +18,7 @@ const DAILY_COLUMNS = ['members_enrolled', 'points_issued', 'points_redeemed', '
 type DailyColumn = (typeof DAILY_COLUMNS)[number];
 
 /** Which points column a ledger movement moves (signed, so outstanding = sum of every delta). */
-const POINTS_COLUMN: Record<string, { column: DailyColumn; sign: 1 | -1 }> = {
+const POINTS_COLUMN: Record<LedgerTransaction['type'], { column: DailyColumn; sign: 1 | -1 }> = {
   EARN: { column: 'points_issued', sign: 1 },
   ADJUST: { column: 'points_issued', sign: 1 },
   REDEEM: { column: 'points_redeemed', sign: -1 },
@@ -33,8 +44,8 @@ class BatchChanges {
     this.daily.set(key, row);
   }
 
-  active(tenant: string, day: string, memberId: unknown) {
-    if (typeof memberId === 'string') this.memberDays.set(`${tenant}|${day}|${memberId}`, [tenant, day, memberId]);
+  active(tenant: string, day: string, memberId: string) {
+    this.memberDays.set(`${tenant}|${day}|${memberId}`, [tenant, day, memberId]);
   }
 
   redemption(tenant: string, day: string, rewardId: string, storeId: string, n: number, points: number) {
@@ -50,27 +61,35 @@ class BatchChanges {
   }
 }
 
+/** What the reports read of each event (the fields they use, checked by the catalogue's schemas). */
+const readers = {
+  MEMBER_ENROLLED: EVENT_CATALOG.MEMBER_ENROLLED.payload.pick({ memberId: true }),
+  POINTS_BALANCE_CHANGED: EVENT_CATALOG.POINTS_BALANCE_CHANGED.payload
+    .pick({ memberId: true, delta: true })
+    .extend({ transaction: ledgerTransaction.pick({ type: true }) }),
+  ACTIVITY_RECORDED: EVENT_CATALOG.ACTIVITY_RECORDED.payload.pick({ memberId: true, type: true, amount: true, awards: true }),
+  REDEMPTION_COMPLETED: EVENT_CATALOG.REDEMPTION_COMPLETED.payload.pick({ redemptionId: true, memberId: true, rewardId: true, storeId: true, pointsSpent: true }),
+  REDEMPTION_CANCELLED: EVENT_CATALOG.REDEMPTION_CANCELLED.payload.pick({ redemptionId: true }),
+};
+const read = eventReader('analytics', readers);
+type Read<T extends ConsumedBy<'analytics'>> = Extract<ReadEvent<typeof readers>, { type: T }>;
+
 /** One handler per event type: a new report reads a new event type without touching the others. */
-const handlers: Record<string, (changes: BatchChanges, event: BusEvent, day: string) => void> = {
+const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event: Read<T>, day: string) => void } = {
   MEMBER_ENROLLED: (changes, event, day) => {
     changes.add(event.tenant, day, 'members_enrolled', 1);
   },
   POINTS_BALANCE_CHANGED: (changes, event, day) => {
-    const { delta, transaction, memberId } = event.payload as { delta: number; transaction?: { type: string }; memberId: string };
-    const target = POINTS_COLUMN[transaction?.type ?? ''];
-    if (target) changes.add(event.tenant, day, target.column, target.sign * delta);
+    const { delta, transaction, memberId } = event.payload;
+    const target = POINTS_COLUMN[transaction.type];
+    changes.add(event.tenant, day, target.column, target.sign * delta);
     changes.active(event.tenant, day, memberId);
   },
   ACTIVITY_RECORDED: (changes, event, day) => {
-    const { type, amount, memberId, awards } = event.payload as {
-      type: string;
-      amount: number | null;
-      memberId: string;
-      awards?: { campaignId: string; points: number }[];
-    };
+    const { type, amount, memberId, awards } = event.payload;
     if (type === 'PURCHASE' && amount) changes.add(event.tenant, day, 'purchase_revenue', amount);
     const touched = new Set<string>();
-    for (const award of awards ?? []) {
+    for (const award of awards) {
       const campaign = changes.campaigns.get(award.campaignId) ?? { tenant: event.tenant, points: 0, activities: 0 };
       campaign.points += award.points;
       if (!touched.has(award.campaignId)) campaign.activities += 1;
@@ -81,22 +100,32 @@ const handlers: Record<string, (changes: BatchChanges, event: BusEvent, day: str
     changes.active(event.tenant, day, memberId);
   },
   REDEMPTION_COMPLETED: (changes, event, day) => {
-    const p = event.payload as { redemptionId: string; rewardId: string; storeId: string | null; pointsSpent: number; memberId: string };
+    const p = event.payload;
     const storeId = p.storeId ?? '';
     changes.facts.push({ redemptionId: p.redemptionId, tenant: event.tenant, rewardId: p.rewardId, storeId, day, points: p.pointsSpent });
     changes.redemption(event.tenant, day, p.rewardId, storeId, 1, p.pointsSpent);
     changes.active(event.tenant, day, p.memberId);
   },
   REDEMPTION_CANCELLED: (changes, event) => {
-    changes.cancellations.push((event.payload as { redemptionId: string }).redemptionId);
+    changes.cancellations.push(event.payload.redemptionId);
   },
 };
+
+/** Hands an event to the handler of its type. TypeScript cannot pair a union member with its handler by itself (microsoft/TypeScript#30581): this is the one place that does. */
+function handle(changes: BatchChanges, event: ReadEvent<typeof readers>, day: string): void {
+  (handlers[event.type] as (changes: BatchChanges, event: ReadEvent<typeof readers>, day: string) => void)(changes, event, day);
+}
 
 /**
  * Applies bus events to the read models. Each batch is one transaction: the consumer's position is
  * locked and advanced with the aggregates, events at or below it are skipped, so restarts, replays
  * and concurrent replicas never count an event twice. A batch's changes are summed in memory and
  * written with a handful of multi-row statements, whatever its size.
+ *
+ * An event of a type analytics consumes that does not match its schema stops the projection: the
+ * batch rolls back and is retried, logged each time, until a fix is deployed. Skipping it would
+ * leave points or redemptions out of the reports for good, with nothing to say so; stopping leaves
+ * them late and says why. Event types analytics does not consume are passed over.
  */
 export class Projector {
   private consumer?: BusConsumer;
@@ -127,7 +156,15 @@ export class Projector {
       const fresh = events.filter((event) => BigInt(event.position) > BigInt(position));
       if (fresh.length === 0) return;
       const changes = new BatchChanges();
-      for (const event of fresh) handlers[event.type]?.(changes, event, event.occurredAt.slice(0, 10));
+      for (const busEvent of fresh) {
+        const result = read(busEvent);
+        if (result.status === 'ignored') continue;
+        if (result.status === 'invalid') {
+          this.log.error({ err: result.error, position: busEvent.position }, 'analytics stopped at an event that does not match its schema');
+          throw result.error;
+        }
+        handle(changes, result.event, busEvent.occurredAt.slice(0, 10));
+      }
       await this.write(manager, changes);
       await manager.query('UPDATE consumer_positions SET position = $2 WHERE name = $1', [CONSUMER, fresh.at(-1)!.position]);
     });

@@ -1,35 +1,36 @@
-/** An event as producers hand it to the outbox. `key` orders events: per key, in the order written. */
-export interface OutgoingEvent {
+import type { LoyaltyEvent } from './catalog';
+
+/** What the bus carries for any event: the payload is whatever the producer wrote. */
+export interface EventEnvelope {
   type: string;
   tenant: string;
   key: string;
-  payload: Record<string, unknown>;
+  payload: unknown;
 }
+
+/** An event as producers hand it to the outbox: one of the catalogue's (see catalog.ts). */
+export type OutgoingEvent = LoyaltyEvent;
+
+export type PublishedEvent<E extends EventEnvelope = EventEnvelope> = E & {
+  source: string;
+  sourceId: string;
+  occurredAt: string;
+};
 
 /** An event on the bus, with the source's identity (for exactly-once) and the bus position (to resume). */
-export interface BusEvent extends OutgoingEvent {
-  position: string;
-  source: string;
-  sourceId: string;
-  occurredAt: string;
-}
-
-export interface PublishedEvent extends OutgoingEvent {
-  source: string;
-  sourceId: string;
-  occurredAt: string;
-}
+export type BusEvent<E extends EventEnvelope = EventEnvelope> = PublishedEvent<E> & { position: string };
 
 /**
  * The event bus. Producers publish through their outbox relay; consumers read from a position and
  * resume from the last one they processed. Publishing the same (source, sourceId) twice stores it
  * once, so relays may retry freely. The default implementation needs only PostgreSQL; a broker
- * (NATS JetStream, Kafka) can implement the same interface.
+ * (NATS JetStream, Kafka) can implement the same interface. The bus stores envelopes as written;
+ * consumers read payloads through the catalogue (`eventReader`), never by casting them.
  */
-export interface EventBus {
-  publish(events: PublishedEvent[]): Promise<void>;
+export interface EventBus<E extends EventEnvelope = EventEnvelope> {
+  publish(events: PublishedEvent<E>[]): Promise<void>;
   /** Events after `position` (exclusive, '0' for the start), oldest first. */
-  read(after: string, limit: number): Promise<BusEvent[]>;
+  read(after: string, limit: number): Promise<BusEvent<E>[]>;
   /** The position of the newest event (where a live consumer starts). */
   head(): Promise<string>;
   /**
@@ -37,7 +38,7 @@ export interface EventBus {
    * A batch is delivered again only if `onEvents` throws. Survives lost connections: it resumes
    * from the last delivered position, so nothing is skipped.
    */
-  consume(from: string, onEvents: (events: BusEvent[]) => Promise<void>): Promise<BusConsumer>;
+  consume(from: string, onEvents: (events: BusEvent<E>[]) => Promise<void>): Promise<BusConsumer>;
   close(): Promise<void>;
 }
 

@@ -3,13 +3,17 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { severity } from '../db';
 import type { Logger } from '../logger';
 import type { EventBus, OutgoingEvent, PublishedEvent } from './bus';
+import { checkEvent } from './catalog';
 
 /**
  * Writes events to the producer's `outbox` table with the manager of the transaction that made the
- * change, so an event exists if and only if the change committed.
+ * change, so an event exists if and only if the change committed. An event that does not match
+ * its catalogue schema throws InvalidEventError, which fails that transaction: a producer bug is
+ * found where it is made, not by a consumer later.
  */
-export async function appendOutbox(manager: EntityManager, events: OutgoingEvent[]): Promise<void> {
-  if (events.length === 0) return;
+export async function appendOutbox(manager: EntityManager, outgoing: OutgoingEvent[]): Promise<void> {
+  if (outgoing.length === 0) return;
+  const events = outgoing.map(checkEvent);
   // One statement: the rows, and a NOTIFY that PostgreSQL delivers when the transaction commits.
   await manager.query(
     `WITH inserted AS (
@@ -43,7 +47,7 @@ interface OutboxRow {
   type: string;
   tenant: string;
   key: string;
-  payload: Record<string, unknown>;
+  payload: unknown;
   created_at: Date;
 }
 

@@ -72,7 +72,7 @@ interface BusRow {
   type: string;
   tenant: string;
   key: string;
-  payload: Record<string, unknown>;
+  payload: unknown;
   occurred_at: Date;
 }
 

@@ -1,21 +1,8 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { BadInputError, MAX_POINTS_PER_MOVE } from '@loyalty/kit';
+import { BadInputError, creditBody as credit, debitBody as debit } from '@loyalty/kit';
 import type { Services } from '../context';
 import { toLedgerTransaction } from './ledger.service';
-
-const move = z.object({
-  memberId: z.string().uuid(),
-  points: z.number().int().min(1).max(MAX_POINTS_PER_MOVE),
-  idempotencyKey: z.string().min(1).max(200),
-  reference: z.string().min(1).max(200),
-  reason: z.string().max(500).optional(),
-});
-const credit = move.extend({
-  type: z.enum(['EARN', 'ADJUST', 'REVERSAL']),
-  expiresAt: z.string().datetime().optional(),
-});
-const debit = move.extend({ type: z.enum(['REDEEM', 'ADJUST', 'EXPIRE']) });
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body);
@@ -27,10 +14,11 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 /**
- * The internal ledger API (see LedgerClient in @loyalty/kit): credit, debit and look-up by key,
- * for services only. Keys are scoped per calling service, so they never collide with public keys,
- * and a key's first outcome is final, a refusal included: the callers' sagas compensate on a
- * refusal, so no later retry with that key may move points.
+ * The internal ledger API: credit, debit and look-up by key, for services only. Bodies are parsed
+ * with the schemas LedgerClient's types come from (ledger-api.ts in @loyalty/kit). Keys are scoped
+ * per calling service, so they never collide with public keys, and a key's first outcome is final,
+ * a refusal included: the callers' sagas compensate on a refusal, so no later retry with that key
+ * may move points.
  */
 export function ledgerRoutes(router: Router, services: Services): void {
   router.post('/ledger/credit', async (req, res) => {

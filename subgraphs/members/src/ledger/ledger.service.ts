@@ -1,5 +1,18 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { BadInputError, DomainError, IdempotencyConflictError, MAX_BALANCE, NotFoundError, appendOutbox, requestFingerprint, type ErrorCode, type LedgerTransaction, type OutgoingEvent } from '@loyalty/kit';
+import {
+  BadInputError,
+  DomainError,
+  CREDIT_TYPES as API_CREDIT_TYPES,
+  DEBIT_TYPES as API_DEBIT_TYPES,
+  IdempotencyConflictError,
+  MAX_BALANCE,
+  NotFoundError,
+  appendOutbox,
+  requestFingerprint,
+  type ErrorCode,
+  type LedgerTransaction,
+  type OutgoingEvent,
+} from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
 import type { TierService } from '../tier/tier.service';
 import { InsufficientPointsError } from './ledger.errors';
@@ -85,8 +98,8 @@ export const toLedgerTransaction = (entry: LedgerEntryEntity): LedgerTransaction
   expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
 });
 
-const CREDIT_TYPES: EntryType[] = ['EARN', 'ADJUST', 'REVERSAL'];
-const DEBIT_TYPES: EntryType[] = ['REDEEM', 'ADJUST', 'EXPIRE'];
+const CREDIT_TYPES: readonly EntryType[] = API_CREDIT_TYPES;
+const DEBIT_TYPES: readonly EntryType[] = API_DEBIT_TYPES;
 /** Points that count towards `lifetimeEarned`: earned, or granted by a person; never refunds. */
 const LIFETIME_TYPES: EntryType[] = ['EARN', 'ADJUST'];
 

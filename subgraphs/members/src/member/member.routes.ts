@@ -1,10 +1,7 @@
 import type { Router } from 'express';
-import { z } from 'zod';
-import { BadInputError, type MemberSnapshot } from '@loyalty/kit';
+import { BadInputError, snapshotsBody, type MemberSnapshot } from '@loyalty/kit';
 import type { Services } from '../context';
 import { effectiveTier } from '../tier/tier.rule';
-
-const snapshotRequest = z.object({ ids: z.array(z.string().uuid()).min(1).max(500) });
 
 /**
  * For services: what they may know of members in one call (status, country, attributes, tier,
@@ -12,7 +9,7 @@ const snapshotRequest = z.object({ ids: z.array(z.string().uuid()).min(1).max(50
  */
 export function memberRoutes(router: Router, services: Services): void {
   router.post('/members/snapshots', async (req, res) => {
-    const parsed = snapshotRequest.safeParse(req.body);
+    const parsed = snapshotsBody.safeParse(req.body);
     if (!parsed.success) throw new BadInputError('ids', 'ids must be 1 to 500 member ids');
     const tenant = req.identity!.tenant;
     const ids = [...new Set(parsed.data.ids.map((id) => id.toLowerCase()))];

@@ -16,6 +16,7 @@ import {
   type LedgerClient,
   type Logger,
   type MemberSnapshot,
+  type OutgoingEvent,
 } from '@loyalty/kit';
 import { access } from '../access';
 import { refusal, type RewardTerms } from '../reward/reward.eligibility';
@@ -350,7 +351,7 @@ export class RedemptionService {
     return this.db.getRepository(RedemptionEntity).findOneBy({ tenant, idempotencyKey: key });
   }
 
-  private event(type: string, redemption: RedemptionEntity) {
+  private event(type: 'REDEMPTION_COMPLETED' | 'REDEMPTION_CANCELLED', redemption: RedemptionEntity): OutgoingEvent {
     return {
       type,
       tenant: redemption.tenant,

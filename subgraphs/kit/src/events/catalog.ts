@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { ledgerTransaction } from '../ledger-api';
+
+/**
+ * Every event on the bus: its producer, its payload schema and the services that consume it. The
+ * outbox refuses an event that does not match its schema (a producer bug fails the transaction that
+ * made the change, loudly); consumers read payloads through these schemas too (see `readEvent`).
+ * docs/architecture.md ("Events") is rendered from this table and a unit test keeps the two equal.
+ *
+ * Payload objects strip keys they do not name: what reaches the bus is exactly what is listed here.
+ */
+
+/** The services that produce or consume events. */
+export type Service = 'members' | 'campaigns' | 'rewards' | 'analytics' | 'gateway';
+
+interface EventSpec {
+  description: string;
+  producer: Service;
+  /** Who reads it; consumers' handler tables are typed by this list, so code and catalogue agree. */
+  consumers: readonly Service[];
+  payload: z.ZodObject;
+}
+
+const id = z.guid();
+const redemption = z.object({
+  redemptionId: id,
+  memberId: id,
+  rewardId: id,
+  pointsSpent: z.number().int().min(1),
+  storeId: z.string().nullable(),
+  channel: z.string().nullable(),
+});
+
+export const EVENT_CATALOG = {
+  MEMBER_ENROLLED: {
+    description: 'A member was enrolled.',
+    producer: 'members',
+    consumers: ['analytics'],
+    payload: z.object({ memberId: id, country: z.string().nullable() }),
+  },
+  POINTS_BALANCE_CHANGED: {
+    description: "A ledger entry moved a member's balance (any entry type).",
+    producer: 'members',
+    consumers: ['analytics', 'gateway'],
+    payload: z.object({
+      memberId: id,
+      balance: z.number().int().min(0),
+      delta: z.number().int().describe('signed: negative for debits'),
+      transaction: ledgerTransaction.describe('the ledger entry, as the internal ledger API returns it'),
+    }),
+  },
+  TIER_CHANGED: {
+    description: 'An EARN credit upgraded the member to a higher tier.',
+    producer: 'members',
+    consumers: ['gateway'],
+    payload: z.object({
+      memberId: id,
+      tierId: z.string().min(1),
+      previousTierId: z.string().min(1).nullable().describe('null: the member stood on the built-in base tier'),
+    }),
+  },
+  ACTIVITY_RECORDED: {
+    description: 'An activity (purchase or custom event) was recorded, with the points its campaigns award.',
+    producer: 'campaigns',
+    consumers: ['analytics'],
+    payload: z.object({
+      activityId: id,
+      memberId: id,
+      type: z.enum(['PURCHASE', 'CUSTOM_EVENT']),
+      amount: z.number().nullable(),
+      currency: z.string().nullable(),
+      storeId: z.string().nullable(),
+      eventName: z.string().nullable(),
+      occurredAt: z.iso.datetime(),
+      pointsEarned: z.number().int().min(0),
+      awards: z.array(z.object({ campaignId: id, ruleId: id, points: z.number().int() })).describe('the points each campaign rule awarded'),
+    }),
+  },
+  REDEMPTION_COMPLETED: {
+    description: 'A redemption was settled: its points are debited.',
+    producer: 'rewards',
+    consumers: ['analytics'],
+    payload: redemption,
+  },
+  REDEMPTION_CANCELLED: {
+    description: 'A completed redemption was cancelled: its points are refunded.',
+    producer: 'rewards',
+    consumers: ['analytics'],
+    payload: redemption,
+  },
+  CAMPAIGN_STATUS_CHANGED: {
+    description: "A campaign's status was changed by staff.",
+    producer: 'campaigns',
+    consumers: [],
+    payload: z.object({ campaignId: id, status: z.enum(['DRAFT', 'ACTIVE', 'PAUSED', 'ENDED']) }),
+  },
+} as const satisfies Record<string, EventSpec>;
+
+type Catalog = typeof EVENT_CATALOG;
+export type EventType = keyof Catalog;
+export type EventPayload<T extends EventType> = z.infer<Catalog[T]['payload']>;
+
+/** An event as producers hand it to the outbox. `key` orders events: per key, in the order written. */
+export type LoyaltyEvent<T extends EventType = EventType> = {
+  [K in T]: { type: K; tenant: string; key: string; payload: EventPayload<K> };
+}[T];
+
+/** The event types a service consumes, by the catalogue. */
+export type ConsumedBy<S extends Service> = {
+  [K in EventType]: S extends Catalog[K]['consumers'][number] ? K : never;
+}[EventType];
+
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
+
+export const isEventType = (type: string): type is EventType => Object.hasOwn(EVENT_CATALOG, type);
+
+/** A producer's event that does not match its schema: a bug of ours, never the client's. */
+export class InvalidEventError extends Error {
+  constructor(
+    readonly type: string,
+    readonly issues: readonly z.core.$ZodIssue[],
+  ) {
+    super(`Event ${type} does not match its schema: ${z.prettifyError(new z.ZodError([...issues]))}`);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** The event with its payload as the catalogue defines it; throws InvalidEventError if it does not match. */
+export function checkEvent<E extends LoyaltyEvent>(event: E): E {
+  if (!isEventType(event.type)) throw new InvalidEventError(event.type, []);
+  const parsed = EVENT_CATALOG[event.type].payload.safeParse(event.payload);
+  if (!parsed.success) throw new InvalidEventError(event.type, parsed.error.issues);
+  return { ...event, payload: parsed.data };
+}

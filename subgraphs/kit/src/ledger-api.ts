@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+/**
+ * The internal ledger API of the members subgraph (not part of the public supergraph), as schemas:
+ * the routes parse request bodies with them and the client's types are inferred from them, so the
+ * two cannot disagree. A credit's `pendingUntil` (points held for a return window) is not part of
+ * the contract yet: members has no way to honour it, and a field the route ignored would be a lie.
+ */
+
+/**
+ * The most points one ledger move may carry (either sign): a typo at a till or a runaway rule
+ * stops at the API instead of on a balance. Callers that compute points (campaigns) check it too.
+ */
+export const MAX_POINTS_PER_MOVE = 100_000_000;
+/** A balance is a GraphQL Int (and a PostgreSQL integer): no move may take it past this. */
+export const MAX_BALANCE = 2_147_483_647;
+
+export const CREDIT_TYPES = ['EARN', 'ADJUST', 'REVERSAL'] as const;
+export const DEBIT_TYPES = ['REDEEM', 'ADJUST', 'EXPIRE'] as const;
+export const ENTRY_TYPES = ['EARN', 'REDEEM', 'EXPIRE', 'ADJUST', 'REVERSAL'] as const;
+
+const move = z.object({
+  memberId: z.string().uuid(),
+  points: z.number().int().min(1).max(MAX_POINTS_PER_MOVE),
+  idempotencyKey: z.string().min(1).max(200),
+  reference: z.string().min(1).max(200),
+  reason: z.string().max(500).optional(),
+});
+
+/** POST /internal/ledger/credit */
+export const creditBody = move.extend({
+  type: z.enum(CREDIT_TYPES),
+  expiresAt: z.string().datetime().optional(),
+});
+/** POST /internal/ledger/debit: `points` is the positive number of points to take. */
+export const debitBody = move.extend({ type: z.enum(DEBIT_TYPES) });
+/** POST /internal/members/snapshots */
+export const snapshotsBody = z.object({ ids: z.array(z.string().uuid()).min(1).max(500) });
+
+/** A ledger entry as the API (and the POINTS_BALANCE_CHANGED event) carries it. */
+export const ledgerTransaction = z.object({
+  id: z.guid(),
+  memberId: z.guid(),
+  type: z.enum(ENTRY_TYPES),
+  points: z.number().int(),
+  balanceAfter: z.number().int().min(0),
+  reason: z.string().nullable(),
+  reference: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime().nullable(),
+});
+
+/** What another service may know of a member, in one call (campaigns: eligibility; rewards: gates). */
+export const memberSnapshot = z.object({
+  id: z.guid(),
+  status: z.enum(['ACTIVE', 'SUSPENDED']),
+  country: z.string().nullable(),
+  attributes: z.record(z.string(), z.unknown()),
+  tier: z.object({ id: z.string(), name: z.string(), rank: z.number().int(), earnMultiplier: z.number() }),
+  balance: z.number().int(),
+});
+
+export type CreditType = (typeof CREDIT_TYPES)[number];
+export type DebitType = (typeof DEBIT_TYPES)[number];
+export type LedgerTransaction = z.infer<typeof ledgerTransaction>;
+export type MemberSnapshot = z.infer<typeof memberSnapshot>;
+export type CreditRequest = { tenant: string } & z.input<typeof creditBody>;
+export type DebitRequest = { tenant: string } & z.input<typeof debitBody>;
