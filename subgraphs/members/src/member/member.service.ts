@@ -9,6 +9,7 @@ import {
   pageSize,
   parseId,
   requireMemberAccess,
+  uniqueViolation,
   type Identity,
 } from '@loyalty/kit';
 import { access } from '../access';
@@ -33,12 +34,10 @@ function checkAttributes(attributes: Record<string, unknown>): Record<string, un
 }
 
 /** Maps a unique-index violation to the field a client sent. */
-function uniqueViolation(error: unknown): never {
-  const constraint = (error as { constraint?: string; code?: string }).constraint;
-  if ((error as { code?: string }).code === '23505') {
-    if (constraint === 'members_tenant_email') throw new ConflictError('email', 'A member with this email already exists');
-    if (constraint === 'members_tenant_external_id') throw new ConflictError('externalId', 'A member with this externalId already exists');
-  }
+function duplicateField(error: unknown): never {
+  const constraint = uniqueViolation(error);
+  if (constraint === 'members_tenant_email') throw new ConflictError('email', 'A member with this email already exists');
+  if (constraint === 'members_tenant_external_id') throw new ConflictError('externalId', 'A member with this externalId already exists');
   throw error;
 }
 
@@ -98,7 +97,7 @@ export class MemberService {
         ]);
         return member;
       })
-      .catch(uniqueViolation);
+      .catch(duplicateField);
     return toMember(entity);
   }
 
@@ -110,7 +109,7 @@ export class MemberService {
     if (input.country !== undefined) changes.country = input.country?.toUpperCase() ?? null;
     if (input.attributes != null) changes.attributes = checkAttributes(input.attributes);
     if (input.status != null) changes.status = input.status;
-    const entity = await this.repository.update(identity.tenant, memberId, changes).catch(uniqueViolation);
+    const entity = await this.repository.update(identity.tenant, memberId, changes).catch(duplicateField);
     if (!entity) throw new NotFoundError('Member', 'id');
     return toMember(entity);
   }

@@ -12,6 +12,7 @@ import {
   requireMemberAccess,
   runLedgerStep,
   startRecoveryJob,
+  uniqueViolation,
   type Identity,
   type LedgerClient,
   type Logger,
@@ -245,7 +246,7 @@ export class RedemptionService {
         });
       } catch (error) {
         // A code collision (≈59 bits: practically never): draw another.
-        if ((error as { constraint?: string }).constraint === 'redemptions_code_key' && attempt < 5) continue;
+        if (uniqueViolation(error) === 'redemptions_code_key' && attempt < 5) continue;
         throw error;
       }
     }
