@@ -46,13 +46,14 @@ main(() =>
         const memberRepository = new MemberRepository(db);
         const tierRepository = new TierRepository(db);
         const tiers = new TierService(tierRepository);
+        const ledgerRepository = new LedgerRepository(db);
         return {
           members: new MemberService(db, memberRepository, tiers),
           tiers,
-          ledger: new LedgerService(db, tiers),
+          ledger: new LedgerService(db, ledgerRepository, tiers),
           apiKeys: new ApiKeyService(db),
           memberRepository,
-          ledgerRepository: new LedgerRepository(db),
+          ledgerRepository,
           tierRepository,
         };
       },

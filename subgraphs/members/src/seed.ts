@@ -22,7 +22,7 @@ const DEMO_MEMBERS = [
  * demo data obeys every ledger rule. Points arrive as EARN credits, so tiers follow.
  */
 export async function seedDemo(db: DataSource, services: Services, log: Logger): Promise<void> {
-  const [claimed] = (await db.query(`INSERT INTO seeds (name) VALUES ('demo') ON CONFLICT DO NOTHING RETURNING name`)) as unknown[];
+  const [claimed] = await db.query<{ name: string }[]>(`INSERT INTO seeds (name) VALUES ('demo') ON CONFLICT DO NOTHING RETURNING name`);
   if (!claimed) return;
   const admin: Identity = { tenant: DEMO_TENANT, principal: 'seed', roles: ['admin'], scopes: [] };
   for (const tier of DEMO_TIERS) await services.tiers.upsert(admin, tier);

@@ -58,6 +58,6 @@ export function ledgerRoutes(router: Router, services: Services): void {
 
   /** The sum of the tenant's balances: what analytics' pointsOutstanding must equal. */
   router.get('/ledger/outstanding', async (req, res) => {
-    res.json({ outstanding: await services.ledgerRepository.outstanding(req.identity!.tenant) });
+    res.json({ outstanding: await services.ledger.outstanding(req.identity!.tenant) });
   });
 }

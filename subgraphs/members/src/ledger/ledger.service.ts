@@ -9,12 +9,12 @@ import {
   NotFoundError,
   appendOutbox,
   requestFingerprint,
-  type ErrorCode,
   type LedgerTransaction,
   type OutgoingEvent,
 } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
 import type { TierService } from '../tier/tier.service';
+import type { LedgerKey, LedgerRepository } from './ledger.repository';
 import { InsufficientPointsError } from './ledger.errors';
 
 /**
@@ -53,38 +53,6 @@ export interface MoveResult {
   created: boolean;
 }
 
-interface EntryRow {
-  id: string;
-  seq: string;
-  tenant: string;
-  member_id: string;
-  type: EntryType;
-  points: number;
-  balance_after: number;
-  reason: string | null;
-  reference: string | null;
-  source: string;
-  idempotency_key: string;
-  created_at: Date;
-  expires_at: Date | null;
-}
-
-export const toEntry = (row: EntryRow): LedgerEntryEntity => ({
-  id: row.id,
-  seq: String(row.seq),
-  tenant: row.tenant,
-  memberId: row.member_id,
-  type: row.type,
-  points: row.points,
-  balanceAfter: row.balance_after,
-  reason: row.reason,
-  reference: row.reference,
-  source: row.source,
-  idempotencyKey: row.idempotency_key,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-});
-
 /** An entry as other services see it: the internal ledger API and the balance events. */
 export const toLedgerTransaction = (entry: LedgerEntryEntity): LedgerTransaction => ({
   id: entry.id,
@@ -119,6 +87,7 @@ function requestHash(request: MoveRequest): string {
 export class LedgerService {
   constructor(
     private readonly db: DataSource,
+    private readonly repository: LedgerRepository,
     private readonly tiers: TierService,
   ) {}
 
@@ -129,14 +98,10 @@ export class LedgerService {
       throw new Error(`${request.type} cannot ${debit ? 'debit' : 'credit'} points`);
     }
     const hash = requestHash(request);
+    const key: LedgerKey = { tenant: request.tenant, scope: request.scope, key: request.idempotencyKey };
 
     const outcome = await this.db.transaction(async (manager): Promise<MoveResult | { refused: DomainError }> => {
-      const claimed = (await manager.query(
-        `INSERT INTO idempotency_keys (tenant, scope, key, request_hash) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING RETURNING key`,
-        [request.tenant, request.scope, request.idempotencyKey, hash],
-      )) as unknown[];
-      if (claimed.length === 0) return { entry: await this.replay(manager, request, hash), created: false };
+      if (!(await this.repository.claimKey(manager, key, hash))) return { entry: await this.replay(manager, key, hash), created: false };
       let checked: Checked;
       try {
         checked = await this.check(manager, request, debit);
@@ -144,15 +109,10 @@ export class LedgerService {
         if (!(request.finalRefusals && error instanceof DomainError)) throw error;
         // Commit the claimed key with the refusal instead of rolling it back: whoever asks again
         // with it (a stale settler, a recovery job) is refused the same way, never moves points.
-        await manager.query('UPDATE idempotency_keys SET refusal = $4 WHERE tenant = $1 AND scope = $2 AND key = $3', [
-          request.tenant,
-          request.scope,
-          request.idempotencyKey,
-          JSON.stringify({ code: error.code, message: error.message, field: error.field ?? null }),
-        ]);
+        await this.repository.refuseKey(manager, key, { code: error.code, message: error.message, field: error.field ?? null });
         return { refused: error };
       }
-      return this.write(manager, request, debit, checked);
+      return this.write(manager, request, key, debit, checked);
     });
     if ('refused' in outcome) throw outcome.refused;
     return outcome;
@@ -163,60 +123,37 @@ export class LedgerService {
    * throws can be kept with the key and committed without any part of the move.
    */
   private async check(manager: EntityManager, request: MoveRequest, debit: boolean): Promise<Checked> {
-    const [account] = (await manager.query(
-      'SELECT balance, lifetime_earned FROM point_accounts WHERE member_id = $1 AND tenant = $2 FOR UPDATE',
-      [request.memberId, request.tenant],
-    )) as { balance: number; lifetime_earned: number }[];
+    const account = await this.repository.lockAccount(manager, request.tenant, request.memberId);
     if (!account) throw new NotFoundError('Member', 'memberId');
     if (debit && account.balance < -request.points) throw new InsufficientPointsError(account.balance, -request.points);
 
     const balanceAfter = account.balance + request.points;
     const lifetime = !debit && LIFETIME_TYPES.includes(request.type) ? request.points : 0;
     // Balances and lifetime totals are 32-bit (GraphQL Int): refuse before PostgreSQL overflows.
-    if (balanceAfter > MAX_BALANCE || account.lifetime_earned + lifetime > MAX_BALANCE) {
+    if (balanceAfter > MAX_BALANCE || account.lifetimeEarned + lifetime > MAX_BALANCE) {
       throw new BadInputError('points', `This credit would take the member's points past ${MAX_BALANCE}`);
     }
     return { balanceAfter, lifetime };
   }
 
   /** The move itself, under the claimed key and the account lock: entry, lots, balance, tier, outbox. */
-  private async write(manager: EntityManager, request: MoveRequest, debit: boolean, { balanceAfter, lifetime }: Checked): Promise<MoveResult> {
-    const [row] = (await manager.query(
-      `INSERT INTO ledger_entries
-         (tenant, member_id, type, points, balance_after, reason, reference, source, idempotency_key, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-      [
-        request.tenant,
-        request.memberId,
-        request.type,
-        request.points,
-        balanceAfter,
-        request.reason ?? null,
-        request.reference ?? null,
-        request.source,
-        request.idempotencyKey,
-        request.expiresAt ?? null,
-      ],
-    )) as EntryRow[];
-    const entry = toEntry(row!);
-
+  private async write(manager: EntityManager, request: MoveRequest, key: LedgerKey, debit: boolean, { balanceAfter, lifetime }: Checked): Promise<MoveResult> {
+    const entry = await this.repository.insertEntry(manager, {
+      tenant: request.tenant,
+      memberId: request.memberId,
+      type: request.type,
+      points: request.points,
+      balanceAfter,
+      reason: request.reason ?? null,
+      reference: request.reference ?? null,
+      source: request.source,
+      idempotencyKey: request.idempotencyKey,
+      expiresAt: request.expiresAt ?? null,
+    });
     if (debit) await this.drawLots(manager, entry);
-    else {
-      await manager.query(
-        `INSERT INTO point_lots (tenant, member_id, entry_id, points, remaining, expires_at)
-         VALUES ($1, $2, $3, $4, $4, $5)`,
-        [request.tenant, request.memberId, entry.id, request.points, request.expiresAt ?? null],
-      );
-    }
-    await manager.query(
-      `UPDATE point_accounts SET balance = $2, lifetime_earned = lifetime_earned + $3, updated_at = now()
-       WHERE member_id = $1`,
-      [request.memberId, balanceAfter, lifetime],
-    );
-    await manager.query(
-      'UPDATE idempotency_keys SET entry_id = $4 WHERE tenant = $1 AND scope = $2 AND key = $3',
-      [request.tenant, request.scope, request.idempotencyKey, entry.id],
-    );
+    else await this.repository.insertLot(manager, entry);
+    await this.repository.updateAccount(manager, request.memberId, balanceAfter, lifetime);
+    await this.repository.attachEntry(manager, key, entry.id);
 
     const events: OutgoingEvent[] = [
       {
@@ -241,53 +178,34 @@ export class LedgerService {
   }
 
   /** The same key again: the first result if the input is the same, IDEMPOTENCY_CONFLICT if not. */
-  private async replay(manager: EntityManager, request: MoveRequest, hash: string): Promise<LedgerEntryEntity> {
-    const [existing] = (await manager.query(
-      `SELECT k.request_hash AS key_hash, k.refusal, e.* FROM idempotency_keys k LEFT JOIN ledger_entries e ON e.id = k.entry_id
-       WHERE k.tenant = $1 AND k.scope = $2 AND k.key = $3`,
-      [request.tenant, request.scope, request.idempotencyKey],
-    )) as (EntryRow & { key_hash: string; refusal: { code: ErrorCode; message: string; field: string | null } | null })[];
-    if (!existing || existing.key_hash !== hash) throw new IdempotencyConflictError();
+  private async replay(manager: EntityManager, key: LedgerKey, hash: string): Promise<LedgerEntryEntity> {
+    const existing = await this.repository.keyedOutcome(manager, key);
+    if (!existing || existing.requestHash !== hash) throw new IdempotencyConflictError();
     if (existing.refusal) throw new DomainError(existing.refusal.code, existing.refusal.message, existing.refusal.field ?? undefined);
-    if (!existing.id) throw new IdempotencyConflictError();
-    return toEntry(existing);
+    if (!existing.entry) throw new IdempotencyConflictError();
+    return existing.entry;
   }
 
   /** Takes a debit from the member's open lots, soonest expiry first, and records which. */
   private async drawLots(manager: EntityManager, entry: LedgerEntryEntity): Promise<void> {
-    const lots = (await manager.query(
-      `SELECT id, remaining FROM point_lots
-       WHERE member_id = $1 AND remaining > 0 AND (pending_until IS NULL OR pending_until <= now())
-       ORDER BY expires_at ASC NULLS LAST, created_at, id`,
-      [entry.memberId],
-    )) as { id: string; remaining: number }[];
     let needed = -entry.points;
     const taken: { lotId: string; points: number }[] = [];
-    for (const lot of lots) {
+    for (const lot of await this.repository.openLots(manager, entry.memberId)) {
       if (needed === 0) break;
       const points = Math.min(lot.remaining, needed);
       taken.push({ lotId: lot.id, points });
       needed -= points;
     }
     if (needed > 0) throw new Error(`ledger invariant broken: lots of member ${entry.memberId} do not cover its balance`);
-    await manager.query(
-      `UPDATE point_lots l SET remaining = l.remaining - t.points
-       FROM unnest($1::uuid[], $2::int[]) AS t(id, points) WHERE l.id = t.id`,
-      [taken.map((t) => t.lotId), taken.map((t) => t.points)],
-    );
-    await manager.query(
-      `INSERT INTO lot_allocations (entry_id, lot_id, points)
-       SELECT $1, * FROM unnest($2::uuid[], $3::int[])`,
-      [entry.id, taken.map((t) => t.lotId), taken.map((t) => t.points)],
-    );
+    await this.repository.allocate(manager, entry.id, taken);
   }
 
-  async findByKey(tenant: string, scope: string, key: string): Promise<LedgerEntryEntity | null> {
-    const [row] = (await this.db.query(
-      `SELECT e.* FROM idempotency_keys k JOIN ledger_entries e ON e.id = k.entry_id
-       WHERE k.tenant = $1 AND k.scope = $2 AND k.key = $3`,
-      [tenant, scope, key],
-    )) as EntryRow[];
-    return row ? toEntry(row) : null;
+  findByKey(tenant: string, scope: string, key: string): Promise<LedgerEntryEntity | null> {
+    return this.repository.findByKey({ tenant, scope, key });
+  }
+
+  /** The sum of the tenant's balances: what analytics' pointsOutstanding must equal. */
+  outstanding(tenant: string): Promise<number> {
+    return this.repository.outstanding(tenant);
   }
 }

@@ -32,25 +32,25 @@ export class TierRepository {
 
   /** Tiers are keyed by (tenant, rank): upserting a rank replaces that tier's name and thresholds. */
   async upsert(tenant: string, tier: Pick<TierEntity, 'name' | 'rank' | 'qualifyingPoints' | 'earnMultiplier'>): Promise<TierEntity> {
-    const [row] = (await this.db.query(
+    const [row] = await this.db.query<{ id: string }[]>(
       `INSERT INTO tiers (tenant, name, rank, qualifying_points, earn_multiplier) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (tenant, rank) DO UPDATE
          SET name = EXCLUDED.name, qualifying_points = EXCLUDED.qualifying_points,
              earn_multiplier = EXCLUDED.earn_multiplier, updated_at = now()
        RETURNING id`,
       [tenant, tier.name, tier.rank, tier.qualifyingPoints, tier.earnMultiplier],
-    )) as { id: string }[];
+    );
     return this.db.getRepository(TierEntity).findOneByOrFail({ id: row!.id });
   }
 
   /** EARN points of the qualification window per member: what tiers qualify on. */
   async qualifyingPoints(tenant: string, memberIds: readonly string[]): Promise<Map<string, number>> {
-    const rows = (await this.db.query(
+    const rows = await this.db.query<{ member_id: string; points: number }[]>(
       `SELECT member_id, sum(points)::int AS points FROM earn_days
        WHERE tenant = $1 AND member_id = ANY($2) AND ${QUALIFICATION_WINDOW_SQL}
        GROUP BY member_id`,
       [tenant, memberIds],
-    )) as { member_id: string; points: number }[];
+    );
     return new Map(rows.map((row) => [row.member_id, row.points]));
   }
 
@@ -60,7 +60,7 @@ export class TierRepository {
    * to the window's sum explicitly.
    */
   async bookEarn(manager: EntityManager, tenant: string, memberId: string, points: number): Promise<EarnStanding | undefined> {
-    const [row] = (await manager.query(
+    const [row] = await manager.query<{ tier_id: string | null; points: string; tiers: TierLevel[] }[]>(
       `WITH booked AS (
          INSERT INTO earn_days (tenant, member_id, day, points) VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, $3)
          ON CONFLICT (member_id, day) DO UPDATE SET points = earn_days.points + EXCLUDED.points)
@@ -72,7 +72,7 @@ export class TierRepository {
                         FROM tiers t WHERE t.tenant = $1), '[]') AS tiers
        FROM members m WHERE m.id = $2`,
       [tenant, memberId, points],
-    )) as { tier_id: string | null; points: string; tiers: TierLevel[] }[];
+    );
     // A bigint sum comes back from pg as a string.
     return row ? { tierId: row.tier_id, qualifyingPoints: Number(row.points), tiers: row.tiers } : undefined;
   }
