@@ -32,7 +32,7 @@ export default async function globalSetup() {
     postgres = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: false });
     const serverUrl = process.env.DATABASE_URL ?? postgres.url;
     const ports = { gateway: 0, members: 0, campaigns: 0, rewards: 0, analytics: 0 };
-    system = await startSystem({ serverUrl, dataDir, dbPrefix, ports, output: logs, env: { LOG_LEVEL: 'info', API_KEY_CACHE_SECONDS: '1' } });
+    system = await startSystem({ serverUrl, dataDir, dbPrefix, ports, output: logs, env: { LOG_LEVEL: 'info', API_KEY_CACHE_SECONDS: '1', POINTS_MAINTENANCE_INTERVAL_MS: '0' } });
   } catch (error) {
     await stop();
     throw error;

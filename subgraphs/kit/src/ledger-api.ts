@@ -3,8 +3,7 @@ import { z } from 'zod';
 /**
  * The internal ledger API of the members subgraph (not part of the public supergraph), as schemas:
  * the routes parse request bodies with them and the client's types are inferred from them, so the
- * two cannot disagree. A credit's `pendingUntil` (points held for a return window) is not part of
- * the contract yet: members has no way to honour it, and a field the route ignored would be a lie.
+ * two cannot disagree.
  */
 
 /**
@@ -30,7 +29,18 @@ const move = z.object({
 /** POST /internal/ledger/credit */
 export const creditBody = move.extend({
   type: z.enum(CREDIT_TYPES),
-  expiresAt: z.string().datetime().optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  /** EARN only: the points stay pending (not spendable) until then, or until activated. */
+  pendingUntil: z.iso.datetime({ offset: true }).optional(),
+  /** The order the points were earned on: pending points activate, and returns reverse, by order. */
+  orderId: z.string().min(1).max(200).optional(),
+});
+/** POST /internal/ledger/reverse-order: a return takes back `points` the order earned. */
+export const reverseOrderBody = z.object({
+  memberId: z.string().uuid(),
+  orderId: z.string().min(1).max(200),
+  points: z.number().int().min(1).max(MAX_POINTS_PER_MOVE),
+  idempotencyKey: z.string().min(1).max(200),
 });
 /** POST /internal/ledger/debit: `points` is the positive number of points to take. */
 export const debitBody = move.extend({ type: z.enum(DEBIT_TYPES) });
@@ -48,6 +58,7 @@ export const ledgerTransaction = z.object({
   reference: z.string().nullable(),
   createdAt: z.iso.datetime(),
   expiresAt: z.iso.datetime().nullable(),
+  pendingUntil: z.iso.datetime().nullable().default(null).describe('a pending credit: spendable from then (or once activated)'),
 });
 
 /** What another service may know of a member, in one call (campaigns: eligibility; rewards: gates). */
@@ -66,3 +77,11 @@ export type LedgerTransaction = z.infer<typeof ledgerTransaction>;
 export type MemberSnapshot = z.infer<typeof memberSnapshot>;
 export type CreditRequest = { tenant: string } & z.input<typeof creditBody>;
 export type DebitRequest = { tenant: string } & z.input<typeof debitBody>;
+export type ReverseOrderRequest = { tenant: string } & z.input<typeof reverseOrderBody>;
+/** What a return took back: a REVERSAL entry (none when nothing was left to take) and what the member keeps. */
+export const reverseOrderResult = z.object({
+  transaction: ledgerTransaction.nullable(),
+  reversed: z.number().int().min(0),
+  unrecovered: z.number().int().min(0),
+});
+export type ReverseOrderResult = z.infer<typeof reverseOrderResult>;

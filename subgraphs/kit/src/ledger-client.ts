@@ -3,12 +3,14 @@ import { DomainError, ServiceUnavailableError, type ErrorCode } from './errors';
 import { ttlCache } from './cache';
 import { createHttpClient, type HttpClient } from './http';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
-import type { CreditRequest, DebitRequest, LedgerTransaction, MemberSnapshot } from './ledger-api';
+import { reverseOrderResult, type CreditRequest, type DebitRequest, type LedgerTransaction, type MemberSnapshot, type ReverseOrderRequest, type ReverseOrderResult } from './ledger-api';
 
 /** The client of the internal ledger API; its requests and replies are the schemas of ledger-api.ts. */
 export interface LedgerClient {
   credit(request: CreditRequest): Promise<LedgerTransaction>;
   debit(request: DebitRequest): Promise<LedgerTransaction>;
+  /** A return: takes back points an order earned (pending first, then spendable down to 0). */
+  reverseOrder(request: ReverseOrderRequest): Promise<ReverseOrderResult>;
   /** The transaction recorded under an idempotency key, or null: how a recovery job learns what happened. */
   findByKey(tenant: string, idempotencyKey: string): Promise<LedgerTransaction | null>;
   /** Snapshots of members of the tenant; unknown ids are left out. */
@@ -31,6 +33,7 @@ export interface LedgerClientOptions {
 
 interface Reply {
   outstanding?: number;
+  reversed?: number;
   transaction?: LedgerTransaction;
   members?: MemberSnapshot[];
   error?: { code: ErrorCode; message: string; field?: string };
@@ -73,6 +76,11 @@ export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
   return {
     credit: async ({ tenant, ...body }) => transaction(await call(tenant, 'POST', '/ledger/credit', body))!,
     debit: async ({ tenant, ...body }) => transaction(await call(tenant, 'POST', '/ledger/debit', body))!,
+    reverseOrder: async ({ tenant, ...body }) => {
+      const parsed = reverseOrderResult.safeParse(await call(tenant, 'POST', '/ledger/reverse-order', body));
+      if (!parsed.success) throw new LedgerUnavailableError('members answered a return without its outcome');
+      return parsed.data;
+    },
     findByKey: async (tenant, key) => transaction(await call(tenant, 'GET', `/ledger/transactions/by-key/${encodeURIComponent(key)}`)),
     outstanding: async (tenant) => (await call(tenant, 'GET', '/ledger/outstanding'))?.outstanding ?? 0,
     members: async (tenant, ids) => (ids.length === 0 ? [] : ((await call(tenant, 'POST', '/members/snapshots', { ids }))?.members ?? [])),

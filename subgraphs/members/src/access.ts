@@ -20,6 +20,8 @@ export const access = {
   'Mutation.enrollMember': ['admin', 'integration'],
   'Mutation.updateMember': ['admin', 'agent', 'integration'],
   'Mutation.adjustPoints': ['admin', 'agent'],
+  'Mutation.activatePendingPoints': ['admin', 'agent', 'integration'],
+  'Mutation.runPointsMaintenance': ['admin'],
   'Mutation.upsertTier': ['admin'],
   'Mutation.createApiKey': ['admin'],
   'Mutation.revokeApiKey': ['admin'],

@@ -4,6 +4,7 @@ import type { ApiKeyService } from './api-key/api-key.service';
 import type { LedgerEntryEntity, PointAccountEntity } from './ledger/ledger.entity';
 import type { LedgerRepository } from './ledger/ledger.repository';
 import type { LedgerService } from './ledger/ledger.service';
+import type { LifecycleService } from './ledger/lifecycle.service';
 import type { MemberEntity } from './member/member.entity';
 import type { MemberRepository } from './member/member.repository';
 import type { MemberService } from './member/member.service';
@@ -16,6 +17,7 @@ export interface Services {
   members: MemberService;
   tiers: TierService;
   ledger: LedgerService;
+  lifecycle: LifecycleService;
   apiKeys: ApiKeyService;
   memberRepository: MemberRepository;
   ledgerRepository: LedgerRepository;
@@ -58,6 +60,10 @@ export function createLoaders(services: Services, tenant: string) {
     qualifying: new DataLoader<string, number>(async (ids) => {
       const points = await tierRepository.qualifyingPoints(tenant, ids);
       return ids.map((id) => points.get(id) ?? 0);
+    }),
+    nextExpiry: new DataLoader<string, { points: number; expiresAt: Date } | null>(async (ids) => {
+      const next = await ledgerRepository.nextExpiry(tenant, ids);
+      return ids.map((id) => next.get(id) ?? null);
     }),
     expiring: grouped<{ memberId: string; days: number }, number>(
       (key) => String(key.days),

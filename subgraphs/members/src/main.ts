@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
+import { main, parseEnv, repeatEvery, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import { z } from 'zod';
 import { ApiKeyEntity } from './api-key/api-key.entity';
 import { apiKeyRoutes } from './api-key/api-key.routes';
@@ -9,6 +9,7 @@ import { LedgerEntryEntity, PointAccountEntity } from './ledger/ledger.entity';
 import { LedgerRepository } from './ledger/ledger.repository';
 import { ledgerRoutes } from './ledger/ledger.routes';
 import { LedgerService } from './ledger/ledger.service';
+import { LifecycleService } from './ledger/lifecycle.service';
 import { MemberEntity } from './member/member.entity';
 import { MemberRepository } from './member/member.repository';
 import { memberRoutes } from './member/member.routes';
@@ -16,6 +17,7 @@ import { MemberService } from './member/member.service';
 import { MembersInitial1763800000001 } from './migrations/1763800000001-members-initial';
 import { EarnDays1763800000002 } from './migrations/1763800000002-earn-days';
 import { FinalRefusals1763800000003 } from './migrations/1763800000003-final-refusals';
+import { PointsLifecycle1763800000006 } from './migrations/1763800000006-points-lifecycle';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
 import { TierEntity } from './tier/tier.entity';
@@ -30,6 +32,9 @@ const config = parseEnv(
       .string()
       .optional()
       .transform((value) => value === 'true'),
+    // How often this replica books due expiry and pending points and runs the tier review (0: never;
+    // `runPointsMaintenance` still runs it on demand). Replicas may all run it: they take disjoint members.
+    POINTS_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   }),
   process.env,
 );
@@ -39,7 +44,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, PointsLifecycle1763800000006],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db }) => {
@@ -47,10 +52,13 @@ main(() =>
         const tierRepository = new TierRepository(db);
         const tiers = new TierService(tierRepository);
         const ledgerRepository = new LedgerRepository(db);
+        const members = new MemberService(db, memberRepository, tiers);
+        const ledger = new LedgerService(db, ledgerRepository, tiers);
         return {
-          members: new MemberService(db, memberRepository, tiers),
+          members,
           tiers,
-          ledger: new LedgerService(db, ledgerRepository, tiers),
+          ledger,
+          lifecycle: new LifecycleService(ledger, members),
           apiKeys: new ApiKeyService(db),
           memberRepository,
           ledgerRepository,
@@ -65,6 +73,8 @@ main(() =>
       },
       onStart: async (services, { db, log }) => {
         if (config.SEED_DEMO) await seedDemo(db, services, log);
+        if (config.POINTS_MAINTENANCE_INTERVAL_MS === 0) return;
+        return repeatEvery(config.POINTS_MAINTENANCE_INTERVAL_MS, () => services.lifecycle.maintain(null), log, 'points maintenance');
       },
     },
     config,

@@ -39,13 +39,14 @@ export const EVENT_CATALOG = {
     payload: z.object({ memberId: id, country: z.string().nullable() }),
   },
   POINTS_BALANCE_CHANGED: {
-    description: "A ledger entry moved a member's balance (any entry type).",
+    description: "A ledger entry moved a member's points (any entry type), or pending points became spendable.",
     producer: 'members',
     consumers: ['analytics', 'gateway'],
     payload: z.object({
       memberId: id,
       balance: z.number().int().min(0),
-      delta: z.number().int().describe('signed: negative for debits'),
+      delta: z.number().int().describe('signed: what the spendable balance moved'),
+      pendingDelta: z.number().int().default(0).describe("signed: what the member's pending points moved"),
       transaction: ledgerTransaction.describe('the ledger entry, as the internal ledger API returns it'),
     }),
   },

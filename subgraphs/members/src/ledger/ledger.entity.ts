@@ -44,6 +44,14 @@ export class LedgerEntryEntity {
 
   @Column('timestamptz', { name: 'expires_at', nullable: true })
   expiresAt!: Date | null;
+
+  /** A pending credit: until when its points wait (they activate then, or earlier on request). */
+  @Column('timestamptz', { name: 'pending_until', nullable: true })
+  pendingUntil!: Date | null;
+
+  /** The order a credit was earned on, or a return's debit takes back (activation and returns by order). */
+  @Column('text', { name: 'order_id', nullable: true })
+  orderId!: string | null;
 }
 
 /** The maintained balance: reading a balance is one primary-key lookup. */

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ErrorCode } from '@loyalty/kit';
-import { PointAccountEntity, type EntryType, type LedgerEntryEntity } from './ledger.entity';
+import type { EntryType, LedgerEntryEntity, PointAccountEntity } from './ledger.entity';
+import type { DueLot, OpenLot } from './lots.rule';
 
 /** A ledger_entries row as PostgreSQL returns it. */
 interface EntryRow {
@@ -17,6 +18,8 @@ interface EntryRow {
   idempotency_key: string;
   created_at: Date;
   expires_at: Date | null;
+  pending_until: Date | null;
+  order_id: string | null;
 }
 
 const toEntry = (row: EntryRow): LedgerEntryEntity => ({
@@ -33,6 +36,8 @@ const toEntry = (row: EntryRow): LedgerEntryEntity => ({
   idempotencyKey: row.idempotency_key,
   createdAt: row.created_at,
   expiresAt: row.expires_at,
+  pendingUntil: row.pending_until,
+  orderId: row.order_id,
 });
 
 /** Where an idempotency key stands: what it was claimed for, and what it produced (or refused). */
@@ -40,6 +45,8 @@ export interface KeyedOutcome {
   requestHash: string;
   refusal: { code: ErrorCode; message: string; field: string | null } | null;
   entry: LedgerEntryEntity | null;
+  /** What a key produced besides its entry (a return: its reversed and unrecovered points). */
+  outcome: Record<string, unknown> | null;
 }
 
 /** An idempotency key of the ledger: keys are namespaced by scope (the public API, or a service). */
@@ -60,13 +67,26 @@ export interface NewEntry {
   source: string;
   idempotencyKey: string;
   expiresAt: Date | null;
+  pendingUntil: Date | null;
+  orderId: string | null;
 }
 
-/** A lot a debit may draw on, in the order debits draw them. */
-export interface OpenLot {
-  id: string;
-  remaining: number;
+/** A member's account under its lock. */
+export interface LockedAccount {
+  memberId: string;
+  tenant: string;
+  balance: number;
+  pending: number;
+  lifetimeEarned: number;
 }
+
+/**
+ * Spendable points of the account `a` (point_accounts) at read time: the booked balance less lots
+ * whose expiry has passed but that no job has booked yet. Every read of a balance uses it.
+ */
+export const SPENDABLE_BALANCE_SQL = (a: string) => `(${a}.balance - COALESCE((
+  SELECT sum(l.remaining) FROM point_lots l
+  WHERE l.member_id = ${a}.member_id AND l.remaining > 0 AND l.pending_until IS NULL AND l.expires_at <= now()), 0))::int`;
 
 /**
  * The ledger's SQL. Writes take the transaction's `manager` first: they only ever run inside the
@@ -98,39 +118,100 @@ export class LedgerRepository {
     ]);
   }
 
-  async attachEntry(manager: EntityManager, key: LedgerKey, entryId: string): Promise<void> {
-    await manager.query('UPDATE idempotency_keys SET entry_id = $4 WHERE tenant = $1 AND scope = $2 AND key = $3', [
+  /** Records what the key produced: its entry (null when it moved nothing) and any other outcome. */
+  async attachEntry(manager: EntityManager, key: LedgerKey, entryId: string | null, outcome: Record<string, unknown> | null = null): Promise<void> {
+    await manager.query('UPDATE idempotency_keys SET entry_id = $4, outcome = $5 WHERE tenant = $1 AND scope = $2 AND key = $3', [
       key.tenant,
       key.scope,
       key.key,
       entryId,
+      outcome && JSON.stringify(outcome),
     ]);
   }
 
   async keyedOutcome(manager: EntityManager, key: LedgerKey): Promise<KeyedOutcome | null> {
-    const [row] = await manager.query<(EntryRow & { key_hash: string; refusal: KeyedOutcome['refusal'] })[]>(
-      `SELECT k.request_hash AS key_hash, k.refusal, e.* FROM idempotency_keys k LEFT JOIN ledger_entries e ON e.id = k.entry_id
+    const [row] = await manager.query<(EntryRow & { key_hash: string; refusal: KeyedOutcome['refusal']; outcome: KeyedOutcome['outcome'] })[]>(
+      `SELECT k.request_hash AS key_hash, k.refusal, k.outcome, e.* FROM idempotency_keys k LEFT JOIN ledger_entries e ON e.id = k.entry_id
        WHERE k.tenant = $1 AND k.scope = $2 AND k.key = $3`,
       [key.tenant, key.scope, key.key],
     );
     if (!row) return null;
-    return { requestHash: row.key_hash, refusal: row.refusal, entry: row.id ? toEntry(row) : null };
+    return { requestHash: row.key_hash, refusal: row.refusal, outcome: row.outcome, entry: row.id ? toEntry(row) : null };
   }
 
   /** Locks the member's account row: every move of one member is serialised here, across replicas. */
-  async lockAccount(manager: EntityManager, tenant: string, memberId: string): Promise<{ balance: number; lifetimeEarned: number } | null> {
-    const [account] = await manager.query<{ balance: number; lifetime_earned: number }[]>(
-      'SELECT balance, lifetime_earned FROM point_accounts WHERE member_id = $1 AND tenant = $2 FOR UPDATE',
-      [memberId, tenant],
+  async lockAccount(manager: EntityManager, tenant: string, memberId: string): Promise<LockedAccount | null> {
+    const [account] = await this.lockAccounts(manager, `member_id = $1 AND tenant = $2`, [memberId, tenant]);
+    return account ?? null;
+  }
+
+  /**
+   * Locks the accounts of up to `limit` members that have lots due (expiry or activation), skipping
+   * accounts another transaction holds: a maintenance run never waits on (or blocks) a member's
+   * move, and replicas running it at once take disjoint members.
+   */
+  lockDueAccounts(manager: EntityManager, limit: number, tenant: string | null): Promise<LockedAccount[]> {
+    return this.lockAccounts(
+      manager,
+      `member_id IN (
+         SELECT member_id FROM point_lots WHERE remaining > 0 AND expires_at <= now() AND ($2::text IS NULL OR tenant = $2)
+         UNION
+         SELECT member_id FROM point_lots WHERE remaining > 0 AND pending_until <= now() AND ($2::text IS NULL OR tenant = $2)
+         LIMIT $1)`,
+      [limit, tenant],
+      'SKIP LOCKED',
     );
-    return account ? { balance: account.balance, lifetimeEarned: account.lifetime_earned } : null;
+  }
+
+  private async lockAccounts(manager: EntityManager, where: string, params: unknown[], wait = ''): Promise<LockedAccount[]> {
+    const rows = await manager.query<{ member_id: string; tenant: string; balance: number; pending: number; lifetime_earned: number }[]>(
+      `SELECT member_id, tenant, balance, pending, lifetime_earned FROM point_accounts WHERE ${where} FOR UPDATE ${wait}`,
+      params,
+    );
+    return rows.map((row) => ({ memberId: row.member_id, tenant: row.tenant, balance: row.balance, pending: row.pending, lifetimeEarned: row.lifetime_earned }));
+  }
+
+  /** The members' lots with something due now: pending time over, or expiry passed. */
+  dueLots(manager: EntityManager, memberIds: readonly string[]): Promise<DueLot[]> {
+    return manager.query<DueLot[]>(
+      `SELECT id, member_id AS "memberId", entry_id AS "entryId", remaining,
+              pending_until IS NOT NULL AS pending,
+              COALESCE(pending_until <= now(), false) AS activates,
+              COALESCE(expires_at <= now(), false) AS expires
+       FROM point_lots
+       WHERE member_id = ANY($1) AND remaining > 0 AND (pending_until <= now() OR expires_at <= now())
+       ORDER BY member_id, created_at, id`,
+      [memberIds],
+    );
+  }
+
+  /** Pending lots of a member (of one order, or all), oldest first. */
+  pendingLots(manager: EntityManager, memberId: string, orderId: string | null): Promise<DueLot[]> {
+    return manager.query<DueLot[]>(
+      `SELECT l.id, l.member_id AS "memberId", l.entry_id AS "entryId", l.remaining, true AS pending, true AS activates,
+              COALESCE(l.expires_at <= now(), false) AS expires
+       FROM point_lots l JOIN ledger_entries e ON e.id = l.entry_id
+       WHERE l.member_id = $1 AND l.remaining > 0 AND l.pending_until IS NOT NULL AND ($2::text IS NULL OR e.order_id = $2)
+       ORDER BY l.created_at, l.id`,
+      [memberId, orderId],
+    );
+  }
+
+  /** Pending lots become spendable. */
+  async activateLots(manager: EntityManager, lotIds: readonly string[]): Promise<void> {
+    if (lotIds.length > 0) await manager.query('UPDATE point_lots SET pending_until = NULL WHERE id = ANY($1)', [lotIds]);
+  }
+
+  /** Under ROLLING expiry: every open rolling lot of the member now expires at `expiresAt`. */
+  async extendRolling(manager: EntityManager, memberId: string, expiresAt: Date): Promise<void> {
+    await manager.query('UPDATE point_lots SET expires_at = $2 WHERE member_id = $1 AND remaining > 0 AND rolling', [memberId, expiresAt]);
   }
 
   async insertEntry(manager: EntityManager, entry: NewEntry): Promise<LedgerEntryEntity> {
     const [row] = await manager.query<EntryRow[]>(
       `INSERT INTO ledger_entries
-         (tenant, member_id, type, points, balance_after, reason, reference, source, idempotency_key, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+         (tenant, member_id, type, points, balance_after, reason, reference, source, idempotency_key, expires_at, pending_until, order_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
       [
         entry.tenant,
         entry.memberId,
@@ -142,17 +223,19 @@ export class LedgerRepository {
         entry.source,
         entry.idempotencyKey,
         entry.expiresAt,
+        entry.pendingUntil,
+        entry.orderId,
       ],
     );
     return toEntry(row!);
   }
 
-  /** A credit's lot: what debits draw on, soonest expiry first. */
-  async insertLot(manager: EntityManager, entry: LedgerEntryEntity): Promise<void> {
+  /** A credit's lot: what debits draw on, soonest expiry first. `rolling`: its expiry follows the member's activity. */
+  async insertLot(manager: EntityManager, entry: LedgerEntryEntity, rolling: boolean): Promise<void> {
     await manager.query(
-      `INSERT INTO point_lots (tenant, member_id, entry_id, points, remaining, expires_at)
-       VALUES ($1, $2, $3, $4, $4, $5)`,
-      [entry.tenant, entry.memberId, entry.id, entry.points, entry.expiresAt],
+      `INSERT INTO point_lots (tenant, member_id, entry_id, points, remaining, expires_at, pending_until, rolling)
+       VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`,
+      [entry.tenant, entry.memberId, entry.id, entry.points, entry.expiresAt, entry.pendingUntil, rolling],
     );
   }
 
@@ -160,7 +243,7 @@ export class LedgerRepository {
   openLots(manager: EntityManager, memberId: string): Promise<OpenLot[]> {
     return manager.query<OpenLot[]>(
       `SELECT id, remaining FROM point_lots
-       WHERE member_id = $1 AND remaining > 0 AND (pending_until IS NULL OR pending_until <= now())
+       WHERE member_id = $1 AND remaining > 0 AND pending_until IS NULL AND (expires_at IS NULL OR expires_at > now())
        ORDER BY expires_at ASC NULLS LAST, created_at, id`,
       [memberId],
     );
@@ -182,12 +265,19 @@ export class LedgerRepository {
     );
   }
 
-  async updateAccount(manager: EntityManager, memberId: string, balance: number, lifetimeAdded: number): Promise<void> {
+  /** Writes an account's new balance and pending points; `lifetimeDelta` is added to lifetime_earned (never below 0). */
+  async updateAccount(manager: EntityManager, account: Pick<LockedAccount, 'memberId' | 'balance' | 'pending'>, lifetimeDelta = 0): Promise<void> {
     await manager.query(
-      `UPDATE point_accounts SET balance = $2, lifetime_earned = lifetime_earned + $3, updated_at = now()
+      `UPDATE point_accounts SET balance = $2, pending = $3, lifetime_earned = GREATEST(lifetime_earned + $4, 0), updated_at = now()
        WHERE member_id = $1`,
-      [memberId, balance, lifetimeAdded],
+      [account.memberId, account.balance, account.pending, lifetimeDelta],
     );
+  }
+
+  /** The entries `ids` inside a move (the credits of lots that activate). */
+  async entriesIn(manager: EntityManager, ids: readonly string[]): Promise<Map<string, LedgerEntryEntity>> {
+    const rows = await manager.query<EntryRow[]>('SELECT * FROM ledger_entries WHERE id = ANY($1)', [ids]);
+    return new Map(rows.map((row) => [row.id, toEntry(row)]));
   }
 
   // --- reads ----------------------------------------------------------------------------------
@@ -201,30 +291,42 @@ export class LedgerRepository {
     return row ? toEntry(row) : null;
   }
 
+  /** Accounts as the API shows them: the balance is what is spendable now (SPENDABLE_BALANCE_SQL). */
   async accounts(tenant: string, memberIds: readonly string[]): Promise<(PointAccountEntity | null)[]> {
-    const rows = await this.db
-      .getRepository(PointAccountEntity)
-      .createQueryBuilder('a')
-      .where('a.tenant = :tenant AND a.member_id = ANY(:memberIds)', { tenant, memberIds })
-      .getMany();
-    const byId = new Map(rows.map((row) => [row.memberId, row]));
+    const rows = await this.db.query<{ member_id: string; tenant: string; balance: number; pending: number; lifetime_earned: number }[]>(
+      `SELECT a.member_id, a.tenant, ${SPENDABLE_BALANCE_SQL('a')} AS balance, a.pending, a.lifetime_earned
+       FROM point_accounts a WHERE a.tenant = $1 AND a.member_id = ANY($2)`,
+      [tenant, memberIds],
+    );
+    const byId = new Map(
+      rows.map((row) => [row.member_id, { memberId: row.member_id, tenant: row.tenant, balance: row.balance, pending: row.pending, lifetimeEarned: row.lifetime_earned }]),
+    );
     return memberIds.map((id) => byId.get(id) ?? null);
   }
 
-  /**
-   * Spendable points in lots that expire within `days`, per member. There is no lower bound: a lot
-   * whose expiry has already passed still counts (nothing expires lots yet), until the points
-   * lifecycle moves such lots out with EXPIRE entries.
-   */
+  /** Spendable points in lots that expire after now and within `days`, per member. */
   async expiring(tenant: string, memberIds: readonly string[], days: number): Promise<Map<string, number>> {
     const rows = await this.db.query<{ member_id: string; points: number }[]>(
       `SELECT member_id, sum(remaining)::int AS points FROM point_lots
-       WHERE tenant = $1 AND member_id = ANY($2) AND remaining > 0
-         AND expires_at IS NOT NULL AND expires_at <= now() + make_interval(days => $3)
+       WHERE tenant = $1 AND member_id = ANY($2) AND remaining > 0 AND pending_until IS NULL
+         AND expires_at > now() AND expires_at <= now() + make_interval(days => $3)
        GROUP BY member_id`,
       [tenant, memberIds, days],
     );
     return new Map(rows.map((row) => [row.member_id, row.points]));
+  }
+
+  /** Per member, the next instant some of its spendable points expire, and how many expire then. */
+  async nextExpiry(tenant: string, memberIds: readonly string[]): Promise<Map<string, { points: number; expiresAt: Date }>> {
+    const rows = await this.db.query<{ member_id: string; points: number; expires_at: Date }[]>(
+      `SELECT DISTINCT ON (member_id) member_id, expires_at,
+              (sum(remaining) OVER (PARTITION BY member_id, expires_at))::int AS points
+       FROM point_lots
+       WHERE tenant = $1 AND member_id = ANY($2) AND remaining > 0 AND pending_until IS NULL AND expires_at > now()
+       ORDER BY member_id, expires_at`,
+      [tenant, memberIds],
+    );
+    return new Map(rows.map((row) => [row.member_id, { points: row.points, expiresAt: row.expires_at }]));
   }
 
   /** The newest `first + 1` entries of each member (older than `beforeSeq`), in one statement. */

@@ -2,7 +2,9 @@ import { parseId } from '@loyalty/kit';
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import { access } from '../access';
 import type { MembersContext } from '../context';
-import { AdjustPointsInput } from './ledger.inputs';
+import { ActivatePendingInput, AdjustPointsInput } from './ledger.inputs';
+import { checkExpiresAt } from './lifecycle.service';
+import { ActivationResult, MaintenanceRun } from './lifecycle.type';
 import { PointsTransaction, toTransaction } from './transaction.type';
 
 @Resolver(() => PointsTransaction)
@@ -18,9 +20,25 @@ export class LedgerResolver {
       type: 'ADJUST',
       reason: input.reason,
       idempotencyKey: input.idempotencyKey,
+      expiresAt: checkExpiresAt(input.points, input.expiresAt),
       scope: 'api',
       source: `api:${identity.principal}`,
     });
     return toTransaction(entry);
+  }
+
+  @Authorized(access['Mutation.activatePendingPoints'])
+  @Mutation(() => ActivationResult, { description: "makes a member's pending points spendable now: one order's, or all of them" })
+  activatePendingPoints(
+    @Arg('input', () => ActivatePendingInput) input: ActivatePendingInput,
+    @Ctx() { identity, services, loaders }: MembersContext,
+  ): Promise<ActivationResult> {
+    return services.lifecycle.activate(identity, loaders, input);
+  }
+
+  @Authorized(access['Mutation.runPointsMaintenance'])
+  @Mutation(() => MaintenanceRun, { description: "runs the tenant's points maintenance now: expiry, activation of pending points, reminders, tier review" })
+  runPointsMaintenance(@Ctx() { identity, services }: MembersContext): Promise<MaintenanceRun> {
+    return services.lifecycle.maintain(identity.tenant);
   }
 }

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { BadInputError, creditBody as credit, debitBody as debit } from '@loyalty/kit';
+import { BadInputError, creditBody as credit, debitBody as debit, reverseOrderBody, type ReverseOrderResult } from '@loyalty/kit';
 import type { Services } from '../context';
 import { toLedgerTransaction } from './ledger.service';
 
@@ -28,6 +28,8 @@ export function ledgerRoutes(router: Router, services: Services): void {
       ...body,
       tenant: identity.tenant,
       expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+      pendingUntil: body.pendingUntil ? new Date(body.pendingUntil) : null,
+      orderId: body.orderId ?? null,
       scope: identity.principal,
       source: identity.principal,
       finalRefusals: true,
@@ -47,6 +49,18 @@ export function ledgerRoutes(router: Router, services: Services): void {
       finalRefusals: true,
     });
     res.json({ transaction: toLedgerTransaction(entry) });
+  });
+
+  router.post('/ledger/reverse-order', async (req, res) => {
+    const body = parse(reverseOrderBody, req.body);
+    const identity = req.identity!;
+    const result = await services.ledger.reverseOrder({ ...body, tenant: identity.tenant, scope: identity.principal, source: identity.principal });
+    const reply: ReverseOrderResult = {
+      transaction: result.entry && toLedgerTransaction(result.entry),
+      reversed: result.reversed,
+      unrecovered: result.unrecovered,
+    };
+    res.json(reply);
   });
 
   router.get('/ledger/transactions/by-key/:key', async (req, res) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   BadInputError,
@@ -14,8 +15,9 @@ import {
 } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
 import type { TierService } from '../tier/tier.service';
-import type { LedgerKey, LedgerRepository } from './ledger.repository';
+import type { LedgerKey, LedgerRepository, LockedAccount } from './ledger.repository';
 import { InsufficientPointsError } from './ledger.errors';
+import { draw, returnTake, settle, type DueLot } from './lots.rule';
 
 /**
  * A request to move points. `points` is signed: positive credits, negative debits.
@@ -38,12 +40,48 @@ export interface MoveRequest {
   source: string;
   reason?: string | null;
   reference?: string | null;
+  /** A credit's own expiry (else the program's expiry policy decides). */
   expiresAt?: Date | null;
+  /** An EARN credit held back until then (a return window): pending, not spendable. */
+  pendingUntil?: Date | null;
+  /** The order an EARN credit was earned on: pending points activate, and returns reverse, by order. */
+  orderId?: string | null;
 }
+
+/** A return's debit: take back `points` the order earned (campaigns computed them from the amounts). */
+export interface ReverseRequest {
+  tenant: string;
+  memberId: string;
+  orderId: string;
+  points: number;
+  idempotencyKey: string;
+  scope: string;
+  source: string;
+}
+
+export interface ReverseResult {
+  entry: LedgerEntryEntity | null;
+  reversed: number;
+  unrecovered: number;
+}
+
+/**
+ * When the program's expiry policy makes a credit booked now expire. `rolling`: the lot follows
+ * the member's activity (ROLLING), and every EARN or REDEEM moves the member's rolling lots to `expiresAt`.
+ */
+export interface CreditTerms {
+  expiresAt: Date | null;
+  rolling: boolean;
+}
+export type CreditTermsOf = (manager: EntityManager, tenant: string, now: Date) => Promise<CreditTerms>;
+/** Until a program says otherwise, points never expire. */
+export const NEVER_EXPIRE: CreditTermsOf = () => Promise.resolve({ expiresAt: null, rolling: false });
 
 /** What the rules decided for a move, before anything is written. */
 interface Checked {
+  account: LockedAccount;
   balanceAfter: number;
+  pendingAfter: number;
   lifetime: number;
 }
 
@@ -64,6 +102,7 @@ export const toLedgerTransaction = (entry: LedgerEntryEntity): LedgerTransaction
   reference: entry.reference,
   createdAt: new Date(entry.createdAt).toISOString(),
   expiresAt: entry.expiresAt ? new Date(entry.expiresAt).toISOString() : null,
+  pendingUntil: entry.pendingUntil ? new Date(entry.pendingUntil).toISOString() : null,
 });
 
 const CREDIT_TYPES: readonly EntryType[] = API_CREDIT_TYPES;
@@ -72,8 +111,17 @@ const DEBIT_TYPES: readonly EntryType[] = API_DEBIT_TYPES;
 const LIFETIME_TYPES: EntryType[] = ['EARN', 'ADJUST'];
 
 function requestHash(request: MoveRequest): string {
-  const { memberId, points, type, reason, reference, expiresAt } = request;
-  return requestFingerprint([memberId, points, type, reason ?? null, reference ?? null, expiresAt?.toISOString() ?? null]);
+  const { memberId, points, type, reason, reference, expiresAt, pendingUntil, orderId } = request;
+  return requestFingerprint([
+    memberId,
+    points,
+    type,
+    reason ?? null,
+    reference ?? null,
+    expiresAt?.toISOString() ?? null,
+    // Only when given, so keys claimed before pending credits existed still replay.
+    ...(pendingUntil || orderId ? [pendingUntil?.toISOString() ?? null, orderId ?? null] : []),
+  ]);
 }
 
 /**
@@ -89,6 +137,7 @@ export class LedgerService {
     private readonly db: DataSource,
     private readonly repository: LedgerRepository,
     private readonly tiers: TierService,
+    private readonly creditTerms: CreditTermsOf = NEVER_EXPIRE,
   ) {}
 
   async move(request: MoveRequest): Promise<MoveResult> {
@@ -97,47 +146,70 @@ export class LedgerService {
     if (!(debit ? DEBIT_TYPES : CREDIT_TYPES).includes(request.type)) {
       throw new Error(`${request.type} cannot ${debit ? 'debit' : 'credit'} points`);
     }
+    if (debit && request.expiresAt) throw new BadInputError('expiresAt', 'Only a credit can have an expiry');
+    if (request.pendingUntil && request.type !== 'EARN') throw new BadInputError('pendingUntil', 'Only EARN credits can be pending');
+    // A pending time already over is no pending time: the points are spendable at once.
+    if (request.pendingUntil && request.pendingUntil.getTime() <= Date.now()) request = { ...request, pendingUntil: null };
     const hash = requestHash(request);
     const key: LedgerKey = { tenant: request.tenant, scope: request.scope, key: request.idempotencyKey };
 
     const outcome = await this.db.transaction(async (manager): Promise<MoveResult | { refused: DomainError }> => {
       if (!(await this.repository.claimKey(manager, key, hash))) return { entry: await this.replay(manager, key, hash), created: false };
+      const events: OutgoingEvent[] = [];
       let checked: Checked;
       try {
-        checked = await this.check(manager, request, debit);
+        const account = await this.lockSettled(manager, request.tenant, request.memberId, events);
+        checked = this.check(account, request, debit);
       } catch (error) {
         if (!(request.finalRefusals && error instanceof DomainError)) throw error;
         // Commit the claimed key with the refusal instead of rolling it back: whoever asks again
         // with it (a stale settler, a recovery job) is refused the same way, never moves points.
         await this.repository.refuseKey(manager, key, { code: error.code, message: error.message, field: error.field ?? null });
+        await appendOutbox(manager, events);
         return { refused: error };
       }
-      return this.write(manager, request, key, debit, checked);
+      return this.write(manager, request, key, debit, checked, events);
     });
     if ('refused' in outcome) throw outcome.refused;
     return outcome;
   }
 
   /**
-   * Locks the member's account and applies the ledger's rules. Writes nothing, so a refusal it
-   * throws can be kept with the key and committed without any part of the move.
+   * Locks the member's account and books what is due on its lots first (pending points whose time
+   * is over, points past their expiry), so the move sees, and its entry shows, the true balance.
    */
-  private async check(manager: EntityManager, request: MoveRequest, debit: boolean): Promise<Checked> {
-    const account = await this.repository.lockAccount(manager, request.tenant, request.memberId);
+  private async lockSettled(manager: EntityManager, tenant: string, memberId: string, events: OutgoingEvent[]): Promise<LockedAccount> {
+    const account = await this.repository.lockAccount(manager, tenant, memberId);
     if (!account) throw new NotFoundError('Member', 'memberId');
-    if (debit && account.balance < -request.points) throw new InsufficientPointsError(account.balance, -request.points);
+    const [settled] = await this.settleAccounts(manager, [account], events);
+    return settled!;
+  }
 
-    const balanceAfter = account.balance + request.points;
+  /** Applies the ledger's rules to the locked account. Writes nothing, so a refusal can be kept with the key. */
+  private check(account: LockedAccount, request: MoveRequest, debit: boolean): Checked {
+    if (debit && account.balance < -request.points) throw new InsufficientPointsError(account.balance, -request.points);
+    const pending = Boolean(request.pendingUntil);
+    const balanceAfter = pending ? account.balance : account.balance + request.points;
+    const pendingAfter = pending ? account.pending + request.points : account.pending;
     const lifetime = !debit && LIFETIME_TYPES.includes(request.type) ? request.points : 0;
     // Balances and lifetime totals are 32-bit (GraphQL Int): refuse before PostgreSQL overflows.
-    if (balanceAfter > MAX_BALANCE || account.lifetimeEarned + lifetime > MAX_BALANCE) {
+    if (balanceAfter + pendingAfter > MAX_BALANCE || account.lifetimeEarned + lifetime > MAX_BALANCE) {
       throw new BadInputError('points', `This credit would take the member's points past ${MAX_BALANCE}`);
     }
-    return { balanceAfter, lifetime };
+    return { account, balanceAfter, pendingAfter, lifetime };
   }
 
   /** The move itself, under the claimed key and the account lock: entry, lots, balance, tier, outbox. */
-  private async write(manager: EntityManager, request: MoveRequest, key: LedgerKey, debit: boolean, { balanceAfter, lifetime }: Checked): Promise<MoveResult> {
+  private async write(
+    manager: EntityManager,
+    request: MoveRequest,
+    key: LedgerKey,
+    debit: boolean,
+    { account, balanceAfter, pendingAfter, lifetime }: Checked,
+    events: OutgoingEvent[],
+  ): Promise<MoveResult> {
+    const terms = await this.creditTerms(manager, request.tenant, new Date());
+    const expiresAt = debit ? null : (request.expiresAt ?? terms.expiresAt);
     const entry = await this.repository.insertEntry(manager, {
       tenant: request.tenant,
       memberId: request.memberId,
@@ -148,27 +220,20 @@ export class LedgerService {
       reference: request.reference ?? null,
       source: request.source,
       idempotencyKey: request.idempotencyKey,
-      expiresAt: request.expiresAt ?? null,
+      expiresAt,
+      pendingUntil: request.pendingUntil ?? null,
+      orderId: request.orderId ?? null,
     });
+    // Under ROLLING expiry, every earn and redeem gives all of the member's points a new life.
+    if (terms.rolling && terms.expiresAt && (request.type === 'EARN' || request.type === 'REDEEM')) {
+      await this.repository.extendRolling(manager, request.memberId, terms.expiresAt);
+    }
     if (debit) await this.drawLots(manager, entry);
-    else await this.repository.insertLot(manager, entry);
-    await this.repository.updateAccount(manager, request.memberId, balanceAfter, lifetime);
+    else await this.repository.insertLot(manager, entry, terms.rolling && !request.expiresAt);
+    await this.repository.updateAccount(manager, { memberId: request.memberId, balance: balanceAfter, pending: pendingAfter }, lifetime);
     await this.repository.attachEntry(manager, key, entry.id);
 
-    const events: OutgoingEvent[] = [
-      {
-        type: 'POINTS_BALANCE_CHANGED',
-        tenant: request.tenant,
-        key: request.memberId,
-        payload: {
-          memberId: request.memberId,
-          balance: balanceAfter,
-          delta: request.points,
-          // The whole entry: subscribers read the transaction from the event, without a fetch.
-          transaction: toLedgerTransaction(entry),
-        },
-      },
-    ];
+    events.push(balanceChanged(entry, balanceAfter - account.balance, pendingAfter - account.pending, balanceAfter));
     if (request.type === 'EARN') {
       const tierChange = await this.tiers.earn(manager, request.tenant, request.memberId, request.points);
       if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
@@ -179,33 +244,188 @@ export class LedgerService {
 
   /** The same key again: the first result if the input is the same, IDEMPOTENCY_CONFLICT if not. */
   private async replay(manager: EntityManager, key: LedgerKey, hash: string): Promise<LedgerEntryEntity> {
-    const existing = await this.repository.keyedOutcome(manager, key);
-    if (!existing || existing.requestHash !== hash) throw new IdempotencyConflictError();
-    if (existing.refusal) throw new DomainError(existing.refusal.code, existing.refusal.message, existing.refusal.field ?? undefined);
+    const existing = await this.replayed(manager, key, hash);
     if (!existing.entry) throw new IdempotencyConflictError();
     return existing.entry;
   }
 
+  private async replayed(manager: EntityManager, key: LedgerKey, hash: string) {
+    const existing = await this.repository.keyedOutcome(manager, key);
+    if (!existing || existing.requestHash !== hash) throw new IdempotencyConflictError();
+    if (existing.refusal) throw new DomainError(existing.refusal.code, existing.refusal.message, existing.refusal.field ?? undefined);
+    return existing;
+  }
+
   /** Takes a debit from the member's open lots, soonest expiry first, and records which. */
   private async drawLots(manager: EntityManager, entry: LedgerEntryEntity): Promise<void> {
-    let needed = -entry.points;
-    const taken: { lotId: string; points: number }[] = [];
-    for (const lot of await this.repository.openLots(manager, entry.memberId)) {
-      if (needed === 0) break;
-      const points = Math.min(lot.remaining, needed);
-      taken.push({ lotId: lot.id, points });
-      needed -= points;
-    }
-    if (needed > 0) throw new Error(`ledger invariant broken: lots of member ${entry.memberId} do not cover its balance`);
+    const { taken, short } = draw(await this.repository.openLots(manager, entry.memberId), -entry.points);
+    if (short > 0) throw new Error(`ledger invariant broken: lots of member ${entry.memberId} do not cover its balance`);
     await this.repository.allocate(manager, entry.id, taken);
+  }
+
+  /**
+   * A return: takes back points an order earned, from the order's pending points first, then from
+   * the spendable balance down to 0. One REVERSAL debit with the order id as reference (none when
+   * nothing is left to take); what could not be taken is reported as unrecovered. The points leave
+   * the member's tier qualification and lifetime total whether or not they could be taken back.
+   */
+  async reverseOrder(request: ReverseRequest): Promise<ReverseResult> {
+    if (request.points < 1 || !Number.isInteger(request.points)) throw new Error('points must be a positive integer');
+    const hash = requestFingerprint(['reverse-order', request.memberId, request.orderId, request.points]);
+    const key: LedgerKey = { tenant: request.tenant, scope: request.scope, key: request.idempotencyKey };
+    return this.db.transaction(async (manager): Promise<ReverseResult> => {
+      if (!(await this.repository.claimKey(manager, key, hash))) {
+        const existing = await this.replayed(manager, key, hash);
+        const outcome = existing.outcome as { reversed: number; unrecovered: number } | null;
+        if (!outcome) throw new IdempotencyConflictError();
+        return { entry: existing.entry, reversed: outcome.reversed, unrecovered: outcome.unrecovered };
+      }
+      const events: OutgoingEvent[] = [];
+      const account = await this.lockSettled(manager, request.tenant, request.memberId, events);
+      const pendingLots = await this.repository.pendingLots(manager, request.memberId, request.orderId);
+      const orderPending = pendingLots.reduce((sum, lot) => sum + lot.remaining, 0);
+      const take = returnTake(request.points, orderPending, account.balance);
+      let entry: LedgerEntryEntity | null = null;
+      if (take.fromPending + take.fromBalance > 0) {
+        const balanceAfter = account.balance - take.fromBalance;
+        const pendingAfter = account.pending - take.fromPending;
+        entry = await this.repository.insertEntry(manager, {
+          tenant: request.tenant,
+          memberId: request.memberId,
+          type: 'REVERSAL',
+          points: -(take.fromPending + take.fromBalance),
+          balanceAfter,
+          reason: 'Order returned',
+          reference: request.orderId,
+          source: request.source,
+          idempotencyKey: request.idempotencyKey,
+          expiresAt: null,
+          pendingUntil: null,
+          orderId: request.orderId,
+        });
+        const fromPending = draw(pendingLots, take.fromPending).taken;
+        const fromBalance = draw(await this.repository.openLots(manager, request.memberId), take.fromBalance).taken;
+        await this.repository.allocate(manager, entry.id, [...fromPending, ...fromBalance]);
+        await this.repository.updateAccount(manager, { memberId: request.memberId, balance: balanceAfter, pending: pendingAfter }, -request.points);
+        events.push(balanceChanged(entry, -take.fromBalance, -take.fromPending, balanceAfter));
+      } else {
+        await this.repository.updateAccount(manager, account, -request.points);
+      }
+      await this.tiers.unearnOrder(manager, request.memberId, request.orderId, request.points);
+      await this.repository.attachEntry(manager, key, entry?.id ?? null, { reversed: take.fromPending + take.fromBalance, unrecovered: take.unrecovered });
+      await appendOutbox(manager, events);
+      return { entry, reversed: take.fromPending + take.fromBalance, unrecovered: take.unrecovered };
+    });
+  }
+
+  /** Makes a member's pending points spendable now: one order's, or all of them. Returns the points activated. */
+  async activatePending(tenant: string, memberId: string, orderId: string | null): Promise<number> {
+    return this.db.transaction(async (manager) => {
+      const events: OutgoingEvent[] = [];
+      const account = await this.lockSettled(manager, tenant, memberId, events);
+      const lots = await this.repository.pendingLots(manager, memberId, orderId);
+      await this.settleAccounts(manager, [account], events, lots);
+      await appendOutbox(manager, events);
+      return lots.filter((lot) => !lot.expires).reduce((sum, lot) => sum + lot.remaining, 0);
+    });
+  }
+
+  /**
+   * The maintenance of lots, in bounded batches: books pending points whose time is over and points
+   * past their expiry for up to `batch` members per transaction. Accounts a move holds are skipped
+   * (the move settles them itself), so replicas running this at once never book a lot twice and
+   * never wait on earning. `tenant`: one tenant's members (null: every tenant). Returns the points activated and expired.
+   */
+  async settleDue(tenant: string | null, batch = 500): Promise<{ activated: number; expired: number }> {
+    const total = { activated: 0, expired: 0 };
+    for (;;) {
+      const done = await this.db.transaction(async (manager) => {
+        const accounts = await this.repository.lockDueAccounts(manager, batch, tenant);
+        if (accounts.length === 0) return true;
+        const events: OutgoingEvent[] = [];
+        const lots = await this.repository.dueLots(manager, accounts.map((a) => a.memberId));
+        await this.settleAccounts(manager, accounts, events, lots);
+        for (const lot of lots) {
+          if (lot.activates) total.activated += lot.remaining;
+          if (lot.expires) total.expired += lot.remaining;
+        }
+        await appendOutbox(manager, events);
+        return false;
+      });
+      if (done) return total;
+    }
+  }
+
+  /**
+   * Books what is due on locked accounts: `lots` (default: what is due on them now) activate and
+   * expire by the lot rules. Expired points become one EXPIRE entry per member. Returns the accounts
+   * as they now stand; appends the balance events to `events`.
+   */
+  private async settleAccounts(manager: EntityManager, accounts: LockedAccount[], events: OutgoingEvent[], given?: DueLot[]): Promise<LockedAccount[]> {
+    const lots = given ?? (await this.repository.dueLots(manager, accounts.map((a) => a.memberId)));
+    if (lots.length === 0) return accounts;
+    const activatedIds = lots.filter((lot) => lot.activates).map((lot) => lot.id);
+    await this.repository.activateLots(manager, activatedIds);
+    const credits =
+      activatedIds.length > 0
+        ? await this.repository.entriesIn(manager, lots.filter((lot) => lot.activates).map((lot) => lot.entryId))
+        : new Map<string, LedgerEntryEntity>();
+    const result: LockedAccount[] = [];
+    for (const account of accounts) {
+      const outcome = settle(lots.filter((lot) => lot.memberId === account.memberId));
+      let { balance, pending } = account;
+      for (const lot of outcome.activated) {
+        balance += lot.remaining;
+        pending -= lot.remaining;
+        // The activation has no entry of its own: the event carries the credit that became spendable.
+        events.push(balanceChanged(credits.get(lot.entryId)!, lot.remaining, -lot.remaining, balance));
+      }
+      const expiredPoints = outcome.expiredFromBalance + outcome.expiredFromPending;
+      if (expiredPoints > 0) {
+        balance -= outcome.expiredFromBalance;
+        pending -= outcome.expiredFromPending;
+        const entry = await this.repository.insertEntry(manager, {
+          tenant: account.tenant,
+          memberId: account.memberId,
+          type: 'EXPIRE',
+          points: -expiredPoints,
+          balanceAfter: balance,
+          reason: 'Points expired',
+          reference: null,
+          source: 'system:expiry',
+          idempotencyKey: `expire:${randomUUID()}`,
+          expiresAt: null,
+          pendingUntil: null,
+          orderId: null,
+        });
+        await this.repository.allocate(manager, entry.id, outcome.expired.map((lot) => ({ lotId: lot.id, points: lot.remaining })));
+        events.push(balanceChanged(entry, -outcome.expiredFromBalance, -outcome.expiredFromPending, balance));
+      }
+      if (outcome.activated.length > 0 || expiredPoints > 0) {
+        await this.repository.updateAccount(manager, { memberId: account.memberId, balance, pending });
+      }
+      result.push({ ...account, balance, pending });
+    }
+    return result;
   }
 
   findByKey(tenant: string, scope: string, key: string): Promise<LedgerEntryEntity | null> {
     return this.repository.findByKey({ tenant, scope, key });
   }
 
-  /** The sum of the tenant's balances: what analytics' pointsOutstanding must equal. */
+  /** The sum of the tenant's booked balances (pending points excluded): what analytics' pointsOutstanding must equal. */
   outstanding(tenant: string): Promise<number> {
     return this.repository.outstanding(tenant);
   }
+}
+
+/** The balance event of an entry: `delta` is what the balance moved, `pendingDelta` what pending points moved. */
+function balanceChanged(entry: LedgerEntryEntity, delta: number, pendingDelta: number, balance: number): OutgoingEvent {
+  return {
+    type: 'POINTS_BALANCE_CHANGED',
+    tenant: entry.tenant,
+    key: entry.memberId,
+    // The whole entry: subscribers read the transaction from the event, without a fetch.
+    payload: { memberId: entry.memberId, balance, delta, pendingDelta, transaction: toLedgerTransaction(entry) },
+  };
 }

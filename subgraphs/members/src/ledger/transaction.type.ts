@@ -38,6 +38,9 @@ export class PointsTransaction {
   @Field(() => Date, { nullable: true, description: 'for credits that expire' })
   expiresAt!: Date | null;
 
+  @Field(() => Date, { nullable: true, description: 'a pending credit: its points were held back until then (or until activated early)' })
+  pendingUntil!: Date | null;
+
   /** Not exposed: used for cursors and for `member`-token checks. */
   memberId!: string;
   seq!: string;
@@ -52,6 +55,7 @@ export const toTransaction = (entry: LedgerEntryEntity): PointsTransaction => ({
   reference: entry.reference,
   createdAt: new Date(entry.createdAt),
   expiresAt: entry.expiresAt ? new Date(entry.expiresAt) : null,
+  pendingUntil: entry.pendingUntil ? new Date(entry.pendingUntil) : null,
   memberId: entry.memberId,
   seq: String(entry.seq),
 });

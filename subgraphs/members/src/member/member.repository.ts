@@ -1,5 +1,6 @@
 import { Brackets, type DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { SPENDABLE_BALANCE_SQL } from '../ledger/ledger.repository';
 import { entryTierSql } from '../tier/tier.repository';
 import { MemberEntity } from './member.entity';
 
@@ -34,7 +35,7 @@ export class MemberRepository {
       .getRepository(MemberEntity)
       .createQueryBuilder('m')
       .innerJoin('point_accounts', 'a', 'a.member_id = m.id')
-      .addSelect('a.balance', 'balance')
+      .addSelect(SPENDABLE_BALANCE_SQL('a'), 'balance')
       .where('m.tenant = :tenant AND m.id = ANY(:ids)', { tenant, ids })
       .getRawAndEntities<{ m_id: string; balance: number }>();
     const balances = new Map(rows.raw.map((row) => [row.m_id, Number(row.balance)]));

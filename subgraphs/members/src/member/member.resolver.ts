@@ -2,6 +2,7 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mu
 import { BadInputError, decodeCursor, encodeCursor, pageSize } from '@loyalty/kit';
 import { access } from '../access';
 import type { MembersContext } from '../context';
+import { PointsExpiry } from '../ledger/lifecycle.type';
 import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
 import { Tier, TierProgress } from '../tier/tier.type';
 import { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
@@ -87,6 +88,11 @@ export class MemberResolver {
 
 @Resolver(() => PointsAccount)
 export class PointsAccountResolver {
+  @FieldResolver(() => PointsExpiry, { nullable: true, description: 'the next spendable points to expire, and when; null when none expire' })
+  nextExpiry(@Root() account: PointsAccount, @Ctx() { loaders }: MembersContext): Promise<PointsExpiry | null> {
+    return loaders.nextExpiry.load(account.memberId);
+  }
+
   @FieldResolver(() => Int, { description: 'spendable points that expire within the given number of days' })
   expiring(
     @Root() account: PointsAccount,

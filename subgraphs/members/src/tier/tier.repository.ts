@@ -77,6 +77,20 @@ export class TierRepository {
     return row ? { tierId: row.tier_id, qualifyingPoints: Number(row.points), tiers: row.tiers } : undefined;
   }
 
+  /**
+   * A return: the points leave the qualification window's bucket of the day the order earned them
+   * (qualifying points are EARN credits net of returns).
+   */
+  async unbookOrder(manager: EntityManager, memberId: string, orderId: string, points: number): Promise<void> {
+    await manager.query(
+      `UPDATE earn_days d SET points = GREATEST(d.points - $3, 0)
+       FROM (SELECT (created_at AT TIME ZONE 'UTC')::date AS day FROM ledger_entries
+             WHERE member_id = $1 AND order_id = $2 AND type = 'EARN' ORDER BY seq LIMIT 1) e
+       WHERE d.member_id = $1 AND d.day = e.day`,
+      [memberId, orderId, points],
+    );
+  }
+
   /** Records the tier a member now holds. */
   async record(manager: EntityManager, memberId: string, tierId: string): Promise<void> {
     await manager.query('UPDATE members SET tier_id = $2, updated_at = now() WHERE id = $1', [memberId, tierId]);

@@ -51,4 +51,9 @@ export class TierService {
     await this.repository.record(manager, memberId, change.tierId);
     return { memberId, ...change };
   }
+
+  /** In a return's transaction: the returned points no longer qualify (the tier review acts on it). */
+  unearnOrder(manager: EntityManager, memberId: string, orderId: string, points: number): Promise<void> {
+    return this.repository.unbookOrder(manager, memberId, orderId, points);
+  }
 }

@@ -1,0 +1,35 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { Member } from '../member/member.type';
+
+@ObjectType({ description: 'The next points of a member to expire' })
+export class PointsExpiry {
+  @Field(() => Int, { description: 'spendable points that expire at `expiresAt`' })
+  points!: number;
+
+  @Field({ description: 'the soonest instant some of the spendable points expire' })
+  expiresAt!: Date;
+}
+
+@ObjectType({ description: 'What activatePendingPoints made spendable' })
+export class ActivationResult {
+  @Field(() => Int, { description: 'pending points that became spendable now (0 when there were none)' })
+  pointsActivated!: number;
+
+  @Field(() => Member)
+  member!: Member;
+}
+
+@ObjectType({ description: 'What one maintenance run did for the tenant' })
+export class MaintenanceRun {
+  @Field(() => Int, { description: 'points booked as EXPIRE entries' })
+  pointsExpired!: number;
+
+  @Field(() => Int, { description: 'pending points whose time was over, made spendable' })
+  pointsActivated!: number;
+
+  @Field(() => Int, { description: 'members whose tier the review changed' })
+  tiersChanged!: number;
+
+  @Field(() => Int, { description: 'POINTS_EXPIRING reminders sent (one per lot and reminder day)' })
+  remindersSent!: number;
+}
