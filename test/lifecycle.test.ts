@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from '@jest/globals';
+import { createLedgerClient, DomainError } from '@loyalty/kit';
+import { waitFor } from './support/processes';
+import { codes, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token } from './support/system';
+
+const ledger = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'campaigns' });
+const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+
+const ACCOUNT = `query($id: ID!) { member(id: $id) { points { balance pending expiring(withinDays: 1) nextExpiry { points expiresAt } } } }`;
+interface Account {
+  balance: number;
+  pending: number;
+  expiring: number;
+  nextExpiry: { points: number; expiresAt: string } | null;
+}
+
+/**
+ * The ledger's invariants for one member: entries sum to balance + pending; open lots hold exactly
+ * that; no lot gives more than it had; every lot's allocations and remainder add up to its points.
+ */
+async function assertLedger(memberId: string, expected: { balance: number; pending: number }) {
+  const [row] = await sql<{ balance: number; pending: number; entries: number; lots: number; broken: number }>(
+    'members',
+    `SELECT a.balance, a.pending,
+            (SELECT COALESCE(sum(points), 0)::int FROM ledger_entries WHERE member_id = a.member_id) AS entries,
+            (SELECT COALESCE(sum(remaining), 0)::int FROM point_lots WHERE member_id = a.member_id) AS lots,
+            (SELECT count(*)::int FROM point_lots l WHERE l.member_id = a.member_id
+               AND l.points <> l.remaining + COALESCE((SELECT sum(points) FROM lot_allocations WHERE lot_id = l.id), 0)) AS broken
+     FROM point_accounts a WHERE a.member_id = $1`,
+    [memberId],
+  );
+  const total = expected.balance + expected.pending;
+  assert.deepEqual(row, { ...expected, entries: total, lots: total, broken: 0 });
+}
+
+const adjustWith = (t: Awaited<ReturnType<typeof newTenant>>, input: Record<string, unknown>) =>
+  gql(
+    'mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { id points balanceAfter expiresAt } }',
+    { input: { reason: 'test', idempotencyKey: randomUUID(), ...input } },
+    { token: t.admin },
+  );
+
+describe('points lifecycle', () => {
+  it('refuses an expiresAt in the past or on a debit, and writes nothing', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    await t.adjust(member, 100);
+    const past = await adjustWith(t, { memberId: member, points: 10, expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    assert.deepEqual(codes(past), ['BAD_USER_INPUT']);
+    assert.equal(past.errors?.[0]?.extensions?.field, 'expiresAt');
+    const debit = await adjustWith(t, { memberId: member, points: -10, expiresAt: inSeconds(3600) });
+    assert.deepEqual(codes(debit), ['BAD_USER_INPUT']);
+    assert.equal(debit.errors?.[0]?.extensions?.field, 'expiresAt');
+    await assertLedger(member, { balance: 100, pending: 0 });
+  });
+
+  it('takes expired points out of the balance at once, never spends them, and books them once', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const expiresAt = inSeconds(2);
+    const credit = await adjustWith(t, { memberId: member, points: 100, expiresAt });
+    assert.equal(credit.errors, undefined);
+    assert.equal(new Date(credit.data!.adjustPoints.expiresAt).getTime(), new Date(expiresAt).getTime());
+    await t.adjust(member, 50);
+
+    const before = (await ok<{ member: { points: Account } }>(ACCOUNT, { id: member }, { token: t.admin })).member.points;
+    assert.equal(before.balance, 150);
+    assert.equal(before.expiring, 100);
+    assert.equal(before.nextExpiry?.points, 100);
+    assert.equal(new Date(before.nextExpiry!.expiresAt).getTime(), new Date(expiresAt).getTime());
+
+    // No job runs in the test system: the read alone must drop the expired lot.
+    await waitFor('the expired points to leave the balance', async () => (await t.balance(member)) === 50);
+    const after = (await ok<{ member: { points: Account } }>(ACCOUNT, { id: member }, { token: t.admin })).member.points;
+    assert.deepEqual(after, { balance: 50, pending: 0, expiring: 0, nextExpiry: null });
+
+    // A debit can only draw on the 50 live points, even though 100 expired ones are not booked yet.
+    assert.deepEqual(codes(await t.adjust(member, -60)), ['INSUFFICIENT_POINTS']);
+    const spent = await t.adjust(member, -20);
+    assert.equal(spent.data?.adjustPoints.balanceAfter, 30);
+
+    // The debit booked the expiry first, under the member's lock: one EXPIRE entry, before it.
+    const entries = await sql<{ type: string; points: number; balance_after: number }>(
+      'members',
+      'SELECT type, points, balance_after FROM ledger_entries WHERE member_id = $1 ORDER BY seq',
+      [member],
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.type, e.points, e.balance_after]),
+      [
+        ['ADJUST', 100, 100],
+        ['ADJUST', 50, 150],
+        ['EXPIRE', -100, 50],
+        ['ADJUST', -20, 30],
+      ],
+    );
+    const run = await ok<{ runPointsMaintenance: { pointsExpired: number } }>('mutation { runPointsMaintenance { pointsExpired } }', {}, { token: t.admin });
+    assert.equal(run.runPointsMaintenance.pointsExpired, 0);
+    await assertLedger(member, { balance: 30, pending: 0 });
+  });
+
+  it('books due expiry in runPointsMaintenance once, however many runs race, while debits go on', async () => {
+    const t = await newTenant();
+    const members = await Promise.all(Array.from({ length: 6 }, () => t.enroll()));
+    for (const member of members) {
+      for (let i = 0; i < 4; i++) assert.equal((await adjustWith(t, { memberId: member, points: 10, expiresAt: inSeconds(2) })).errors, undefined);
+      await t.adjust(member, 100);
+    }
+    await waitFor('the lots to expire', async () => (await t.balance(members.at(-1)!)) === 100);
+
+    const runs = Array.from({ length: 4 }, () =>
+      ok<{ runPointsMaintenance: { pointsExpired: number } }>('mutation { runPointsMaintenance { pointsExpired } }', {}, { token: t.admin }),
+    );
+    const debits = members.map((member) => t.adjust(member, -30));
+    const [results, spent] = await Promise.all([Promise.all(runs), Promise.all(debits)]);
+    assert.ok(spent.every((d) => d.data?.adjustPoints.balanceAfter === 70), JSON.stringify(spent));
+    // Whoever booked a lot (a run or a member's own debit), each lot expired exactly once.
+    const booked = results.reduce((sum, r) => sum + r.runPointsMaintenance.pointsExpired, 0);
+    assert.ok(booked <= 6 * 40);
+    const [expiries] = await sql<{ entries: number; points: number; lots: number }>(
+      'members',
+      `SELECT count(DISTINCT e.id)::int AS entries, -sum(DISTINCT e.points)::int AS points, count(a.lot_id)::int AS lots
+       FROM ledger_entries e JOIN lot_allocations a ON a.entry_id = e.id WHERE e.type = 'EXPIRE' AND e.tenant = $1`,
+      [t.tenant],
+    );
+    assert.equal(expiries!.lots, 6 * 4);
+    assert.equal(expiries!.entries, 6);
+    for (const member of members) await assertLedger(member, { balance: 70, pending: 0 });
+    // The tenant's runs never touch another tenant's due lots.
+    const other = await newTenant();
+    const stranger = await other.enroll();
+    await adjustWith(other, { memberId: stranger, points: 5, expiresAt: inSeconds(1) });
+    await waitFor('the stranger lot to expire', async () => (await other.balance(stranger)) === 0);
+    await ok('mutation { runPointsMaintenance { pointsExpired } }', {}, { token: t.admin });
+    const [unbooked] = await sql<{ n: number }>('members', `SELECT count(*)::int AS n FROM point_lots WHERE member_id = $1 AND remaining > 0`, [stranger]);
+    assert.equal(unbooked!.n, 1);
+  });
+
+  it('keeps pending points out of the balance until they are activated, by order or all', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const earn = (points: number, orderId: string, pendingUntil?: string) =>
+      ledger.credit({ tenant: t.tenant, memberId: member, points, type: 'EARN', idempotencyKey: randomUUID(), reference: orderId, orderId, pendingUntil });
+    const pendingCredit = await earn(40, 'order-1', inSeconds(3600));
+    assert.equal(pendingCredit.balanceAfter, 0);
+    assert.ok(pendingCredit.pendingUntil);
+    await earn(25, 'order-2', inSeconds(3600));
+    await earn(10, 'order-3');
+
+    const account = (await ok<{ member: { points: Account } }>(ACCOUNT, { id: member }, { token: t.admin })).member.points;
+    assert.equal(account.balance, 10);
+    assert.equal(account.pending, 65);
+    assert.deepEqual(codes(await t.adjust(member, -11)), ['INSUFFICIENT_POINTS']);
+
+    const ACTIVATE = 'mutation($input: ActivatePendingInput!) { activatePendingPoints(input: $input) { pointsActivated member { points { balance pending } } } }';
+    const one = await ok<{ activatePendingPoints: { pointsActivated: number; member: { points: { balance: number; pending: number } } } }>(
+      ACTIVATE,
+      { input: { memberId: member, orderId: 'order-1' } },
+      { token: t.admin },
+    );
+    assert.deepEqual(one.activatePendingPoints, { pointsActivated: 40, member: { points: { balance: 50, pending: 25 } } });
+    const again = await ok<{ activatePendingPoints: { pointsActivated: number } }>(ACTIVATE, { input: { memberId: member, orderId: 'order-1' } }, { token: t.admin });
+    assert.equal(again.activatePendingPoints.pointsActivated, 0);
+    const rest = await ok<{ activatePendingPoints: { pointsActivated: number } }>(ACTIVATE, { input: { memberId: member } }, { token: t.admin });
+    assert.equal(rest.activatePendingPoints.pointsActivated, 25);
+    await assertLedger(member, { balance: 75, pending: 0 });
+
+    const marketer = await gql(ACTIVATE, { input: { memberId: member } }, { token: await token(t.tenant, ['marketer']) });
+    assert.deepEqual(codes(marketer), ['FORBIDDEN']);
+  });
+
+  it('activates pending points whose time is over in maintenance', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    await ledger.credit({ tenant: t.tenant, memberId: member, points: 30, type: 'EARN', idempotencyKey: randomUUID(), reference: 'o', orderId: 'o', pendingUntil: inSeconds(1) });
+    await waitFor('the pending points to activate', async () => {
+      const run = await ok<{ runPointsMaintenance: { pointsActivated: number } }>('mutation { runPointsMaintenance { pointsActivated } }', {}, { token: t.admin });
+      return run.runPointsMaintenance.pointsActivated === 30;
+    });
+    await assertLedger(member, { balance: 30, pending: 0 });
+  });
+
+  it("takes a return's points from the order's pending points first, then the balance down to 0", async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    await ledger.credit({ tenant: t.tenant, memberId: member, points: 100, type: 'EARN', idempotencyKey: randomUUID(), reference: 'a', orderId: 'a', pendingUntil: inSeconds(3600) });
+    await ledger.credit({ tenant: t.tenant, memberId: member, points: 50, type: 'EARN', idempotencyKey: randomUUID(), reference: 'b', orderId: 'b' });
+
+    const fromPending = await ledger.reverseOrder({ tenant: t.tenant, memberId: member, orderId: 'a', points: 30, idempotencyKey: 'ret-a' });
+    assert.equal(fromPending.reversed, 30);
+    assert.equal(fromPending.unrecovered, 0);
+    assert.equal(fromPending.transaction?.type, 'REVERSAL');
+    assert.equal(fromPending.transaction?.points, -30);
+    assert.equal(fromPending.transaction?.reference, 'a');
+    await assertLedger(member, { balance: 50, pending: 70 });
+
+    const key = 'ret-b';
+    const partly = await ledger.reverseOrder({ tenant: t.tenant, memberId: member, orderId: 'b', points: 80, idempotencyKey: key });
+    assert.deepEqual([partly.reversed, partly.unrecovered, partly.transaction?.balanceAfter], [50, 30, 0]);
+    // The same key replays the first outcome and moves nothing.
+    assert.deepEqual(await ledger.reverseOrder({ tenant: t.tenant, memberId: member, orderId: 'b', points: 80, idempotencyKey: key }), partly);
+    const nothing = await ledger.reverseOrder({ tenant: t.tenant, memberId: member, orderId: 'b', points: 5, idempotencyKey: 'ret-b2' });
+    assert.deepEqual([nothing.reversed, nothing.unrecovered, nothing.transaction], [0, 5, null]);
+    await assert.rejects(
+      ledger.reverseOrder({ tenant: t.tenant, memberId: member, orderId: 'b', points: 6, idempotencyKey: 'ret-b2' }),
+      (error: unknown) => error instanceof DomainError && error.code === 'IDEMPOTENCY_CONFLICT',
+    );
+    await assertLedger(member, { balance: 0, pending: 70 });
+  });
+});
