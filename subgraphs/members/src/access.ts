@@ -17,10 +17,12 @@ export const access = {
   'Query.member': [...READ_ANY_MEMBER, 'self'],
   'Query.members': READ_ANY_MEMBER,
   'Query.tiers': ['admin', 'marketer', 'agent', 'integration', 'member'],
+  'Query.program': ['admin', 'marketer', 'agent'],
   'Mutation.enrollMember': ['admin', 'integration'],
   'Mutation.updateMember': ['admin', 'agent', 'integration'],
   'Mutation.adjustPoints': ['admin', 'agent'],
   'Mutation.upsertTier': ['admin'],
+  'Mutation.updateProgram': ['admin'],
   'Mutation.createApiKey': ['admin'],
   'Mutation.revokeApiKey': ['admin'],
   /** A transaction resolved by reference (e.g. `EarnResult.transaction`). */

@@ -7,6 +7,7 @@ import type { LedgerService } from './ledger/ledger.service';
 import type { MemberEntity } from './member/member.entity';
 import type { MemberRepository } from './member/member.repository';
 import type { MemberService } from './member/member.service';
+import type { ProgramService } from './program/program.service';
 import type { TierEntity } from './tier/tier.entity';
 import type { TierRepository } from './tier/tier.repository';
 import type { TierService } from './tier/tier.service';
@@ -17,6 +18,7 @@ export interface Services {
   tiers: TierService;
   ledger: LedgerService;
   apiKeys: ApiKeyService;
+  programs: ProgramService;
   memberRepository: MemberRepository;
   ledgerRepository: LedgerRepository;
   tierRepository: TierRepository;

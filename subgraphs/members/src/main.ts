@@ -16,6 +16,9 @@ import { MemberService } from './member/member.service';
 import { MembersInitial1763800000001 } from './migrations/1763800000001-members-initial';
 import { EarnDays1763800000002 } from './migrations/1763800000002-earn-days';
 import { FinalRefusals1763800000003 } from './migrations/1763800000003-final-refusals';
+import { Programs1763800000004 } from './migrations/1763800000004-programs';
+import { ProgramRepository } from './program/program.repository';
+import { ProgramService } from './program/program.service';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
 import { TierEntity } from './tier/tier.entity';
@@ -39,7 +42,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db }) => {
@@ -51,6 +54,7 @@ main(() =>
           tiers,
           ledger: new LedgerService(db, tiers),
           apiKeys: new ApiKeyService(db),
+          programs: new ProgramService(db, new ProgramRepository(db)),
           memberRepository,
           ledgerRepository: new LedgerRepository(db),
           tierRepository,
