@@ -114,7 +114,7 @@ describe('identity and access', () => {
     assert.deepEqual(names, [
       'activateCampaign', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
       'enrollMember', 'pauseCampaign', 'recordActivity', 'redeemReward', 'revokeApiKey', 'updateCampaign',
-      'updateMember', 'updateReward', 'upsertTier',
+      'updateMember', 'updateProgram', 'updateReward', 'upsertTier',
     ]);
   });
 

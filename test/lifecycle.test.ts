@@ -209,4 +209,33 @@ describe('points lifecycle', () => {
     );
     await assertLedger(member, { balance: 0, pending: 70 });
   });
+
+  it("dates credits by the program's expiry policy, and under ROLLING moves every lot with each earn", async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const program = 'mutation($input: ProgramInput!) { updateProgram(input: $input) { expiry { mode days } } }';
+    await ok(program, { input: { timeZone: 'Europe/Warsaw', expiry: { mode: 'AFTER_DAYS', days: 30, roundTo: 'END_OF_QUARTER' } } }, { token: t.admin });
+    const dated = await adjustWith(t, { memberId: member, points: 10 });
+    const expiresAt = new Date(dated.data!.adjustPoints.expiresAt);
+    // The first instant of a quarter in Warsaw: midnight local time on the 1st of Jan/Apr/Jul/Oct, at least 30 days out.
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Warsaw', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' }).format(expiresAt);
+    assert.match(local, /^01\/(01|04|07|10), 00:00$/);
+    assert.ok(expiresAt.getTime() >= Date.now() + 30 * 86_400_000 - 60_000);
+    const own = await adjustWith(t, { memberId: member, points: 5, expiresAt: inSeconds(7200) });
+    assert.equal(new Date(own.data!.adjustPoints.expiresAt).getTime() < expiresAt.getTime(), true, 'an explicit expiresAt wins over the policy');
+
+    await ok(program, { input: { expiry: { mode: 'ROLLING', days: 10 } } }, { token: t.admin });
+    const first = await ledger.credit({ tenant: t.tenant, memberId: member, points: 20, type: 'EARN', idempotencyKey: randomUUID(), reference: 'r1' });
+    const lotsAfter = async () =>
+      sql<{ points: number; expires_at: Date; rolling: boolean }>('members', 'SELECT points, expires_at, rolling FROM point_lots WHERE member_id = $1 ORDER BY created_at', [member]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await ledger.credit({ tenant: t.tenant, memberId: member, points: 30, type: 'EARN', idempotencyKey: randomUUID(), reference: 'r2' });
+    assert.ok(new Date(second.expiresAt!).getTime() > new Date(first.expiresAt!).getTime());
+    const lots = await lotsAfter();
+    const rolling = lots.filter((lot) => lot.rolling);
+    assert.deepEqual(rolling.map((lot) => lot.points), [20, 30]);
+    // Both rolling lots now expire 10 days after the last earn; the lots dated before ROLLING keep their dates.
+    assert.ok(rolling.every((lot) => lot.expires_at.getTime() === new Date(second.expiresAt!).getTime()));
+    assert.equal(lots.find((lot) => lot.points === 10)!.expires_at.getTime(), expiresAt.getTime());
+  });
 });

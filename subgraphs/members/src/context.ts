@@ -8,6 +8,7 @@ import type { LifecycleService } from './ledger/lifecycle.service';
 import type { MemberEntity } from './member/member.entity';
 import type { MemberRepository } from './member/member.repository';
 import type { MemberService } from './member/member.service';
+import type { ProgramService } from './program/program.service';
 import type { TierEntity } from './tier/tier.entity';
 import type { TierRepository } from './tier/tier.repository';
 import type { TierService } from './tier/tier.service';
@@ -19,6 +20,7 @@ export interface Services {
   ledger: LedgerService;
   lifecycle: LifecycleService;
   apiKeys: ApiKeyService;
+  programs: ProgramService;
   memberRepository: MemberRepository;
   ledgerRepository: LedgerRepository;
   tierRepository: TierRepository;

@@ -17,6 +17,9 @@ import { MemberService } from './member/member.service';
 import { MembersInitial1763800000001 } from './migrations/1763800000001-members-initial';
 import { EarnDays1763800000002 } from './migrations/1763800000002-earn-days';
 import { FinalRefusals1763800000003 } from './migrations/1763800000003-final-refusals';
+import { Programs1763800000004 } from './migrations/1763800000004-programs';
+import { ProgramRepository } from './program/program.repository';
+import { ProgramService } from './program/program.service';
 import { PointsLifecycle1763800000006 } from './migrations/1763800000006-points-lifecycle';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
@@ -44,7 +47,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, PointsLifecycle1763800000006],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db }) => {
@@ -53,13 +56,15 @@ main(() =>
         const tiers = new TierService(tierRepository);
         const ledgerRepository = new LedgerRepository(db);
         const members = new MemberService(db, memberRepository, tiers);
-        const ledger = new LedgerService(db, ledgerRepository, tiers);
+        const programs = new ProgramService(db, new ProgramRepository(db));
+        const ledger = new LedgerService(db, ledgerRepository, tiers, (manager, tenant, now) => programs.creditTerms(manager, tenant, now));
         return {
           members,
           tiers,
           ledger,
           lifecycle: new LifecycleService(ledger, members),
           apiKeys: new ApiKeyService(db),
+          programs,
           memberRepository,
           ledgerRepository,
           tierRepository,
