@@ -238,4 +238,27 @@ describe('points lifecycle', () => {
     assert.ok(rolling.every((lot) => lot.expires_at.getTime() === new Date(second.expiresAt!).getTime()));
     assert.equal(lots.find((lot) => lot.points === 10)!.expires_at.getTime(), expiresAt.getTime());
   });
+
+  it('sends one POINTS_EXPIRING reminder per lot and due reminder day, however often maintenance runs', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const program = 'mutation($input: ProgramInput!) { updateProgram(input: $input) { expiry { reminderDays } } }';
+    await ok(program, { input: { expiry: { mode: 'AFTER_DAYS', days: 30, reminderDays: [3, 1] } } }, { token: t.admin });
+    const lot = await adjustWith(t, { memberId: member, points: 40, expiresAt: inSeconds(2 * 86_400) });
+    await t.adjust(member, 5); // dated 30 days out: no reminder is due for it yet
+    const RUN = 'mutation { runPointsMaintenance { remindersSent } }';
+    const runs = await Promise.all([1, 2, 3].map(() => ok<{ runPointsMaintenance: { remindersSent: number } }>(RUN, {}, { token: t.admin })));
+    assert.equal(runs.reduce((sum, r) => sum + r.runPointsMaintenance.remindersSent, 0), 1);
+    assert.equal((await ok<{ runPointsMaintenance: { remindersSent: number } }>(RUN, {}, { token: t.admin })).runPointsMaintenance.remindersSent, 0);
+    const events = await sql<{ payload: { memberId: string; points: number; daysBefore: number; expiresAt: string } }>(
+      'members',
+      `SELECT payload FROM outbox WHERE type = 'POINTS_EXPIRING' AND tenant = $1`,
+      [t.tenant],
+    );
+    assert.equal(events.length, 1);
+    assert.deepEqual(
+      { ...events[0]!.payload, expiresAt: new Date(events[0]!.payload.expiresAt).getTime() },
+      { ...events[0]!.payload, memberId: member, points: 40, daysBefore: 3, expiresAt: new Date(lot.data!.adjustPoints.expiresAt).getTime() },
+    );
+  });
 });

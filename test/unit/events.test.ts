@@ -61,6 +61,7 @@ describe('event catalogue', () => {
       'MEMBER_ENROLLED',
       'POINTS_BALANCE_CHANGED',
       'TIER_CHANGED',
+      'POINTS_EXPIRING',
       'ACTIVITY_RECORDED',
       'REDEMPTION_COMPLETED',
       'REDEMPTION_CANCELLED',

@@ -60,6 +60,18 @@ export const EVENT_CATALOG = {
       previousTierId: z.string().min(1).nullable().describe('null: the member stood on the built-in base tier'),
     }),
   },
+  POINTS_EXPIRING: {
+    description: "A reminder: some of a member's points expire soon (once per lot and reminder day of the program).",
+    producer: 'members',
+    consumers: [],
+    payload: z.object({
+      memberId: id,
+      lotId: id.describe('the credit lot whose points expire'),
+      points: z.number().int().min(1).describe('its points still spendable'),
+      expiresAt: z.iso.datetime(),
+      daysBefore: z.number().int().min(1).describe("the program's reminder day that fell due"),
+    }),
+  },
   ACTIVITY_RECORDED: {
     description: 'An activity (purchase or custom event) was recorded, with the points its campaigns award.',
     producer: 'campaigns',

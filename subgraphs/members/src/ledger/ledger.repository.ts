@@ -202,6 +202,30 @@ export class LedgerRepository {
     if (lotIds.length > 0) await manager.query('UPDATE point_lots SET pending_until = NULL WHERE id = ANY($1)', [lotIds]);
   }
 
+  /**
+   * Claims up to `limit` reminders that are due: reminder day `d` of a spendable lot is due from `d`
+   * calendar days (in the program's time zone) before its expiry until it expires. A claimed
+   * reminder is recorded in lot_reminders, so it is returned once, whichever run claims it.
+   */
+  claimDueReminders(manager: EntityManager, tenant: string | null, limit: number) {
+    return manager.query<{ lot_id: string; tenant: string; member_id: string; remaining: number; expires_at: Date; days: number }[]>(
+      `WITH due AS (
+         SELECT l.id AS lot_id, l.tenant, l.member_id, l.remaining, l.expires_at, d.days
+         FROM programs p
+         CROSS JOIN LATERAL unnest(p.reminder_days) AS d(days)
+         JOIN point_lots l ON l.tenant = p.tenant AND l.remaining > 0 AND l.pending_until IS NULL
+           AND l.expires_at > now() AND l.expires_at <= now() + make_interval(days => d.days + 1)
+         WHERE ($1::text IS NULL OR p.tenant = $1)
+           AND ((l.expires_at AT TIME ZONE p.time_zone) - make_interval(days => d.days)) AT TIME ZONE p.time_zone <= now()
+           AND NOT EXISTS (SELECT 1 FROM lot_reminders r WHERE r.lot_id = l.id AND r.days = d.days)
+         LIMIT $2),
+       sent AS (
+         INSERT INTO lot_reminders (lot_id, days) SELECT lot_id, days FROM due ON CONFLICT DO NOTHING RETURNING lot_id, days)
+       SELECT due.* FROM due JOIN sent USING (lot_id, days)`,
+      [tenant, limit],
+    );
+  }
+
   /** Under ROLLING expiry: every open rolling lot of the member now expires at `expiresAt`. */
   async extendRolling(manager: EntityManager, memberId: string, expiresAt: Date): Promise<void> {
     await manager.query('UPDATE point_lots SET expires_at = $2 WHERE member_id = $1 AND remaining > 0 AND rolling', [memberId, expiresAt]);

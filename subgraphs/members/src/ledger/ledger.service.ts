@@ -356,6 +356,28 @@ export class LedgerService {
     }
   }
 
+  /** Sends the reminders that are due (POINTS_EXPIRING), each once, in batches. Returns how many. */
+  async sendReminders(tenant: string | null, batch = 1000): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const claimed = await this.db.transaction(async (manager) => {
+        const due = await this.repository.claimDueReminders(manager, tenant, batch);
+        await appendOutbox(
+          manager,
+          due.map((r) => ({
+            type: 'POINTS_EXPIRING',
+            tenant: r.tenant,
+            key: r.member_id,
+            payload: { memberId: r.member_id, lotId: r.lot_id, points: r.remaining, expiresAt: new Date(r.expires_at).toISOString(), daysBefore: r.days },
+          })),
+        );
+        return due.length;
+      });
+      sent += claimed;
+      if (claimed < batch) return sent;
+    }
+  }
+
   /**
    * Books what is due on locked accounts: `lots` (default: what is due on them now) activate and
    * expire by the lot rules. Expired points become one EXPIRE entry per member. Returns the accounts

@@ -19,7 +19,8 @@ export class LifecycleService {
 
   async maintain(tenant: string | null): Promise<MaintenanceRun> {
     const { activated, expired } = await this.ledger.settleDue(tenant);
-    return { pointsExpired: expired, pointsActivated: activated, tiersChanged: 0, remindersSent: 0 };
+    const remindersSent = await this.ledger.sendReminders(tenant);
+    return { pointsExpired: expired, pointsActivated: activated, tiersChanged: 0, remindersSent };
   }
 
   async activate(identity: Identity, loaders: Loaders, input: ActivatePendingInput): Promise<ActivationResult> {
