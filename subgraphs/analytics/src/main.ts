@@ -3,6 +3,7 @@ import { main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import type { Router } from 'express';
 import { createLoaders, type AnalyticsContext, type Services } from './context';
 import { AnalyticsInitial1763800000301 } from './migrations/1763800000301-analytics-initial';
+import { ProjectionRepository } from './projection/projection.repository';
 import { Projector } from './projection/projector';
 import { buildAnalyticsSchema } from './schema';
 import { StatsRepository } from './stats/stats.repository';
@@ -20,7 +21,7 @@ main(() =>
       buildSchema: buildAnalyticsSchema,
       createServices: ({ db, bus, log }) => {
         const statsRepository = new StatsRepository(db);
-        return { stats: new StatsService(statsRepository), statsRepository, projector: new Projector(db, bus, log) };
+        return { stats: new StatsService(statsRepository), statsRepository, projector: new Projector(db, new ProjectionRepository(db), bus, log) };
       },
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // The read models follow the event bus from the last applied position.

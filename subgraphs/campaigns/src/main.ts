@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createLedgerClient, main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import { z } from 'zod';
+import { ActivityRepository } from './activity/activity.repository';
 import { ActivityService, startCreditRetry } from './activity/activity.service';
 import { CampaignEntity } from './campaign/campaign.entity';
 import { CampaignRepository } from './campaign/campaign.repository';
@@ -33,10 +34,11 @@ main(() =>
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret }) => {
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'campaigns' });
+        const repository = new CampaignRepository(db);
         return {
-          campaigns: new CampaignService(db),
-          activities: new ActivityService(db, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }),
-          repository: new CampaignRepository(db),
+          campaigns: new CampaignService(db, repository),
+          activities: new ActivityService(db, new ActivityRepository(db), repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }),
+          repository,
           ledger,
         };
       },

@@ -18,6 +18,7 @@ export * from './identity';
 export * from './input-guard';
 export * from './idempotency';
 export * from './jobs';
+export * from './key-order';
 export * from './ledger-api';
 export * from './ledger-client';
 export * from './logger';

@@ -3,6 +3,7 @@ import { DomainError, ServiceUnavailableError, type ErrorCode } from './errors';
 import { ttlCache } from './cache';
 import { createHttpClient, type HttpClient } from './http';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
+import { inKeyOrder } from './key-order';
 import { reverseOrderResult, type CreditRequest, type DebitRequest, type LedgerTransaction, type MemberSnapshot, type ReverseOrderRequest, type ReverseOrderResult } from './ledger-api';
 
 /** The client of the internal ledger API; its requests and replies are the schemas of ledger-api.ts. */
@@ -96,7 +97,6 @@ export function memberSnapshotLoader(ledger: LedgerClient, tenant: string): Data
     const snapshots = await ledger.members(tenant, ids).catch((error: unknown) => {
       throw error instanceof LedgerUnavailableError ? new ServiceUnavailableError('Members cannot be read right now; retry later') : error;
     });
-    const found = new Map(snapshots.map((m) => [m.id, m]));
-    return ids.map((id) => found.get(id) ?? null);
+    return inKeyOrder(ids, snapshots, (m) => m.id);
   });
 }

@@ -1,4 +1,5 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { BadInputError } from './errors';
 
 @ObjectType()
@@ -114,8 +115,67 @@ export function decodeCursor(cursor: string | undefined | null, shape: CursorPar
   throw new BadInputError('after', 'after is not a cursor returned by this API');
 }
 
+/** The keyset of a list in (timestamp, id) order, as a cursor carries it. */
+export type TimeIdCursor = [at: string, id: string];
+
+/** `after` of a list in (timestamp, id) order; BAD_USER_INPUT if it is not one of its cursors. */
+export function decodeTimeIdCursor(cursor: string | undefined | null): TimeIdCursor | undefined {
+  // decodeCursor checked both values against the shape.
+  return decodeCursor(cursor, ['timestamp', 'uuid']) as TimeIdCursor | undefined;
+}
+
+export function encodeTimeIdCursor(at: Date, id: string): string {
+  return encodeCursor([at.toISOString(), id]);
+}
+
+/** One page of a list: the rows, and whether more follow. */
+export interface RowsPage<T> {
+  rows: T[];
+  hasNextPage: boolean;
+}
+
+/** A page read one row long (`first + 1`): the extra row only tells that a next page exists. */
+export function pageOf<T>(rows: readonly T[], first: number): RowsPage<T> {
+  return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
+}
+
+/**
+ * The `first` rows of `qb` oldest first by `keyset` (its columns, e.g. `['c.created_at', 'c.id']`),
+ * after the cursor's row.
+ */
+export async function keysetPage<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  [at, id]: readonly [string, string],
+  first: number,
+  after?: TimeIdCursor,
+): Promise<RowsPage<T>> {
+  if (after) qb.andWhere(`(${at}, ${id}) > (:afterAt, :afterId)`, { afterAt: after[0], afterId: after[1] });
+  return pageOf(await qb.orderBy(at, 'ASC').addOrderBy(id, 'ASC').take(first + 1).getMany(), first);
+}
+
 /** Ids are UUIDs: anything else is the caller's mistake (BAD_USER_INPUT naming the field), not a lookup. */
 export function parseId(value: string, field: string): string {
   if (!UUID.test(value)) throw new BadInputError(field, `${field} is not a valid id`);
   return value.toLowerCase();
+}
+
+/** How a list in (timestamp, id) order is read, page by page, for a Connection. */
+export interface TimeIdList<R, N> {
+  /** One page: `first` rows after the cursor's row, and whether more follow. */
+  read: (first: number, after?: TimeIdCursor) => Promise<RowsPage<R>>;
+  toNode: (row: R) => N;
+  /** The (timestamp, id) a node's cursor carries. */
+  keyOf: (node: N) => readonly [Date, string];
+  count: () => Promise<number>;
+}
+
+/** `first` and `after` checked (BAD_USER_INPUT naming them), then one page of `list`, ready for `Connection.from`. */
+export async function timeIdPage<R, N>(first: number, after: string | null | undefined, list: TimeIdList<R, N>): Promise<Page<N>> {
+  const { rows, hasNextPage } = await list.read(pageSize(first), decodeTimeIdCursor(after));
+  return {
+    nodes: rows.map((row) => list.toNode(row)),
+    hasNextPage,
+    cursorOf: (node) => encodeTimeIdCursor(...list.keyOf(node)),
+    count: list.count,
+  };
 }

@@ -32,11 +32,13 @@ main(() =>
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret }) => {
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'rewards' });
+        const rewardRepository = new RewardRepository(db);
+        const redemptionRepository = new RedemptionRepository(db);
         return {
-          rewards: new RewardService(db),
-          redemptions: new RedemptionService(db, ledger, log),
-          rewardRepository: new RewardRepository(db),
-          redemptionRepository: new RedemptionRepository(db),
+          rewards: new RewardService(db, rewardRepository),
+          redemptions: new RedemptionService(db, redemptionRepository, rewardRepository, ledger, log),
+          rewardRepository,
+          redemptionRepository,
           ledger,
         };
       },

@@ -11,11 +11,20 @@ import {
   type Logger,
   type ReadEvent,
 } from '@loyalty/kit';
+import {
+  DAILY_COLUMNS,
+  type CampaignMember,
+  type CampaignTotals,
+  type DailyColumn,
+  type DailyTotals,
+  type DayTable,
+  type DayTotal,
+  type MemberDay,
+  type ProjectionRepository,
+  type RedemptionFact,
+} from './projection.repository';
 
 export const CONSUMER = 'analytics';
-
-const DAILY_COLUMNS = ['members_enrolled', 'points_issued', 'points_redeemed', 'points_expired', 'redemptions', 'purchase_revenue'] as const;
-type DailyColumn = (typeof DAILY_COLUMNS)[number];
 
 /** Which points column a ledger movement moves (signed, so outstanding = sum of every delta). */
 const POINTS_COLUMN: Record<LedgerTransaction['type'], { column: DailyColumn; sign: 1 | -1 }> = {
@@ -28,36 +37,38 @@ const POINTS_COLUMN: Record<LedgerTransaction['type'], { column: DailyColumn; si
 
 /** The changes one batch of events makes, summed in memory and written with a few statements. */
 class BatchChanges {
-  daily = new Map<string, Record<DailyColumn, number>>();
-  memberDays = new Map<string, [string, string, string]>();
-  rewards = new Map<string, { tenant: string; rewardId: string; day: string; redemptions: number; points: number }>();
-  stores = new Map<string, { tenant: string; storeId: string; day: string; redemptions: number; points: number }>();
-  campaigns = new Map<string, { tenant: string; points: number; activities: number }>();
-  campaignMembers = new Set<string>();
-  facts: { redemptionId: string; tenant: string; rewardId: string; storeId: string; day: string; points: number }[] = [];
+  daily = new Map<string, DailyTotals>();
+  memberDays = new Map<string, MemberDay>();
+  /** Per reward and per store: the same counts, each by its own key. */
+  dayTotals: Record<DayTable, Map<string, DayTotal>> = { reward_days: new Map(), store_days: new Map() };
+  campaigns = new Map<string, CampaignTotals>();
+  campaignMembers = new Map<string, CampaignMember>();
+  facts: RedemptionFact[] = [];
   cancellations: string[] = [];
 
   add(tenant: string, day: string, column: DailyColumn, amount: number) {
     const key = `${tenant}|${day}`;
-    const row = this.daily.get(key) ?? (Object.fromEntries(DAILY_COLUMNS.map((c) => [c, 0])) as Record<DailyColumn, number>);
-    row[column] += amount;
+    const row = this.daily.get(key) ?? { tenant, day, values: Object.fromEntries(DAILY_COLUMNS.map((c) => [c, 0])) as Record<DailyColumn, number> };
+    row.values[column] += amount;
     this.daily.set(key, row);
   }
 
   active(tenant: string, day: string, memberId: string) {
-    this.memberDays.set(`${tenant}|${day}|${memberId}`, [tenant, day, memberId]);
+    this.memberDays.set(`${tenant}|${day}|${memberId}`, { tenant, day, memberId });
   }
 
   redemption(tenant: string, day: string, rewardId: string, storeId: string, n: number, points: number) {
     this.add(tenant, day, 'redemptions', n);
-    const reward = this.rewards.get(`${tenant}|${rewardId}|${day}`) ?? { tenant, rewardId, day, redemptions: 0, points: 0 };
-    reward.redemptions += n;
-    reward.points += points;
-    this.rewards.set(`${tenant}|${rewardId}|${day}`, reward);
-    const store = this.stores.get(`${tenant}|${storeId}|${day}`) ?? { tenant, storeId, day, redemptions: 0, points: 0 };
-    store.redemptions += n;
-    store.points += points;
-    this.stores.set(`${tenant}|${storeId}|${day}`, store);
+    this.dayTotal('reward_days', tenant, rewardId, day, n, points);
+    this.dayTotal('store_days', tenant, storeId, day, n, points);
+  }
+
+  private dayTotal(table: DayTable, tenant: string, key: string, day: string, n: number, points: number) {
+    const totals = this.dayTotals[table];
+    const total = totals.get(`${tenant}|${key}|${day}`) ?? { tenant, key, day, redemptions: 0, points: 0 };
+    total.redemptions += n;
+    total.points += points;
+    totals.set(`${tenant}|${key}|${day}`, total);
   }
 }
 
@@ -90,12 +101,12 @@ const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event:
     if (type === 'PURCHASE' && amount) changes.add(event.tenant, day, 'purchase_revenue', amount);
     const touched = new Set<string>();
     for (const award of awards) {
-      const campaign = changes.campaigns.get(award.campaignId) ?? { tenant: event.tenant, points: 0, activities: 0 };
+      const campaign = changes.campaigns.get(award.campaignId) ?? { campaignId: award.campaignId, tenant: event.tenant, points: 0, activities: 0 };
       campaign.points += award.points;
       if (!touched.has(award.campaignId)) campaign.activities += 1;
       touched.add(award.campaignId);
       changes.campaigns.set(award.campaignId, campaign);
-      changes.campaignMembers.add(`${award.campaignId}|${memberId}`);
+      changes.campaignMembers.set(`${award.campaignId}|${memberId}`, { campaignId: award.campaignId, memberId });
     }
     changes.active(event.tenant, day, memberId);
   },
@@ -132,27 +143,25 @@ export class Projector {
 
   constructor(
     private readonly db: DataSource,
+    private readonly repository: ProjectionRepository,
     private readonly bus: EventBus,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
-    await this.db.query('INSERT INTO consumer_positions (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING', [CONSUMER]);
+    await this.repository.register(this.db.manager, CONSUMER);
     this.consumer = await this.bus.consume(await this.position(), (events) => this.apply(events));
     this.log.info({ position: this.consumer.position() }, 'analytics consumer started');
   }
 
   /** The last bus position applied. */
-  async position(): Promise<string> {
-    const [row] = (await this.db.query('SELECT position FROM consumer_positions WHERE name = $1', [CONSUMER])) as { position: string }[];
-    return String(row?.position ?? 0);
+  position(): Promise<string> {
+    return this.repository.position(CONSUMER);
   }
 
   async apply(events: BusEvent[]): Promise<void> {
     await this.db.transaction(async (manager) => {
-      const [{ position }] = (await manager.query('SELECT position FROM consumer_positions WHERE name = $1 FOR UPDATE', [CONSUMER])) as [
-        { position: string },
-      ];
+      const position = await this.repository.lockPosition(manager, CONSUMER);
       const fresh = events.filter((event) => BigInt(event.position) > BigInt(position));
       if (fresh.length === 0) return;
       const changes = new BatchChanges();
@@ -166,86 +175,28 @@ export class Projector {
         handle(changes, result.event, busEvent.occurredAt.slice(0, 10));
       }
       await this.write(manager, changes);
-      await manager.query('UPDATE consumer_positions SET position = $2 WHERE name = $1', [CONSUMER, fresh.at(-1)!.position]);
+      await this.repository.advance(manager, CONSUMER, fresh.at(-1)!.position);
     });
   }
 
   private async write(manager: EntityManager, changes: BatchChanges): Promise<void> {
-    if (changes.facts.length > 0) {
-      await manager.query(
-        `INSERT INTO redemption_facts (redemption_id, tenant, reward_id, store_id, day, points_spent)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::date[], $6::int[]) ON CONFLICT DO NOTHING`,
-        [changes.facts.map((f) => f.redemptionId), changes.facts.map((f) => f.tenant), changes.facts.map((f) => f.rewardId),
-          changes.facts.map((f) => f.storeId), changes.facts.map((f) => f.day), changes.facts.map((f) => f.points)],
-      );
-    }
+    if (changes.facts.length > 0) await this.repository.insertFacts(manager, changes.facts);
     if (changes.cancellations.length > 0) {
       // Taken off where the redemption was counted (its day, reward and store), once.
-      const [cancelled] = (await manager.query(
-        `UPDATE redemption_facts SET cancelled = true WHERE redemption_id = ANY($1::uuid[]) AND NOT cancelled
-         RETURNING tenant, reward_id, store_id, to_char(day, 'YYYY-MM-DD') AS day, points_spent`,
-        [changes.cancellations],
-      )) as [{ tenant: string; reward_id: string; store_id: string; day: string; points_spent: number }[], number];
-      for (const f of cancelled) changes.redemption(f.tenant, f.day, f.reward_id, f.store_id, -1, -f.points_spent);
+      for (const f of await this.repository.cancelFacts(manager, changes.cancellations)) changes.redemption(f.tenant, f.day, f.rewardId, f.storeId, -1, -f.points);
     }
-    const daily = [...changes.daily.entries()].map(([key, values]) => {
-      const [tenant, day] = key.split('|') as [string, string];
-      return { tenant, day, values };
-    });
-    if (daily.length > 0) {
-      const sets = DAILY_COLUMNS.map((c) => `${c} = daily_stats.${c} + EXCLUDED.${c}`).join(', ');
-      await manager.query(
-        `INSERT INTO daily_stats (tenant, day, ${DAILY_COLUMNS.join(', ')})
-         SELECT * FROM unnest($1::text[], $2::date[], ${DAILY_COLUMNS.map((_, i) => `$${i + 3}::bigint[]`).join(', ')})
-         ON CONFLICT (tenant, day) DO UPDATE SET ${sets}`,
-        [daily.map((d) => d.tenant), daily.map((d) => d.day), ...DAILY_COLUMNS.map((c) => daily.map((d) => d.values[c]))],
-      );
-    }
+    const daily = [...changes.daily.values()];
+    if (daily.length > 0) await this.repository.addDaily(manager, daily);
     const memberDays = [...changes.memberDays.values()];
-    if (memberDays.length > 0) {
-      await manager.query(
-        'INSERT INTO member_days (tenant, day, member_id) SELECT * FROM unnest($1::text[], $2::date[], $3::uuid[]) ON CONFLICT DO NOTHING',
-        [memberDays.map((m) => m[0]), memberDays.map((m) => m[1]), memberDays.map((m) => m[2])],
-      );
-      await manager.query(
-        'INSERT INTO active_members (tenant, member_id) SELECT DISTINCT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING',
-        [memberDays.map((m) => m[0]), memberDays.map((m) => m[2])],
-      );
+    if (memberDays.length > 0) await this.repository.addMemberDays(manager, memberDays);
+    for (const table of ['reward_days', 'store_days'] as const) {
+      const totals = [...changes.dayTotals[table].values()];
+      if (totals.length > 0) await this.repository.addDayTotals(manager, table, totals);
     }
-    const rewards = [...changes.rewards.values()];
-    if (rewards.length > 0) {
-      await manager.query(
-        `INSERT INTO reward_days (tenant, reward_id, day, redemptions, points_spent)
-         SELECT * FROM unnest($1::text[], $2::uuid[], $3::date[], $4::int[], $5::bigint[])
-         ON CONFLICT (tenant, day, reward_id) DO UPDATE
-           SET redemptions = reward_days.redemptions + EXCLUDED.redemptions, points_spent = reward_days.points_spent + EXCLUDED.points_spent`,
-        [rewards.map((r) => r.tenant), rewards.map((r) => r.rewardId), rewards.map((r) => r.day), rewards.map((r) => r.redemptions), rewards.map((r) => r.points)],
-      );
-    }
-    const stores = [...changes.stores.values()];
-    if (stores.length > 0) {
-      await manager.query(
-        `INSERT INTO store_days (tenant, store_id, day, redemptions, points_spent)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::int[], $5::bigint[])
-         ON CONFLICT (tenant, day, store_id) DO UPDATE
-           SET redemptions = store_days.redemptions + EXCLUDED.redemptions, points_spent = store_days.points_spent + EXCLUDED.points_spent`,
-        [stores.map((r) => r.tenant), stores.map((r) => r.storeId), stores.map((r) => r.day), stores.map((r) => r.redemptions), stores.map((r) => r.points)],
-      );
-    }
-    const campaigns = [...changes.campaigns.entries()];
+    const campaigns = [...changes.campaigns.values()];
     if (campaigns.length > 0) {
-      await manager.query(
-        `INSERT INTO campaign_stats (campaign_id, tenant, points_issued, activities)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::int[])
-         ON CONFLICT (campaign_id) DO UPDATE
-           SET points_issued = campaign_stats.points_issued + EXCLUDED.points_issued, activities = campaign_stats.activities + EXCLUDED.activities`,
-        [campaigns.map((c) => c[0]), campaigns.map((c) => c[1].tenant), campaigns.map((c) => c[1].points), campaigns.map((c) => c[1].activities)],
-      );
-      const members = [...changes.campaignMembers].map((key) => key.split('|'));
-      await manager.query('INSERT INTO campaign_members (campaign_id, member_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING', [
-        members.map((m) => m[0]),
-        members.map((m) => m[1]),
-      ]);
+      await this.repository.addCampaigns(manager, campaigns);
+      await this.repository.addCampaignMembers(manager, [...changes.campaignMembers.values()]);
     }
   }
 

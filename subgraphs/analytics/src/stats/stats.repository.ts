@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { inKeyOrder } from '@loyalty/kit';
 import type { CampaignPerformance, Interval, ProgramStats, RewardStat, StoreStat, TimelinePoint } from './stats.type';
 
 /** A range as UTC days (`YYYY-MM-DD`, inclusive); `null` leaves that end open. */
@@ -93,8 +94,9 @@ export class StatsRepository {
        FROM campaign_stats s WHERE s.tenant = $1 AND s.campaign_id = ANY($2::uuid[])`,
       [tenant, ids],
     );
-    const byId = new Map(rows.map((r) => [r.campaign_id, { pointsIssued: Number(r.points), members: r.members, activities: r.activities }]));
-    return ids.map((id) => byId.get(id) ?? { pointsIssued: 0, members: 0, activities: 0 });
+    return inKeyOrder(ids, rows, (r) => r.campaign_id).map((r) =>
+      r ? { pointsIssued: Number(r.points), members: r.members, activities: r.activities } : { pointsIssued: 0, members: 0, activities: 0 },
+    );
   }
 
   async topRewards(tenant: string, { from, to }: DayRange, limit: number): Promise<RewardStat[]> {

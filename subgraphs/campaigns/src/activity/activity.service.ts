@@ -19,16 +19,13 @@ import {
   type MemberSnapshot,
   uniqueViolation,
 } from '@loyalty/kit';
-import { CampaignEntity } from '../campaign/campaign.entity';
-import { runningSql } from '../campaign/campaign.status';
+import type { CampaignEntity } from '../campaign/campaign.entity';
+import type { CampaignRepository } from '../campaign/campaign.repository';
 import { award, isEligible, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
 import type { ActivityInput } from './activity.inputs';
+import type { Activity, ActivityRepository, StoredAward } from './activity.repository';
 
-export interface Award {
-  campaignId: string;
-  ruleId: string;
-  points: number;
-  periodKey: string | null;
+export interface Award extends StoredAward {
   /** The campaign as the reservation left it (set when this request evaluated it, not on replays). */
   campaign?: CampaignEntity;
 }
@@ -39,16 +36,6 @@ export interface EarnOutcome {
   pointsEarned: number;
   transactionId: string | null;
   awards: Award[];
-}
-
-interface ActivityRow {
-  id: string;
-  tenant: string;
-  member_id: string;
-  request_hash: string;
-  points_earned: number;
-  credit_status: 'NONE' | 'PENDING' | 'CREDITED' | 'FAILED';
-  transaction_id: string | null;
 }
 
 class KeyTaken extends Error {}
@@ -78,6 +65,8 @@ const DAY_MS = 86_400_000;
 export class ActivityService {
   constructor(
     private readonly db: DataSource,
+    private readonly activities: ActivityRepository,
+    private readonly campaigns: CampaignRepository,
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
     private readonly options: ActivityOptions,
@@ -95,10 +84,21 @@ export class ActivityService {
     }
     const { tenant } = identity;
     const occurredAt = input.occurredAt ?? new Date();
-    const hash = requestFingerprint([memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
-          input.storeId ?? null, input.channel ?? null, input.eventName ?? null, input.occurredAt?.toISOString() ?? null]);
+    // As stored and announced: what was not sent is null, a currency is in capitals.
+    const activity = {
+      memberId,
+      type: input.type,
+      amount: input.amount ?? null,
+      currency: input.currency?.toUpperCase() ?? null,
+      orderId: input.orderId ?? null,
+      storeId: input.storeId ?? null,
+      channel: input.channel ?? null,
+      eventName: input.eventName ?? null,
+    };
+    const hash = requestFingerprint([memberId, activity.type, activity.amount, activity.currency, activity.orderId,
+          activity.storeId, activity.channel, activity.eventName, input.occurredAt?.toISOString() ?? null]);
 
-    const existing = await this.byKey(tenant, input.idempotencyKey);
+    const existing = await this.activities.byKey(tenant, input.idempotencyKey);
     if (existing) return this.replay(existing, hash);
     // After the replay: a till retrying an activity it recorded in time still gets its answer.
     if (input.occurredAt && input.occurredAt.getTime() < Date.now() - this.options.maxBackdateDays * DAY_MS) {
@@ -120,51 +120,47 @@ export class ActivityService {
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
         const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts, input.type === 'PURCHASE' ? 'amount' : 'eventName') : [];
         const points = awards.reduce((sum, a) => sum + a.points, 0);
-        const [row] = (await manager.query(
-          `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
-             occurred_at, idempotency_key, request_hash, points_earned, credit_status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-           ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
-          [tenant, memberId, input.type, input.amount ?? null, input.currency?.toUpperCase() ?? null, input.orderId ?? null,
-            input.storeId ?? null, input.channel ?? null, input.eventName ?? null, occurredAt, input.idempotencyKey, hash,
-            points, points > 0 ? 'PENDING' : 'NONE'],
-        ).catch((error: unknown) => {
-          if (uniqueViolation(error) === 'activities_purchase_order') throw new OrderTaken();
-          throw error;
-        })) as { id: string }[];
-        if (!row) throw new KeyTaken();
-        if (awards.length > 0) {
-          await manager.query(
-            `INSERT INTO activity_awards (activity_id, campaign_id, rule_id, points, cap_period_key)
-             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::text[])`,
-            [row.id, awards.map((a) => a.campaignId), awards.map((a) => a.ruleId), awards.map((a) => a.points), awards.map((a) => a.periodKey)],
-          );
-        }
+        const activityId = await this.activities
+          .insert(manager, {
+            tenant,
+            ...activity,
+            occurredAt,
+            idempotencyKey: input.idempotencyKey,
+            requestHash: hash,
+            pointsEarned: points,
+            creditStatus: points > 0 ? 'PENDING' : 'NONE',
+          })
+          .catch((error: unknown) => {
+            if (uniqueViolation(error) === 'activities_purchase_order') throw new OrderTaken();
+            throw error;
+          });
+        if (!activityId) throw new KeyTaken();
+        if (awards.length > 0) await this.activities.insertAwards(manager, activityId, awards);
         await appendOutbox(manager, [
           {
             type: 'ACTIVITY_RECORDED',
             tenant,
             key: memberId,
             payload: {
-              activityId: row.id,
+              activityId,
               memberId,
-              type: input.type,
-              amount: input.amount ?? null,
-              currency: input.currency?.toUpperCase() ?? null,
-              storeId: input.storeId ?? null,
-              eventName: input.eventName ?? null,
+              type: activity.type,
+              amount: activity.amount,
+              currency: activity.currency,
+              storeId: activity.storeId,
+              eventName: activity.eventName,
               occurredAt: occurredAt.toISOString(),
               pointsEarned: points,
               awards: awards.map(({ campaignId, ruleId, points: p }) => ({ campaignId, ruleId, points: p })),
             },
           },
         ]);
-        return { activityId: row.id, memberId, pointsEarned: points, transactionId: null, awards };
+        return { activityId, memberId, pointsEarned: points, transactionId: null, awards };
       });
     } catch (error) {
       if (!(error instanceof KeyTaken) && !(error instanceof OrderTaken)) throw error;
       // A twin with this key may have stored the same order first: that is a replay, not a conflict.
-      const twin = await this.byKey(tenant, input.idempotencyKey);
+      const twin = await this.activities.byKey(tenant, input.idempotencyKey);
       if (twin) return this.replay(twin, hash);
       throw new ConflictError('orderId', 'An activity for this orderId was already recorded');
     }
@@ -179,14 +175,7 @@ export class ActivityService {
    * switch are decided one activity at a time per campaign, in PostgreSQL.
    */
   private async reserve(manager: EntityManager, tenant: string, member: MemberSnapshot, facts: ActivityFacts, limitField: string): Promise<Award[]> {
-    const campaigns = await manager
-      .getRepository(CampaignEntity)
-      .createQueryBuilder('c')
-      .where('c.tenant = :tenant', { tenant })
-      .andWhere(runningSql('c', ':at'), { at: facts.occurredAt })
-      .orderBy('c.id')
-      .setLock('pessimistic_write')
-      .getMany();
+    const campaigns = await this.campaigns.lockRunning(manager, tenant, facts.occurredAt);
     const memberFacts: MemberFacts = {
       country: member.country,
       tierRank: member.tier.rank,
@@ -205,23 +194,11 @@ export class ActivityService {
         let key: string | null = null;
         if (rule.maxPointsPerMember !== null && rule.capPeriod !== null) {
           key = periodKey(rule.capPeriod, facts.occurredAt, campaign.timeZone);
-          await manager.query(
-            'INSERT INTO member_caps (rule_id, member_id, period_key, points) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING',
-            [rule.id, member.id, key],
-          );
-          const [{ used }] = (await manager.query(
-            'SELECT points AS used FROM member_caps WHERE rule_id = $1 AND member_id = $2 AND period_key = $3 FOR UPDATE',
-            [rule.id, member.id, key],
-          )) as [{ used: number }];
+          const used = await this.activities.lockCap(manager, rule.id, member.id, key);
           points = Math.min(points, rule.maxPointsPerMember - used);
           if (points <= 0) continue;
           total = this.withinMoveLimit(total, points, limitField);
-          await manager.query('UPDATE member_caps SET points = points + $4 WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
-            rule.id,
-            member.id,
-            key,
-            points,
-          ]);
+          await this.activities.addToCap(manager, rule.id, member.id, key, points);
         } else {
           total = this.withinMoveLimit(total, points, limitField);
         }
@@ -230,7 +207,7 @@ export class ActivityService {
         awards.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign });
       }
       if (issued > 0) {
-        await manager.query('UPDATE campaigns SET points_issued = points_issued + $2 WHERE id = $1', [campaign.id, issued]);
+        await this.campaigns.addIssued(manager, campaign.id, issued);
         campaign.pointsIssued += issued; // the row is locked: this is its committed value
       }
     }
@@ -269,10 +246,7 @@ export class ActivityService {
       call: () =>
         this.ledger.credit({ tenant, memberId, points, type: 'EARN', idempotencyKey: creditKey(activityId), reference: activityId, reason: 'Campaign earning' }),
       settle: async (transactionId) => {
-        await this.db.query(`UPDATE activities SET credit_status = 'CREDITED', transaction_id = $2 WHERE id = $1 AND credit_status = 'PENDING'`, [
-          activityId,
-          transactionId,
-        ]);
+        await this.activities.credited(this.db.manager, activityId, transactionId);
         return transactionId;
       },
       compensate: async (refusal) => {
@@ -293,60 +267,35 @@ export class ActivityService {
   /** A permanent refusal by the ledger: give the reserved budget and caps back, once. */
   private async release(activityId: string): Promise<void> {
     await this.db.transaction(async (manager) => {
-      const updated = (await manager.query(`UPDATE activities SET credit_status = 'FAILED' WHERE id = $1 AND credit_status = 'PENDING' RETURNING member_id`, [
-        activityId,
-      ])) as [{ member_id: string }[], number];
-      const memberId = updated[0][0]?.member_id;
+      const memberId = await this.activities.failed(manager, activityId);
       if (!memberId) return;
-      const awards = (await manager.query('SELECT campaign_id, rule_id, points, cap_period_key FROM activity_awards WHERE activity_id = $1', [
-        activityId,
-      ])) as { campaign_id: string; rule_id: string; points: number; cap_period_key: string | null }[];
-      for (const a of awards) {
-        await manager.query('UPDATE campaigns SET points_issued = points_issued - $2 WHERE id = $1', [a.campaign_id, a.points]);
-        if (a.cap_period_key) {
-          await manager.query('UPDATE member_caps SET points = points - $4 WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
-            a.rule_id,
-            memberId,
-            a.cap_period_key,
-            a.points,
-          ]);
-        }
+      for (const a of await this.activities.awards(manager, activityId)) {
+        await this.campaigns.addIssued(manager, a.campaignId, -a.points);
+        if (a.periodKey) await this.activities.addToCap(manager, a.ruleId, memberId, a.periodKey, -a.points);
       }
     });
   }
 
-  private async replay(existing: ActivityRow, hash: string): Promise<EarnOutcome> {
-    if (existing.request_hash !== hash) throw new IdempotencyConflictError();
-    let transactionId = existing.transaction_id;
-    if (existing.credit_status === 'PENDING') {
-      transactionId = await this.credit(existing.tenant, existing.id, existing.member_id, existing.points_earned);
+  private async replay(existing: Activity, hash: string): Promise<EarnOutcome> {
+    if (existing.requestHash !== hash) throw new IdempotencyConflictError();
+    let transactionId = existing.transactionId;
+    if (existing.creditStatus === 'PENDING') {
+      transactionId = await this.credit(existing.tenant, existing.id, existing.memberId, existing.pointsEarned);
     }
-    const awards = (await this.db.query('SELECT campaign_id, rule_id, points, cap_period_key FROM activity_awards WHERE activity_id = $1', [
-      existing.id,
-    ])) as { campaign_id: string; rule_id: string; points: number; cap_period_key: string | null }[];
     return {
       activityId: existing.id,
-      memberId: existing.member_id,
-      pointsEarned: existing.points_earned,
+      memberId: existing.memberId,
+      pointsEarned: existing.pointsEarned,
       transactionId,
-      awards: awards.map((a) => ({ campaignId: a.campaign_id, ruleId: a.rule_id, points: a.points, periodKey: a.cap_period_key })),
+      awards: await this.activities.awards(this.db.manager, existing.id),
     };
   }
 
   /** The retry job: credits activities left PENDING (a crash, members unreachable) for over `olderThanMs`. */
   async creditPending(olderThanMs: number, limit = 100): Promise<number> {
-    const pending = (await this.db.query(
-      `SELECT * FROM activities WHERE credit_status = 'PENDING' AND created_at < now() - make_interval(secs => $1)
-       ORDER BY created_at LIMIT $2`,
-      [olderThanMs / 1000, limit],
-    )) as ActivityRow[];
+    const pending = await this.activities.pending(olderThanMs, limit);
     // Credited, or released on a refusal: either way finished.
-    return recoverPending(pending, async (a) => (await this.credit(a.tenant, a.id, a.member_id, a.points_earned)) !== null);
-  }
-
-  private async byKey(tenant: string, key: string): Promise<ActivityRow | null> {
-    const [row] = (await this.db.query('SELECT * FROM activities WHERE tenant = $1 AND idempotency_key = $2', [tenant, key])) as ActivityRow[];
-    return row ?? null;
+    return recoverPending(pending, async (a) => (await this.credit(a.tenant, a.id, a.memberId, a.pointsEarned)) !== null);
   }
 }
 

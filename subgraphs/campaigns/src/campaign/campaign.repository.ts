@@ -1,4 +1,6 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { findByIdsInKeyOrder, keysetPage, type RowsPage, type TimeIdCursor } from '@loyalty/kit';
 import { CampaignEntity } from './campaign.entity';
 import { endedSql, notEndedSql, runningSql } from './campaign.status';
 import { CampaignStatus } from './campaign.type';
@@ -6,14 +8,28 @@ import { CampaignStatus } from './campaign.type';
 export class CampaignRepository {
   constructor(private readonly db: DataSource) {}
 
-  async findByIds(tenant: string, ids: readonly string[]): Promise<(CampaignEntity | null)[]> {
-    const rows = await this.db
-      .getRepository(CampaignEntity)
-      .createQueryBuilder('c')
-      .where('c.tenant = :tenant AND c.id = ANY(:ids)', { tenant, ids })
-      .getMany();
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return ids.map((id) => byId.get(id) ?? null);
+  findByIds(tenant: string, ids: readonly string[]): Promise<(CampaignEntity | null)[]> {
+    return findByIdsInKeyOrder(this.db.getRepository(CampaignEntity), tenant, ids);
+  }
+
+  async insert(manager: EntityManager, campaign: Partial<CampaignEntity>): Promise<CampaignEntity> {
+    const repository = manager.getRepository(CampaignEntity);
+    const saved = await repository.save(repository.create(campaign));
+    return repository.findOneByOrFail({ id: saved.id });
+  }
+
+  /** The tenant's campaign, row-locked until the transaction ends; null if it has none by that id. */
+  lock(manager: EntityManager, tenant: string, id: string): Promise<CampaignEntity | null> {
+    return manager.getRepository(CampaignEntity).findOne({ where: { tenant, id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(manager: EntityManager, id: string, columns: Partial<CampaignEntity>): Promise<void> {
+    await manager.getRepository(CampaignEntity).update({ id }, columns as QueryDeepPartialEntity<CampaignEntity>);
+  }
+
+  /** The campaign as `manager` sees it now (after its own writes, inside a transaction). */
+  get(manager: EntityManager, id: string): Promise<CampaignEntity> {
+    return manager.getRepository(CampaignEntity).findOneByOrFail({ id });
   }
 
   private filtered(tenant: string, status?: CampaignStatus | null) {
@@ -23,11 +39,8 @@ export class CampaignRepository {
     return qb;
   }
 
-  async list(tenant: string, status: CampaignStatus | null | undefined, first: number, after?: [string, string]) {
-    const qb = this.filtered(tenant, status);
-    if (after) qb.andWhere('(c.created_at, c.id) > (:at, :id)', { at: after[0], id: after[1] });
-    const rows = await qb.orderBy('c.created_at', 'ASC').addOrderBy('c.id', 'ASC').take(first + 1).getMany();
-    return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
+  list(tenant: string, status: CampaignStatus | null | undefined, first: number, after?: TimeIdCursor): Promise<RowsPage<CampaignEntity>> {
+    return keysetPage(this.filtered(tenant, status), ['c.created_at', 'c.id'], first, after);
   }
 
   count(tenant: string, status?: CampaignStatus | null): Promise<number> {
@@ -43,5 +56,22 @@ export class CampaignRepository {
       .andWhere(runningSql('c'))
       .orderBy('c.created_at')
       .getMany();
+  }
+
+  /** The campaigns running at `at`, locked in id order (so concurrent lockers never deadlock). */
+  lockRunning(manager: EntityManager, tenant: string, at: Date): Promise<CampaignEntity[]> {
+    return manager
+      .getRepository(CampaignEntity)
+      .createQueryBuilder('c')
+      .where('c.tenant = :tenant', { tenant })
+      .andWhere(runningSql('c', ':at'), { at })
+      .orderBy('c.id')
+      .setLock('pessimistic_write')
+      .getMany();
+  }
+
+  /** Moves a campaign's issued points by `points` (negative to give budget back). */
+  async addIssued(manager: EntityManager, campaignId: string, points: number): Promise<void> {
+    await manager.query('UPDATE campaigns SET points_issued = points_issued + $2 WHERE id = $1', [campaignId, points]);
   }
 }

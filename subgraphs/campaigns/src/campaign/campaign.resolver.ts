@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { decodeCursor, encodeCursor, hasRole, pageSize, parseId } from '@loyalty/kit';
+import { hasRole, parseId } from '@loyalty/kit';
 import { access } from '../access';
 import type { CampaignsContext } from '../context';
 import { CampaignInput } from './campaign.inputs';
@@ -9,21 +9,13 @@ import { Campaign, CampaignBudget, CampaignConnection, CampaignStatus, Eligibili
 export class CampaignResolver {
   @Authorized(access['Query.campaigns'])
   @Query(() => CampaignConnection)
-  async campaigns(
+  campaigns(
     @Arg('status', () => CampaignStatus, { nullable: true }) status: CampaignStatus | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() { identity, services }: CampaignsContext,
   ): Promise<CampaignConnection> {
-    const size = pageSize(first ?? 20);
-    const cursor = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
-    const { rows, hasNextPage } = await services.repository.list(identity.tenant, status, size, cursor);
-    return CampaignConnection.from({
-      nodes: rows.map((row) => toCampaign(row)),
-      hasNextPage,
-      cursorOf: (campaign) => encodeCursor([campaign.createdAt.toISOString(), campaign.id]),
-      count: () => services.repository.count(identity.tenant, status),
-    });
+    return services.campaigns.list(identity, status, first ?? 20, after);
   }
 
   @Authorized(access['Query.campaign'])

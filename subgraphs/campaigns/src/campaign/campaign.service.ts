@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { BadInputError, ConflictError, NotFoundError, appendOutbox, parseId, type Identity } from '@loyalty/kit';
+import {
+  BadInputError,
+  ConflictError,
+  NotFoundError,
+  appendOutbox,
+  parseId,
+  timeIdPage,
+  type Identity,
+} from '@loyalty/kit';
 import { isTimeZone, type EligibilitySpec, type RuleSpec } from '../rules/rules';
-import { CampaignEntity } from './campaign.entity';
+import type { CampaignEntity } from './campaign.entity';
 import type { CampaignInput } from './campaign.inputs';
-import { CampaignStatus, toCampaign, type Campaign } from './campaign.type';
+import type { CampaignRepository } from './campaign.repository';
+import { CampaignConnection, CampaignStatus, toCampaign, type Campaign } from './campaign.type';
 
 /** Checks what class-validator cannot see alone (relations between fields) and maps input to storage. */
 function toColumns(input: CampaignInput): Partial<CampaignEntity> {
@@ -52,12 +60,23 @@ function toColumns(input: CampaignInput): Partial<CampaignEntity> {
 
 /** Campaign lifecycle: DRAFT → ACTIVE ⇄ PAUSED; ENDED once past endsAt. */
 export class CampaignService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly repository: CampaignRepository,
+  ) {}
+
+  async list(identity: Identity, status: CampaignStatus | null, first: number, after: string | null): Promise<CampaignConnection> {
+    const page = await timeIdPage(first, after, {
+      read: (size, cursor) => this.repository.list(identity.tenant, status, size, cursor),
+      toNode: (row) => toCampaign(row),
+      keyOf: (campaign) => [campaign.createdAt, campaign.id],
+      count: () => this.repository.count(identity.tenant, status),
+    });
+    return CampaignConnection.from(page);
+  }
 
   async create(identity: Identity, input: CampaignInput): Promise<Campaign> {
-    const repository = this.db.getRepository(CampaignEntity);
-    const saved = await repository.save(repository.create({ tenant: identity.tenant, status: 'DRAFT', ...toColumns(input) }));
-    return toCampaign(await repository.findOneByOrFail({ id: saved.id }));
+    return toCampaign(await this.repository.insert(this.db.manager, { tenant: identity.tenant, status: 'DRAFT', ...toColumns(input) }));
   }
 
   /**
@@ -67,14 +86,13 @@ export class CampaignService {
   async update(identity: Identity, id: string, input: CampaignInput): Promise<Campaign> {
     const columns = toColumns(input);
     return this.db.transaction(async (manager) => {
-      const repository = manager.getRepository(CampaignEntity);
-      const campaign = await repository.findOne({ where: { tenant: identity.tenant, id: parseId(id, 'id') }, lock: { mode: 'pessimistic_write' } });
+      const campaign = await this.repository.lock(manager, identity.tenant, parseId(id, 'id'));
       if (!campaign) throw new NotFoundError('Campaign');
       if (columns.maxPoints != null && columns.maxPoints < campaign.pointsIssued) {
         throw new BadInputError('budget.maxPoints', `maxPoints cannot go below the ${campaign.pointsIssued} points already issued`);
       }
-      await repository.update({ id: campaign.id }, { ...columns, updatedAt: new Date() } as QueryDeepPartialEntity<CampaignEntity>);
-      return toCampaign(await repository.findOneByOrFail({ id: campaign.id }));
+      await this.repository.update(manager, campaign.id, { ...columns, updatedAt: new Date() });
+      return toCampaign(await this.repository.get(manager, campaign.id));
     });
   }
 
@@ -89,20 +107,19 @@ export class CampaignService {
 
   private async transition(identity: Identity, id: string, to: 'ACTIVE' | 'PAUSED', from: string[]): Promise<Campaign> {
     return this.db.transaction(async (manager) => {
-      const repository = manager.getRepository(CampaignEntity);
-      const campaign = await repository.findOne({ where: { tenant: identity.tenant, id: parseId(id, 'id') }, lock: { mode: 'pessimistic_write' } });
+      const campaign = await this.repository.lock(manager, identity.tenant, parseId(id, 'id'));
       if (!campaign) throw new NotFoundError('Campaign');
       const current = toCampaign(campaign);
       if (current.status === CampaignStatus.ENDED || !from.includes(campaign.status)) {
         throw new ConflictError('id', `A ${current.status} campaign cannot become ${to}`);
       }
       if (campaign.status !== to) {
-        await repository.update({ id: campaign.id }, { status: to, updatedAt: new Date() });
+        await this.repository.update(manager, campaign.id, { status: to, updatedAt: new Date() });
         await appendOutbox(manager, [
           { type: 'CAMPAIGN_STATUS_CHANGED', tenant: identity.tenant, key: campaign.id, payload: { campaignId: campaign.id, status: to } },
         ]);
       }
-      return toCampaign(await repository.findOneByOrFail({ id: campaign.id }));
+      return toCampaign(await this.repository.get(manager, campaign.id));
     });
   }
 }

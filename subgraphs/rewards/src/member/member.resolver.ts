@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import { decodeCursor, encodeCursor, pageSize, requireMemberAccess } from '@loyalty/kit';
+import { pageOf, requireMemberAccess, timeIdPage } from '@loyalty/kit';
 import type { RewardsContext } from '../context';
 import { access } from '../access';
 import { DEFAULT_LISTED_STATUSES, RedemptionConnection, RedemptionStatus, storedStatuses, toRedemption } from '../redemption/redemption.type';
@@ -23,15 +23,14 @@ export class MemberRewardsResolver {
     @Ctx() { identity, loaders }: RewardsContext,
   ): Promise<RedemptionConnection> {
     requireMemberAccess(identity, member.id, access['Member.redemptions']);
-    const size = pageSize(first ?? 20);
-    const before = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
     const statuses = storedStatuses(status ?? DEFAULT_LISTED_STATUSES);
-    const rows = statuses.length ? await loaders.redemptions.load({ memberId: member.id, statuses, first: size, before }) : [];
-    return RedemptionConnection.from({
-      nodes: rows.slice(0, size).map(toRedemption),
-      hasNextPage: rows.length > size,
-      cursorOf: (redemption) => encodeCursor([redemption.createdAt.toISOString(), redemption.id]),
+    const page = await timeIdPage(first ?? 20, after, {
+      // The loader reads one row past the page, for every member of the request at once.
+      read: async (size, before) => pageOf(statuses.length ? await loaders.redemptions.load({ memberId: member.id, statuses, first: size, before }) : [], size),
+      toNode: toRedemption,
+      keyOf: (redemption) => [redemption.createdAt, redemption.id],
       count: async () => (statuses.length ? loaders.redemptionCount.load({ memberId: member.id, statuses }) : 0),
     });
+    return RedemptionConnection.from(page);
   }
 }

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import {
   ConflictError,
   DomainError,
@@ -20,35 +20,16 @@ import {
   type OutgoingEvent,
 } from '@loyalty/kit';
 import { access } from '../access';
-import { refusal, type RewardTerms } from '../reward/reward.eligibility';
-import { HOLDING_STATUSES_SQL, RedemptionEntity } from './redemption.entity';
+import { refusal } from '../reward/reward.eligibility';
+import type { RewardRepository } from '../reward/reward.repository';
+import type { RedemptionEntity } from './redemption.entity';
 import { redemptionCode } from './redemption.code';
 import type { RedeemRewardInput } from './redemption.inputs';
+import type { RedemptionRepository } from './redemption.repository';
 import { toRedemption, type Redemption } from './redemption.type';
 
 /** Thrown inside the reservation transaction when a concurrent twin stored the key first. */
 class KeyTaken extends Error {}
-
-interface RewardRow {
-  id: string;
-  cost_points: number;
-  stock: number | null;
-  min_tier_rank: number | null;
-  limit_per_member: number | null;
-  valid_from: Date | null;
-  valid_until: Date | null;
-  active: boolean;
-}
-
-const terms = (row: RewardRow): RewardTerms => ({
-  active: row.active,
-  validFrom: row.valid_from,
-  validUntil: row.valid_until,
-  stock: row.stock,
-  minTierRank: row.min_tier_rank,
-  limitPerMember: row.limit_per_member,
-  costPoints: row.cost_points,
-});
 
 const debitKey = (redemptionId: string) => `redemption:${redemptionId}`;
 const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}`;
@@ -73,6 +54,8 @@ const failureField = (code: string) => (code === 'NOT_ELIGIBLE' || code === 'NOT
 export class RedemptionService {
   constructor(
     private readonly db: DataSource,
+    private readonly redemptions: RedemptionRepository,
+    private readonly rewards: RewardRepository,
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
   ) {}
@@ -84,11 +67,11 @@ export class RedemptionService {
     const { tenant } = identity;
     const hash = requestFingerprint([memberId, rewardId, input.storeId ?? null, input.channel ?? null]);
 
-    const existing = await this.byKey(tenant, input.idempotencyKey);
+    const existing = await this.redemptions.byKey(tenant, input.idempotencyKey);
     if (existing) return this.replay(existing, hash);
 
     // Taken before the snapshot is read: what this member's redemptions did since may not be in it.
-    const since = await this.clock();
+    const since = await this.redemptions.clock();
     const member = await this.snapshot(tenant, memberId);
     if (member === null) throw new NotFoundError('Member', 'memberId');
     // Only the gates that need nothing but the member can be decided yet.
@@ -101,32 +84,37 @@ export class RedemptionService {
         // One member's redemptions are serialised (across rewards and replicas), so the points its
         // unfinished ones hold are known; then the reward row lock serialises redemptions of one
         // reward: stock and per-member limits are checked and taken atomically. Always in this order.
-        await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`redeem:${tenant}:${memberId}`]);
-        const [reward] = (await manager.query('SELECT * FROM rewards WHERE tenant = $1 AND id = $2 FOR UPDATE', [tenant, rewardId])) as RewardRow[];
+        await this.redemptions.lockMember(manager, tenant, memberId);
+        const reward = await this.rewards.lockTerms(manager, tenant, rewardId);
         if (!reward) throw new NotFoundError('Reward', 'rewardId');
         // Unknown facts (the member, while members is unreachable) leave their gates to settlement.
         // Unfinished redemptions hold their points: without `held`, attempts the balance cannot
         // cover would each take a unit of stock until their debit fails.
         const refused = refusal({
-          reward: terms(reward),
+          reward,
           member,
-          taken: reward.limit_per_member === null ? undefined : await this.taken(manager, memberId, rewardId),
-          held: member ? await this.heldPoints(manager, tenant, memberId, since) : undefined,
+          taken: reward.limitPerMember === null ? undefined : await this.redemptions.taken(manager, memberId, rewardId),
+          held: member ? await this.redemptions.heldPoints(manager, tenant, memberId, since) : undefined,
         });
         if (refused) throw refused;
-        if (reward.stock !== null) await manager.query('UPDATE rewards SET stock = stock - 1, updated_at = now() WHERE id = $1', [rewardId]);
-        const [row] = (await manager.query(
-          `INSERT INTO redemptions (tenant, member_id, reward_id, points_spent, status, store_id, channel, idempotency_key, request_hash, member_checked)
-           VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9)
-           ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
-          [tenant, memberId, rewardId, reward.cost_points, input.storeId ?? null, input.channel ?? null, input.idempotencyKey, hash, member !== undefined],
-        )) as { id: string }[];
-        if (!row) throw new KeyTaken(); // rolls back the stock taken above
-        return manager.getRepository(RedemptionEntity).findOneByOrFail({ id: row.id });
+        if (reward.stock !== null) await this.rewards.takeStock(manager, rewardId);
+        const stored = await this.redemptions.insertPending(manager, {
+          tenant,
+          memberId,
+          rewardId,
+          pointsSpent: reward.costPoints,
+          storeId: input.storeId ?? null,
+          channel: input.channel ?? null,
+          idempotencyKey: input.idempotencyKey,
+          requestHash: hash,
+          memberChecked: member !== undefined,
+        });
+        if (!stored) throw new KeyTaken(); // rolls back the stock taken above
+        return stored;
       });
     } catch (error) {
       if (!(error instanceof KeyTaken)) throw error;
-      return this.replay((await this.byKey(tenant, input.idempotencyKey))!, hash);
+      return this.replay((await this.redemptions.byKey(tenant, input.idempotencyKey))!, hash);
     }
     return toRedemption(await this.settle(reserved));
   }
@@ -141,34 +129,6 @@ export class RedemptionService {
       this.log.warn({ err: error, memberId }, 'members unreachable; member gates left to settlement');
       return undefined;
     }
-  }
-
-  /** The member's redemptions of the reward that count towards its per-member limit. */
-  private async taken(manager: EntityManager, memberId: string, rewardId: string): Promise<number> {
-    const [{ taken }] = (await manager.query(
-      `SELECT count(*)::int AS taken FROM redemptions WHERE member_id = $1 AND reward_id = $2 AND status IN ${HOLDING_STATUSES_SQL}`,
-      [memberId, rewardId],
-    )) as [{ taken: number }];
-    return taken;
-  }
-
-  /**
-   * Points of the member's redemptions that a snapshot read after `since` may not yet reflect:
-   * every PENDING one, and every one settled since (it may have been debited after the read).
-   */
-  private async heldPoints(manager: EntityManager, tenant: string, memberId: string, since: string): Promise<number> {
-    const [{ held }] = (await manager.query(
-      `SELECT coalesce(sum(points_spent), 0)::bigint AS held FROM redemptions
-       WHERE tenant = $1 AND member_id = $2 AND (status = 'PENDING' OR (status <> 'FAILED' AND updated_at >= $3::timestamptz))`,
-      [tenant, memberId, since],
-    )) as [{ held: string }];
-    return Number(held);
-  }
-
-  /** The database's clock, exactly (as text: a JS Date would drop the microseconds). */
-  private async clock(): Promise<string> {
-    const [{ now }] = (await this.db.query('SELECT clock_timestamp()::text AS now')) as [{ now: string }];
-    return now;
   }
 
   /** The same key again: the first result (finishing it if still PENDING), or IDEMPOTENCY_CONFLICT. */
@@ -214,15 +174,15 @@ export class RedemptionService {
   private async checkMember(redemption: RedemptionEntity): Promise<RedemptionEntity> {
     const member = await this.snapshot(redemption.tenant, redemption.memberId);
     if (member === undefined) return redemption;
-    const [reward] = (await this.db.query('SELECT * FROM rewards WHERE id = $1', [redemption.rewardId])) as RewardRow[];
+    const reward = await this.rewards.terms(redemption.rewardId);
     // Only the member's gates: the reward's own terms were checked when it was reserved.
-    const refused = member ? refusal({ member, reward: reward && terms(reward) }, ['member']) : new NotFoundError('Member', 'memberId');
+    const refused = member ? refusal({ member, reward: reward ?? undefined }, ['member']) : new NotFoundError('Member', 'memberId');
     if (refused) {
-      if (await this.fail(redemption, refused.code, 'AND NOT member_checked')) throw refused;
+      if (await this.fail(redemption, refused.code, true)) throw refused;
     } else {
-      await this.db.query(`UPDATE redemptions SET member_checked = true, updated_at = now() WHERE id = $1 AND status = 'PENDING'`, [redemption.id]);
+      await this.redemptions.memberChecked(this.db.manager, redemption.id);
     }
-    const current = await this.db.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id });
+    const current = await this.redemptions.get(this.db.manager, redemption.id);
     if (current.status === 'FAILED') {
       const code = current.failureCode ?? 'NOT_ELIGIBLE';
       throw new DomainError(code as never, 'This redemption failed', failureField(code));
@@ -234,15 +194,10 @@ export class RedemptionService {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction(async (manager) => {
-          const updated = (await manager.query(
-            `UPDATE redemptions SET status = 'COMPLETED', code = $2, transaction_id = $3, updated_at = now()
-             WHERE id = $1 AND status = 'PENDING' RETURNING id`,
-            [redemption.id, redemptionCode(), transactionId],
-          )) as [unknown[], number];
-          if (updated[1] > 0) {
+          if (await this.redemptions.complete(manager, redemption.id, redemptionCode(), transactionId)) {
             await appendOutbox(manager, [this.event('REDEMPTION_COMPLETED', redemption)]);
           }
-          return manager.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id });
+          return this.redemptions.get(manager, redemption.id);
         });
       } catch (error) {
         // A code collision (≈59 bits: practically never): draw another.
@@ -252,20 +207,13 @@ export class RedemptionService {
     }
   }
 
-  /** FAILED with the stock back, once; true if this call did it. `condition` narrows when it may. */
-  private async fail(redemption: RedemptionEntity, code: string, condition = ''): Promise<boolean> {
+  /** FAILED with the stock back, once; true if this call did it. `onlyUnchecked`: only while the member gates are not recorded as passed. */
+  private async fail(redemption: RedemptionEntity, code: string, onlyUnchecked = false): Promise<boolean> {
     return this.db.transaction(async (manager) => {
-      const updated = (await manager.query(
-        `UPDATE redemptions SET status = 'FAILED', failure_code = $2, updated_at = now() WHERE id = $1 AND status = 'PENDING' ${condition}`,
-        [redemption.id, code],
-      )) as [unknown[], number];
-      if (updated[1] > 0) await this.restock(manager, redemption.rewardId);
-      return updated[1] > 0;
+      const failed = await this.redemptions.fail(manager, redemption.id, code, onlyUnchecked);
+      if (failed) await this.rewards.restock(manager, redemption.rewardId);
+      return failed;
     });
-  }
-
-  private async restock(manager: EntityManager, rewardId: string): Promise<void> {
-    await manager.query('UPDATE rewards SET stock = stock + 1, updated_at = now() WHERE id = $1 AND stock IS NOT NULL', [rewardId]);
   }
 
   /**
@@ -276,15 +224,11 @@ export class RedemptionService {
    */
   async cancel(identity: Identity, id: string, reason?: string | null): Promise<Redemption> {
     const redemptionId = parseId(id, 'id');
-    const repository = this.db.getRepository(RedemptionEntity);
-    let redemption = await repository.findOneBy({ tenant: identity.tenant, id: redemptionId });
+    let redemption = await this.redemptions.find(identity.tenant, redemptionId);
     if (!redemption) throw new NotFoundError('Redemption');
     if (redemption.status === 'COMPLETED') {
-      await this.db.query(
-        `UPDATE redemptions SET status = 'CANCELLING', cancel_reason = $2, updated_at = now() WHERE id = $1 AND status = 'COMPLETED'`,
-        [redemption.id, reason?.slice(0, 500) ?? null],
-      );
-      redemption = await repository.findOneByOrFail({ id: redemption.id });
+      await this.redemptions.startCancel(this.db.manager, redemption.id, reason?.slice(0, 500) ?? null);
+      redemption = await this.redemptions.get(this.db.manager, redemption.id);
     }
     if (redemption.status === 'CANCELLING') redemption = await this.finishCancel(redemption);
     if (redemption.status === 'CANCELLED' || redemption.status === 'CANCELLING') return toRedemption(redemption);
@@ -297,21 +241,16 @@ export class RedemptionService {
       call: () => this.ledger.credit(this.move(redemption, 'REVERSAL', reversalKey(redemption.id), 'Redemption cancelled')),
       settle: (reversalId) =>
         this.db.transaction(async (manager) => {
-          const updated = (await manager.query(
-            `UPDATE redemptions SET status = 'CANCELLED', reversal_transaction_id = $2, updated_at = now()
-             WHERE id = $1 AND status = 'CANCELLING'`,
-            [redemption.id, reversalId],
-          )) as [unknown[], number];
-          if (updated[1] > 0) {
-            await this.restock(manager, redemption.rewardId);
+          if (await this.redemptions.cancelled(manager, redemption.id, reversalId)) {
+            await this.rewards.restock(manager, redemption.rewardId);
             await appendOutbox(manager, [this.event('REDEMPTION_CANCELLED', redemption)]);
           }
-          return manager.getRepository(RedemptionEntity).findOneByOrFail({ id: redemption.id });
+          return this.redemptions.get(manager, redemption.id);
         }),
       compensate: async () => {
         // A rule refused the refund, so nothing was credited (a made refund is replayed, never
         // refused): the redemption stands as COMPLETED.
-        await this.db.query(`UPDATE redemptions SET status = 'COMPLETED', cancel_reason = NULL, updated_at = now() WHERE id = $1 AND status = 'CANCELLING'`, [redemption.id]);
+        await this.redemptions.stayCompleted(this.db.manager, redemption.id);
       },
       leavePending: () => redemption,
       pendingMessage: 'ledger unreachable; cancellation left CANCELLING for recovery',
@@ -330,26 +269,17 @@ export class RedemptionService {
    * crash or an unreachable ledger), untouched for over `olderThanMs`. Returns how many it finished.
    */
   async settlePending(olderThanMs: number, limit = 50): Promise<number> {
-    const stale = (status: string, column: string) =>
-      this.db
-        .getRepository(RedemptionEntity)
-        .createQueryBuilder('r')
-        .where(`r.status = :status AND r.${column} < now() - make_interval(secs => :seconds)`, { status, seconds: olderThanMs / 1000 })
-        .orderBy(`r.${column}`)
-        .take(limit)
-        .getMany();
     // A refused debit failed and restocked the redemption: finished too.
-    const settled = await recoverPending(await stale('PENDING', 'created_at'), async (r) => (await this.settle(r)).status !== 'PENDING');
+    const settled = await recoverPending(
+      await this.redemptions.stale('PENDING', 'created_at', olderThanMs, limit),
+      async (r) => (await this.settle(r)).status !== 'PENDING',
+    );
     const cancelled = await recoverPending(
-      await stale('CANCELLING', 'updated_at'),
+      await this.redemptions.stale('CANCELLING', 'updated_at', olderThanMs, limit),
       async (r) => (await this.finishCancel(r)).status !== 'CANCELLING',
       (r, refusal) => this.log.warn({ err: refusal, redemptionId: r.id }, 'the ledger refused a cancellation’s refund; the redemption stays COMPLETED'),
     );
     return settled + cancelled;
-  }
-
-  private async byKey(tenant: string, key: string): Promise<RedemptionEntity | null> {
-    return this.db.getRepository(RedemptionEntity).findOneBy({ tenant, idempotencyKey: key });
   }
 
   private event(type: 'REDEMPTION_COMPLETED' | 'REDEMPTION_CANCELLED', redemption: RedemptionEntity): OutgoingEvent {

@@ -1,19 +1,36 @@
-import type { DataSource } from 'typeorm';
-import { gatesSql } from './reward.eligibility';
+import type { DataSource, EntityManager } from 'typeorm';
+import { findByIdsInKeyOrder, keysetPage, type RowsPage, type TimeIdCursor } from '@loyalty/kit';
+import { gatesSql, type RewardTerms } from './reward.eligibility';
 import { RewardEntity } from './reward.entity';
 import type { RewardFilter } from './reward.type';
+
+interface TermsRow {
+  cost_points: number;
+  stock: number | null;
+  min_tier_rank: number | null;
+  limit_per_member: number | null;
+  valid_from: Date | null;
+  valid_until: Date | null;
+  active: boolean;
+}
+
+const TERMS_COLUMNS = 'cost_points, stock, min_tier_rank, limit_per_member, valid_from, valid_until, active';
+
+const toTerms = (row: TermsRow): RewardTerms => ({
+  active: row.active,
+  validFrom: row.valid_from,
+  validUntil: row.valid_until,
+  stock: row.stock,
+  minTierRank: row.min_tier_rank,
+  limitPerMember: row.limit_per_member,
+  costPoints: row.cost_points,
+});
 
 export class RewardRepository {
   constructor(private readonly db: DataSource) {}
 
-  async findByIds(tenant: string, ids: readonly string[]): Promise<(RewardEntity | null)[]> {
-    const rows = await this.db
-      .getRepository(RewardEntity)
-      .createQueryBuilder('r')
-      .where('r.tenant = :tenant AND r.id = ANY(:ids)', { tenant, ids })
-      .getMany();
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return ids.map((id) => byId.get(id) ?? null);
+  findByIds(tenant: string, ids: readonly string[]): Promise<(RewardEntity | null)[]> {
+    return findByIdsInKeyOrder(this.db.getRepository(RewardEntity), tenant, ids);
   }
 
   /**
@@ -30,14 +47,45 @@ export class RewardRepository {
     return qb;
   }
 
-  async list(tenant: string, filter: RewardFilter, first: number, after?: [string, string]) {
-    const qb = this.filtered(tenant, filter);
-    if (after) qb.andWhere('(r.created_at, r.id) > (:at, :id)', { at: after[0], id: after[1] });
-    const rows = await qb.orderBy('r.created_at', 'ASC').addOrderBy('r.id', 'ASC').take(first + 1).getMany();
-    return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
+  list(tenant: string, filter: RewardFilter, first: number, after?: TimeIdCursor): Promise<RowsPage<RewardEntity>> {
+    return keysetPage(this.filtered(tenant, filter), ['r.created_at', 'r.id'], first, after);
   }
 
   count(tenant: string, filter: RewardFilter): Promise<number> {
     return this.filtered(tenant, filter).getCount();
+  }
+
+  async insert(manager: EntityManager, reward: Partial<RewardEntity>): Promise<RewardEntity> {
+    const repository = manager.getRepository(RewardEntity);
+    const saved = await repository.save(repository.create(reward));
+    return repository.findOneByOrFail({ id: saved.id });
+  }
+
+  /** Writes `columns` and reads the reward back as stored; null if the tenant has no reward by that id. */
+  async update(manager: EntityManager, tenant: string, id: string, columns: Partial<RewardEntity>): Promise<RewardEntity | null> {
+    const repository = manager.getRepository(RewardEntity);
+    const result = await repository.update({ tenant, id }, columns);
+    return result.affected ? repository.findOneByOrFail({ id }) : null;
+  }
+
+  /** The tenant's reward's terms, row-locked until the transaction ends; null if it has none by that id. */
+  async lockTerms(manager: EntityManager, tenant: string, id: string): Promise<RewardTerms | null> {
+    const [row] = await manager.query<TermsRow[]>(`SELECT ${TERMS_COLUMNS} FROM rewards WHERE tenant = $1 AND id = $2 FOR UPDATE`, [tenant, id]);
+    return row ? toTerms(row) : null;
+  }
+
+  async terms(id: string): Promise<RewardTerms | null> {
+    const [row] = await this.db.query<TermsRow[]>(`SELECT ${TERMS_COLUMNS} FROM rewards WHERE id = $1`, [id]);
+    return row ? toTerms(row) : null;
+  }
+
+  /** One unit of stock out (the caller checked there is one, under the row lock). */
+  async takeStock(manager: EntityManager, id: string): Promise<void> {
+    await manager.query('UPDATE rewards SET stock = stock - 1, updated_at = now() WHERE id = $1', [id]);
+  }
+
+  /** One unit of stock back, unless the reward's stock is unlimited. */
+  async restock(manager: EntityManager, id: string): Promise<void> {
+    await manager.query('UPDATE rewards SET stock = stock + 1, updated_at = now() WHERE id = $1 AND stock IS NOT NULL', [id]);
   }
 }

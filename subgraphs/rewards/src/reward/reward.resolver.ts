@@ -1,8 +1,8 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { decodeCursor, encodeCursor, pageSize, parseId } from '@loyalty/kit';
+import { parseId } from '@loyalty/kit';
 import { access } from '../access';
 import type { RewardsContext } from '../context';
-import { seesWholeCatalog, visibleTo } from './reward.availability';
+import { visibleTo } from './reward.availability';
 import { RewardInput } from './reward.inputs';
 import { Reward, RewardConnection, RewardFilter, toReward } from './reward.type';
 
@@ -10,24 +10,13 @@ import { Reward, RewardConnection, RewardFilter, toReward } from './reward.type'
 export class RewardResolver {
   @Authorized(access['Query.rewards'])
   @Query(() => RewardConnection, { description: 'the catalog' })
-  async rewards(
+  rewards(
     @Arg('filter', () => RewardFilter, { nullable: true }) filter: RewardFilter | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() { identity, services }: RewardsContext,
   ): Promise<RewardConnection> {
-    const size = pageSize(first ?? 20);
-    const cursor = decodeCursor(after, ['timestamp', 'uuid']) as [string, string] | undefined;
-    // A member or a catalog key gets what `activeOnly: true` lists, whatever it asks for.
-    const criteria = seesWholeCatalog(identity) ? (filter ?? {}) : { ...filter, activeOnly: true };
-    const repository = services.rewardRepository;
-    const { rows, hasNextPage } = await repository.list(identity.tenant, criteria, size, cursor);
-    return RewardConnection.from({
-      nodes: rows.map(toReward),
-      hasNextPage,
-      cursorOf: (reward) => encodeCursor([reward.createdAt.toISOString(), reward.id]),
-      count: () => repository.count(identity.tenant, criteria),
-    });
+    return services.rewards.list(identity, filter, first ?? 20, after);
   }
 
   @Authorized(access['Query.reward'])

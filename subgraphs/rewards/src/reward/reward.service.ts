@@ -1,8 +1,10 @@
 import type { DataSource } from 'typeorm';
-import { BadInputError, NotFoundError, parseId, type Identity } from '@loyalty/kit';
-import { RewardEntity } from './reward.entity';
+import { BadInputError, NotFoundError, parseId, timeIdPage, type Identity } from '@loyalty/kit';
+import { seesWholeCatalog } from './reward.availability';
+import type { RewardEntity } from './reward.entity';
 import type { RewardInput } from './reward.inputs';
-import { toReward, type Reward } from './reward.type';
+import type { RewardRepository } from './reward.repository';
+import { RewardConnection, toReward, type Reward, type RewardFilter } from './reward.type';
 
 function columns(input: RewardInput): Partial<RewardEntity> {
   if (input.validFrom && input.validUntil && input.validUntil <= input.validFrom) {
@@ -24,19 +26,30 @@ function columns(input: RewardInput): Partial<RewardEntity> {
 
 /** The catalog: marketers and admins create and edit rewards; `updateReward` replaces every field. */
 export class RewardService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly repository: RewardRepository,
+  ) {}
+
+  /** The catalog as `identity` may see it: a member or a catalog key gets what `activeOnly: true` lists, whatever it asks for. */
+  async list(identity: Identity, filter: RewardFilter | null, first: number, after: string | null): Promise<RewardConnection> {
+    const criteria = seesWholeCatalog(identity) ? (filter ?? {}) : { ...filter, activeOnly: true };
+    const page = await timeIdPage(first, after, {
+      read: (size, cursor) => this.repository.list(identity.tenant, criteria, size, cursor),
+      toNode: toReward,
+      keyOf: (reward) => [reward.createdAt, reward.id],
+      count: () => this.repository.count(identity.tenant, criteria),
+    });
+    return RewardConnection.from(page);
+  }
 
   async create(identity: Identity, input: RewardInput): Promise<Reward> {
-    const repository = this.db.getRepository(RewardEntity);
-    const saved = await repository.save(repository.create({ tenant: identity.tenant, ...columns(input) }));
-    return toReward(await repository.findOneByOrFail({ id: saved.id }));
+    return toReward(await this.repository.insert(this.db.manager, { tenant: identity.tenant, ...columns(input) }));
   }
 
   async update(identity: Identity, id: string, input: RewardInput): Promise<Reward> {
-    const rewardId = parseId(id, 'id');
-    const repository = this.db.getRepository(RewardEntity);
-    const result = await repository.update({ tenant: identity.tenant, id: rewardId }, { ...columns(input) });
-    if (!result.affected) throw new NotFoundError('Reward');
-    return toReward(await repository.findOneByOrFail({ id: rewardId }));
+    const updated = await this.repository.update(this.db.manager, identity.tenant, parseId(id, 'id'), columns(input));
+    if (!updated) throw new NotFoundError('Reward');
+    return toReward(updated);
   }
 }

@@ -1,0 +1,167 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+export type CreditStatus = 'NONE' | 'PENDING' | 'CREDITED' | 'FAILED';
+
+/** A stored activity, as far as earning and its credit need it. */
+export interface Activity {
+  id: string;
+  tenant: string;
+  memberId: string;
+  requestHash: string;
+  pointsEarned: number;
+  creditStatus: CreditStatus;
+  transactionId: string | null;
+}
+
+/** What one rule of one campaign awarded an activity; `periodKey` names the cap counter it filled, if any. */
+export interface StoredAward {
+  campaignId: string;
+  ruleId: string;
+  points: number;
+  periodKey: string | null;
+}
+
+/** An activity to store, with the totals its reservation decided. */
+export interface NewActivity {
+  tenant: string;
+  memberId: string;
+  type: string;
+  amount: number | null;
+  currency: string | null;
+  orderId: string | null;
+  storeId: string | null;
+  channel: string | null;
+  eventName: string | null;
+  occurredAt: Date;
+  idempotencyKey: string;
+  requestHash: string;
+  pointsEarned: number;
+  creditStatus: CreditStatus;
+}
+
+interface ActivityRow {
+  id: string;
+  tenant: string;
+  member_id: string;
+  request_hash: string;
+  points_earned: number;
+  credit_status: CreditStatus;
+  transaction_id: string | null;
+}
+
+interface AwardRow {
+  campaign_id: string;
+  rule_id: string;
+  points: number;
+  cap_period_key: string | null;
+}
+
+const toActivity = (row: ActivityRow): Activity => ({
+  id: row.id,
+  tenant: row.tenant,
+  memberId: row.member_id,
+  requestHash: row.request_hash,
+  pointsEarned: row.points_earned,
+  creditStatus: row.credit_status,
+  transactionId: row.transaction_id,
+});
+
+const toAward = (row: AwardRow): StoredAward => ({ campaignId: row.campaign_id, ruleId: row.rule_id, points: row.points, periodKey: row.cap_period_key });
+
+const ACTIVITY_COLUMNS = 'id, tenant, member_id, request_hash, points_earned, credit_status, transaction_id';
+
+/**
+ * Activities, their awards and the per-member cap counters. Writes take the caller's manager: the
+ * service decides what shares a transaction (and so which locks are held together).
+ */
+export class ActivityRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async byKey(tenant: string, idempotencyKey: string): Promise<Activity | null> {
+    const [row] = await this.db.query<ActivityRow[]>(`SELECT ${ACTIVITY_COLUMNS} FROM activities WHERE tenant = $1 AND idempotency_key = $2`, [
+      tenant,
+      idempotencyKey,
+    ]);
+    return row ? toActivity(row) : null;
+  }
+
+  /** Activities PENDING (a crash, members unreachable) for over `olderThanMs`, oldest first. */
+  async pending(olderThanMs: number, limit: number): Promise<Activity[]> {
+    const rows = await this.db.query<ActivityRow[]>(
+      `SELECT ${ACTIVITY_COLUMNS} FROM activities WHERE credit_status = 'PENDING' AND created_at < now() - make_interval(secs => $1)
+       ORDER BY created_at LIMIT $2`,
+      [olderThanMs / 1000, limit],
+    );
+    return rows.map(toActivity);
+  }
+
+  /** Stores the activity; null when one with its idempotency key is stored already (nothing written). */
+  async insert(manager: EntityManager, activity: NewActivity): Promise<string | null> {
+    const [row] = await manager.query<{ id: string }[]>(
+      `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
+         occurred_at, idempotency_key, request_hash, points_earned, credit_status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
+      [activity.tenant, activity.memberId, activity.type, activity.amount, activity.currency, activity.orderId, activity.storeId, activity.channel,
+        activity.eventName, activity.occurredAt, activity.idempotencyKey, activity.requestHash, activity.pointsEarned, activity.creditStatus],
+    );
+    return row?.id ?? null;
+  }
+
+  async insertAwards(manager: EntityManager, activityId: string, awards: readonly StoredAward[]): Promise<void> {
+    await manager.query(
+      `INSERT INTO activity_awards (activity_id, campaign_id, rule_id, points, cap_period_key)
+       SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::text[])`,
+      [activityId, awards.map((a) => a.campaignId), awards.map((a) => a.ruleId), awards.map((a) => a.points), awards.map((a) => a.periodKey)],
+    );
+  }
+
+  async awards(manager: EntityManager, activityId: string): Promise<StoredAward[]> {
+    const rows = await manager.query<AwardRow[]>('SELECT campaign_id, rule_id, points, cap_period_key FROM activity_awards WHERE activity_id = $1', [
+      activityId,
+    ]);
+    return rows.map(toAward);
+  }
+
+  /** The member's points so far on a rule's cap in a period; the counter row is created if new, and locked. */
+  async lockCap(manager: EntityManager, ruleId: string, memberId: string, periodKey: string): Promise<number> {
+    await manager.query('INSERT INTO member_caps (rule_id, member_id, period_key, points) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', [
+      ruleId,
+      memberId,
+      periodKey,
+    ]);
+    const [counter] = await manager.query<{ used: number }[]>(
+      'SELECT points AS used FROM member_caps WHERE rule_id = $1 AND member_id = $2 AND period_key = $3 FOR UPDATE',
+      [ruleId, memberId, periodKey],
+    );
+    // Inserted just above if it was missing.
+    return counter!.used;
+  }
+
+  /** Moves a cap counter by `points` (negative to give points back). */
+  async addToCap(manager: EntityManager, ruleId: string, memberId: string, periodKey: string, points: number): Promise<void> {
+    await manager.query('UPDATE member_caps SET points = points + $4 WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
+      ruleId,
+      memberId,
+      periodKey,
+      points,
+    ]);
+  }
+
+  /** CREDITED with the ledger's transaction, if still PENDING. */
+  async credited(manager: EntityManager, activityId: string, transactionId: string): Promise<void> {
+    await manager.query(`UPDATE activities SET credit_status = 'CREDITED', transaction_id = $2 WHERE id = $1 AND credit_status = 'PENDING'`, [
+      activityId,
+      transactionId,
+    ]);
+  }
+
+  /** FAILED, if still PENDING: the member's id when this call did it, null otherwise. */
+  async failed(manager: EntityManager, activityId: string): Promise<string | null> {
+    const [rows] = await manager.query<[{ member_id: string }[], number]>(
+      `UPDATE activities SET credit_status = 'FAILED' WHERE id = $1 AND credit_status = 'PENDING' RETURNING member_id`,
+      [activityId],
+    );
+    return rows[0]?.member_id ?? null;
+  }
+}
