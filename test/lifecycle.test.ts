@@ -261,4 +261,27 @@ describe('points lifecycle', () => {
       { ...events[0]!.payload, memberId: member, points: 40, daysBefore: 3, expiresAt: new Date(lot.data!.adjustPoints.expiresAt).getTime() },
     );
   });
+
+  it('reports expired points, returns net of issued points, and pending points outside outstanding', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const earn = (points: number, orderId: string, pendingUntil?: string) =>
+      ledger.credit({ tenant: t.tenant, memberId: member, points, type: 'EARN', idempotencyKey: randomUUID(), reference: orderId, orderId, pendingUntil });
+    await earn(100, 'o1');
+    await earn(50, 'o2', inSeconds(3600));
+    await ledger.reverseOrder({ tenant: t.tenant, memberId: member, orderId: 'o1', points: 30, idempotencyKey: randomUUID() });
+    await adjustWith(t, { memberId: member, points: 10, expiresAt: inSeconds(1) });
+    await waitFor('the lot to expire', async () => (await t.balance(member)) === 70);
+    await ok('mutation { runPointsMaintenance { pointsExpired } }', {}, { token: t.admin });
+
+    const STATS = '{ programStats { pointsIssued pointsRedeemed pointsExpired pointsOutstanding } }';
+    const expected = { pointsIssued: 100 - 30 + 10, pointsRedeemed: 0, pointsExpired: 10, pointsOutstanding: 70 };
+    const stats = await waitFor('analytics to count the lifecycle', async () => {
+      const result = await ok<{ programStats: typeof expected }>(STATS, {}, { token: t.admin });
+      return JSON.stringify(result.programStats) === JSON.stringify(expected) && result.programStats;
+    });
+    assert.deepEqual(stats, expected);
+    // Outstanding excludes the 50 pending points, as the ledger's sum of booked balances does.
+    assert.equal(await ledger.outstanding(t.tenant), 70);
+  });
 });

@@ -92,7 +92,8 @@ const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event:
   },
   POINTS_BALANCE_CHANGED: (changes, event, day) => {
     const { delta, transaction, memberId } = event.payload;
-    const target = POINTS_COLUMN[transaction.type];
+    // A REVERSAL debit is a return taking back earned points: issued points count net of returns.
+    const target = transaction.type === 'REVERSAL' && delta < 0 ? POINTS_COLUMN.EARN : POINTS_COLUMN[transaction.type];
     changes.add(event.tenant, day, target.column, target.sign * delta);
     changes.active(event.tenant, day, memberId);
   },
