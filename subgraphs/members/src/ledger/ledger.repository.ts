@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { ErrorCode } from '@loyalty/kit';
+import { inKeyOrder, type ErrorCode } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity, PointAccountEntity } from './ledger.entity';
 import type { DueLot, OpenLot } from './lots.rule';
 
@@ -322,10 +322,8 @@ export class LedgerRepository {
        FROM point_accounts a WHERE a.tenant = $1 AND a.member_id = ANY($2)`,
       [tenant, memberIds],
     );
-    const byId = new Map(
-      rows.map((row) => [row.member_id, { memberId: row.member_id, tenant: row.tenant, balance: row.balance, pending: row.pending, lifetimeEarned: row.lifetime_earned }]),
-    );
-    return memberIds.map((id) => byId.get(id) ?? null);
+    const accounts = rows.map((row) => ({ memberId: row.member_id, tenant: row.tenant, balance: row.balance, pending: row.pending, lifetimeEarned: row.lifetime_earned }));
+    return inKeyOrder(memberIds, accounts, (account) => account.memberId);
   }
 
   /** Spendable points in lots that expire after now and within `days`, per member. */
@@ -387,8 +385,7 @@ export class LedgerRepository {
 
   async entriesByIds(tenant: string, ids: readonly string[]): Promise<(LedgerEntryEntity | null)[]> {
     const rows = await this.db.query<EntryRow[]>('SELECT * FROM ledger_entries WHERE tenant = $1 AND id = ANY($2)', [tenant, ids]);
-    const byId = new Map(rows.map((row) => [row.id, toEntry(row)]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return inKeyOrder(ids, rows.map(toEntry), (entry) => entry.id);
   }
 
   /** The sum of a tenant's balances: many members' balances pass 32 bits together. */

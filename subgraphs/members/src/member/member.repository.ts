@@ -1,3 +1,4 @@
+import { findByIdsInKeyOrder } from '@loyalty/kit';
 import { Brackets, type DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SPENDABLE_BALANCE_SQL } from '../ledger/ledger.repository';
@@ -19,14 +20,8 @@ export class MemberRepository {
   constructor(private readonly db: DataSource) {}
 
   /** Batch for DataLoader: one statement for any number of ids, results in the order of `ids`. */
-  async findByIds(tenant: string, ids: readonly string[]): Promise<(MemberEntity | null)[]> {
-    const rows = await this.db
-      .getRepository(MemberEntity)
-      .createQueryBuilder('m')
-      .where('m.tenant = :tenant AND m.id = ANY(:ids)', { tenant, ids })
-      .getMany();
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return ids.map((id) => byId.get(id) ?? null);
+  findByIds(tenant: string, ids: readonly string[]): Promise<(MemberEntity | null)[]> {
+    return findByIdsInKeyOrder(this.db.getRepository(MemberEntity), tenant, ids);
   }
 
   /** Members with their balance, in one statement (the services' member snapshot). */
