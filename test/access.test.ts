@@ -112,8 +112,8 @@ describe('identity and access', () => {
     );
     const names = result.__schema.mutationType.fields.map((f) => f.name).sort();
     assert.deepEqual(names, [
-      'activateCampaign', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
-      'enrollMember', 'pauseCampaign', 'recordActivity', 'redeemReward', 'revokeApiKey', 'updateCampaign',
+      'activateCampaign', 'activatePendingPoints', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
+      'enrollMember', 'pauseCampaign', 'recordActivity', 'redeemReward', 'revokeApiKey', 'runPointsMaintenance', 'updateCampaign',
       'updateMember', 'updateProgram', 'updateReward', 'upsertTier',
     ]);
   });
