@@ -34,7 +34,6 @@ export interface LedgerClientOptions {
 
 interface Reply {
   outstanding?: number;
-  reversed?: number;
   transaction?: LedgerTransaction;
   members?: MemberSnapshot[];
   error?: { code: ErrorCode; message: string; field?: string };

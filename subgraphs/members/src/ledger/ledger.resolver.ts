@@ -3,7 +3,6 @@ import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import { access } from '../access';
 import type { MembersContext } from '../context';
 import { ActivatePendingInput, AdjustPointsInput } from './ledger.inputs';
-import { checkExpiresAt } from './lifecycle.service';
 import { ActivationResult, MaintenanceRun } from './lifecycle.type';
 import { PointsTransaction, toTransaction } from './transaction.type';
 
@@ -20,7 +19,7 @@ export class LedgerResolver {
       type: 'ADJUST',
       reason: input.reason,
       idempotencyKey: input.idempotencyKey,
-      expiresAt: checkExpiresAt(input.points, input.expiresAt),
+      expiresAt: input.expiresAt ?? null,
       scope: 'api',
       source: `api:${identity.principal}`,
     });

@@ -74,8 +74,9 @@ export interface CreditTerms {
   rolling: boolean;
 }
 export type CreditTermsOf = (manager: EntityManager, tenant: string, now: Date) => Promise<CreditTerms>;
+const NO_TERMS: CreditTerms = { expiresAt: null, rolling: false };
 /** Until a program says otherwise, points never expire. */
-export const NEVER_EXPIRE: CreditTermsOf = () => Promise.resolve({ expiresAt: null, rolling: false });
+export const NEVER_EXPIRE: CreditTermsOf = () => Promise.resolve(NO_TERMS);
 
 /** What the rules decided for a move, before anything is written. */
 interface Checked {
@@ -158,6 +159,8 @@ export class LedgerService {
       const events: OutgoingEvent[] = [];
       let checked: Checked;
       try {
+        // Checked after the key: a replay of a credit whose expiry has since passed still replays.
+        if (request.expiresAt && request.expiresAt.getTime() <= Date.now()) throw new BadInputError('expiresAt', 'expiresAt must lie in the future');
         const account = await this.lockSettled(manager, request.tenant, request.memberId, events);
         checked = this.check(account, request, debit);
       } catch (error) {
@@ -181,7 +184,7 @@ export class LedgerService {
   private async lockSettled(manager: EntityManager, tenant: string, memberId: string, events: OutgoingEvent[]): Promise<LockedAccount> {
     const account = await this.repository.lockAccount(manager, tenant, memberId);
     if (!account) throw new NotFoundError('Member', 'memberId');
-    const [settled] = await this.settleAccounts(manager, [account], events);
+    const [settled] = (await this.settleAccounts(manager, [account], events)).accounts;
     return settled!;
   }
 
@@ -208,7 +211,8 @@ export class LedgerService {
     { account, balanceAfter, pendingAfter, lifetime }: Checked,
     events: OutgoingEvent[],
   ): Promise<MoveResult> {
-    const terms = await this.creditTerms(manager, request.tenant, new Date());
+    // The program's policy matters to credits (their lot's expiry) and, under ROLLING, to redeems.
+    const terms = !debit || request.type === 'REDEEM' ? await this.creditTerms(manager, request.tenant, new Date()) : NO_TERMS;
     const expiresAt = debit ? null : (request.expiresAt ?? terms.expiresAt);
     const entry = await this.repository.insertEntry(manager, {
       tenant: request.tenant,
@@ -344,11 +348,9 @@ export class LedgerService {
         if (accounts.length === 0) return true;
         const events: OutgoingEvent[] = [];
         const lots = await this.repository.dueLots(manager, accounts.map((a) => a.memberId));
-        await this.settleAccounts(manager, accounts, events, lots);
-        for (const lot of lots) {
-          if (lot.activates) total.activated += lot.remaining;
-          if (lot.expires) total.expired += lot.remaining;
-        }
+        const { activated, expired } = await this.settleAccounts(manager, accounts, events, lots);
+        total.activated += activated;
+        total.expired += expired;
         await appendOutbox(manager, events);
         return false;
       });
@@ -381,20 +383,26 @@ export class LedgerService {
   /**
    * Books what is due on locked accounts: `lots` (default: what is due on them now) activate and
    * expire by the lot rules. Expired points become one EXPIRE entry per member. Returns the accounts
-   * as they now stand; appends the balance events to `events`.
+   * as they now stand and the points activated and expired; appends the balance events to `events`.
    */
-  private async settleAccounts(manager: EntityManager, accounts: LockedAccount[], events: OutgoingEvent[], given?: DueLot[]): Promise<LockedAccount[]> {
+  private async settleAccounts(
+    manager: EntityManager,
+    accounts: LockedAccount[],
+    events: OutgoingEvent[],
+    given?: DueLot[],
+  ): Promise<{ accounts: LockedAccount[]; activated: number; expired: number }> {
     const lots = given ?? (await this.repository.dueLots(manager, accounts.map((a) => a.memberId)));
-    if (lots.length === 0) return accounts;
+    if (lots.length === 0) return { accounts, activated: 0, expired: 0 };
     const activatedIds = lots.filter((lot) => lot.activates).map((lot) => lot.id);
     await this.repository.activateLots(manager, activatedIds);
     const credits =
       activatedIds.length > 0
         ? await this.repository.entriesIn(manager, lots.filter((lot) => lot.activates).map((lot) => lot.entryId))
         : new Map<string, LedgerEntryEntity>();
-    const result: LockedAccount[] = [];
+    const result = { accounts: [] as LockedAccount[], activated: 0, expired: 0 };
     for (const account of accounts) {
       const outcome = settle(lots.filter((lot) => lot.memberId === account.memberId));
+      result.activated += outcome.activatedPoints;
       let { balance, pending } = account;
       for (const lot of outcome.activated) {
         balance += lot.remaining;
@@ -403,6 +411,7 @@ export class LedgerService {
         events.push(balanceChanged(credits.get(lot.entryId)!, lot.remaining, -lot.remaining, balance));
       }
       const expiredPoints = outcome.expiredFromBalance + outcome.expiredFromPending;
+      result.expired += expiredPoints;
       if (expiredPoints > 0) {
         balance -= outcome.expiredFromBalance;
         pending -= outcome.expiredFromPending;
@@ -426,7 +435,7 @@ export class LedgerService {
       if (outcome.activated.length > 0 || expiredPoints > 0) {
         await this.repository.updateAccount(manager, { memberId: account.memberId, balance, pending });
       }
-      result.push({ ...account, balance, pending });
+      result.accounts.push({ ...account, balance, pending });
     }
     return result;
   }

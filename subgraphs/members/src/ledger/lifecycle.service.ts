@@ -1,4 +1,4 @@
-import { BadInputError, parseId, requireMemberAccess, type Identity } from '@loyalty/kit';
+import { parseId, requireMemberAccess, type Identity } from '@loyalty/kit';
 import { access } from '../access';
 import type { Loaders } from '../context';
 import type { MemberService } from '../member/member.service';
@@ -31,12 +31,4 @@ export class LifecycleService {
     loaders.account.clear(memberId);
     return { pointsActivated, member };
   }
-}
-
-/** An explicit expiry of a credit must lie in the future; a debit has none. */
-export function checkExpiresAt(points: number, expiresAt: Date | null | undefined): Date | null {
-  if (!expiresAt) return null;
-  if (points < 0) throw new BadInputError('expiresAt', 'Only a credit can have an expiry');
-  if (expiresAt.getTime() <= Date.now()) throw new BadInputError('expiresAt', 'expiresAt must lie in the future');
-  return expiresAt;
 }
