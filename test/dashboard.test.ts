@@ -16,7 +16,13 @@ describe('program dashboard', () => {
     async () => {
       const t = await newTenant();
       const member = await t.enroll({ email: 'shopper@example.com' });
-      await t.adjust(member, 250);
+      await t.adjust(member, 200);
+      // 50 of them expire in 45 days: due within 60 and 90 days, not within 30.
+      await ok(
+        'mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { id } }',
+        { input: { memberId: member, points: 50, reason: 'welcome', idempotencyKey: randomUUID(), expiresAt: new Date(Date.now() + 45 * 86_400_000).toISOString() } },
+        { token: t.admin },
+      );
       const { createCampaign } = await ok<{ createCampaign: { id: string } }>(
         'mutation { createCampaign(input: { name: "Per euro", rules: [{ name: "1 per 1.00", trigger: PURCHASE, calculation: PER_AMOUNT, points: 1 }] }) { id } }',
         {},
@@ -41,6 +47,13 @@ describe('program dashboard', () => {
         // The analytics read model follows the bus: wait for the 250 points adjusted above.
         await page.waitForFunction(() => document.getElementById('stat-pointsIssued')?.textContent === '250', null, { timeout: 15_000 });
         assert.equal(await page.textContent('#stat-members'), '1');
+        assert.equal(await page.textContent('#stat-pointsExpired'), '0');
+        assert.equal(await page.textContent('#liability-pending'), '0');
+        assert.deepEqual(await page.$$eval('#expiring li', (items) => items.map((item) => item.textContent)), [
+          'within 30 days: 0 pts',
+          'within 60 days: 50 pts',
+          'within 90 days: 50 pts',
+        ]);
         await page.waitForSelector('#live.on');
 
         await ok(

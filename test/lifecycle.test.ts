@@ -284,4 +284,38 @@ describe('points lifecycle', () => {
     // Outstanding excludes the 50 pending points, as the ledger's sum of booked balances does.
     assert.equal(await ledger.outstanding(t.tenant), 70);
   });
+
+  it("reports the tenant's liability: spendable, pending and due to expire, expired points out before any job", async () => {
+    const t = await newTenant();
+    const other = await newTenant();
+    const [a, b] = [await t.enroll(), await t.enroll()];
+    await adjustWith(t, { memberId: a, points: 40, expiresAt: inSeconds(20 * 86_400) });
+    await adjustWith(t, { memberId: b, points: 25, expiresAt: inSeconds(75 * 86_400) });
+    await adjustWith(t, { memberId: b, points: 5, expiresAt: inSeconds(1) });
+    await t.adjust(a, 100);
+    await ledger.credit({ tenant: t.tenant, memberId: b, points: 60, type: 'EARN', idempotencyKey: randomUUID(), reference: 'p', orderId: 'p', pendingUntil: inSeconds(3600) });
+    await other.adjust(await other.enroll(), 1000);
+    await waitFor('the 5 points to expire', async () => (await t.balance(b)) === 25);
+
+    const LIABILITY = 'query($days: [Int!]) { pointsLiability(expiringWithinDays: $days) { spendable pending expiring { withinDays points } } }';
+    const { pointsLiability } = await ok<{ pointsLiability: unknown }>('{ pointsLiability { spendable pending expiring { withinDays points } } }', {}, { token: await token(t.tenant, ['marketer']) });
+    assert.deepEqual(pointsLiability, {
+      spendable: 165,
+      pending: 60,
+      expiring: [
+        { withinDays: 30, points: 40 },
+        { withinDays: 60, points: 40 },
+        { withinDays: 90, points: 65 },
+      ],
+    });
+    const custom = await ok<{ pointsLiability: { expiring: unknown } }>(LIABILITY, { days: [100, 1] }, { token: t.admin });
+    assert.deepEqual(custom.pointsLiability.expiring, [{ withinDays: 100, points: 65 }, { withinDays: 1, points: 0 }]);
+
+    for (const days of [[0], [3651], Array.from({ length: 11 }, (_, i) => i + 1)]) {
+      const refused = await gql(LIABILITY, { days }, { token: t.admin });
+      assert.deepEqual(codes(refused), ['BAD_USER_INPUT']);
+      assert.equal(refused.errors?.[0]?.extensions?.field, 'expiringWithinDays');
+    }
+    assert.deepEqual(codes(await gql(LIABILITY, {}, { token: await token(t.tenant, ['integration']) })), ['FORBIDDEN']);
+  });
 });

@@ -1,6 +1,7 @@
 // The program dashboard: headline numbers, a 30-day chart and top rewards from the analytics
-// queries, and a live feed of balance and tier changes over the staff subscription. No framework,
-// no CDN: the page, this script and the graphql-ws client are served by the gateway itself.
+// queries, the points liability (pending, due to expire) from the members ledger, and a live feed
+// of balance and tier changes over the staff subscription. No framework, no CDN: the page, this
+// script and the graphql-ws client are served by the gateway itself.
 (() => {
   const $ = (id) => document.getElementById(id);
   const number = new Intl.NumberFormat();
@@ -21,7 +22,8 @@
 
   const DAY = 86400000;
   const REPORTS = `query Dashboard($range: DateRangeInput!) {
-    programStats { members activeMembers pointsIssued pointsRedeemed pointsOutstanding redemptions purchaseRevenue }
+    programStats { members activeMembers pointsIssued pointsRedeemed pointsExpired pointsOutstanding redemptions purchaseRevenue }
+    pointsLiability(expiringWithinDays: [30, 60, 90]) { pending expiring { withinDays points } }
     pointsTimeline(range: $range, interval: DAY) { start pointsIssued pointsRedeemed }
     topRewards(limit: 5) { reward { name } redemptions pointsSpent }
   }`;
@@ -31,6 +33,13 @@
       const cell = $(`stat-${key}`);
       if (cell) cell.textContent = key === 'purchaseRevenue' ? money.format(value / 100) : number.format(value);
     }
+  }
+
+  function renderLiability(liability) {
+    $('liability-pending').textContent = number.format(liability.pending);
+    $('expiring').innerHTML = liability.expiring
+      .map((due) => `<li>within ${due.withinDays} days: <strong>${number.format(due.points)}</strong> pts</li>`)
+      .join('');
   }
 
   function renderChart(points) {
@@ -62,6 +71,7 @@
     const to = new Date();
     const data = await graphql(REPORTS, { range: { from: new Date(to.getTime() - 29 * DAY).toISOString(), to: to.toISOString() } });
     renderStats(data.programStats);
+    renderLiability(data.pointsLiability);
     renderChart(data.pointsTimeline);
     renderTopRewards(data.topRewards);
   }

@@ -18,6 +18,7 @@ export const access = {
   'Query.members': READ_ANY_MEMBER,
   'Query.tiers': ['admin', 'marketer', 'agent', 'integration', 'member'],
   'Query.program': ['admin', 'marketer', 'agent'],
+  'Query.pointsLiability': ['admin', 'marketer', 'agent'],
   'Mutation.enrollMember': ['admin', 'integration'],
   'Mutation.updateMember': ['admin', 'agent', 'integration'],
   'Mutation.adjustPoints': ['admin', 'agent'],

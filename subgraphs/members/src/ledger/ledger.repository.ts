@@ -388,6 +388,29 @@ export class LedgerRepository {
     return inKeyOrder(ids, rows.map(toEntry), (entry) => entry.id);
   }
 
+  /**
+   * The tenant's points liability now, read from the lots in one statement: spendable points
+   * (expired ones excluded even before the job books them), pending points, and the spendable
+   * points that expire within each of `withinDays` days.
+   */
+  async liability(tenant: string, withinDays: readonly number[]): Promise<{ spendable: number; pending: number; expiring: number[] }> {
+    const [row] = await this.db.query<{ spendable: string; pending: string; expiring: string[] }[]>(
+      `WITH open AS (
+         SELECT remaining, expires_at, pending_until FROM point_lots WHERE tenant = $1 AND remaining > 0)
+       SELECT
+         (SELECT COALESCE(sum(remaining), 0) FROM open WHERE pending_until IS NULL AND (expires_at IS NULL OR expires_at > now()))::bigint AS spendable,
+         (SELECT COALESCE(sum(remaining), 0) FROM open WHERE pending_until IS NOT NULL)::bigint AS pending,
+         ARRAY(
+           SELECT (SELECT COALESCE(sum(remaining), 0) FROM open
+                   WHERE pending_until IS NULL AND expires_at > now() AND expires_at <= now() + make_interval(days => d.days))::bigint
+           FROM unnest($2::int[]) WITH ORDINALITY AS d(days, n) ORDER BY d.n) AS expiring`,
+      [tenant, withinDays],
+    );
+    // Aggregates without GROUP BY: always one row.
+    const r = row!;
+    return { spendable: Number(r.spendable), pending: Number(r.pending), expiring: r.expiring.map(Number) };
+  }
+
   /** The sum of a tenant's balances: many members' balances pass 32 bits together. */
   async outstanding(tenant: string): Promise<number> {
     const [row] = await this.db.query<{ points: string }[]>(

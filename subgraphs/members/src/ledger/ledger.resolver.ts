@@ -1,9 +1,9 @@
 import { parseId } from '@loyalty/kit';
-import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { access } from '../access';
 import type { MembersContext } from '../context';
 import { ActivatePendingInput, AdjustPointsInput } from './ledger.inputs';
-import { ActivationResult, MaintenanceRun } from './lifecycle.type';
+import { ActivationResult, MaintenanceRun, PointsLiability } from './lifecycle.type';
 import { PointsTransaction, toTransaction } from './transaction.type';
 
 @Resolver(() => PointsTransaction)
@@ -33,6 +33,15 @@ export class LedgerResolver {
     @Ctx() { identity, services, loaders }: MembersContext,
   ): Promise<ActivationResult> {
     return services.lifecycle.activate(identity, loaders, input);
+  }
+
+  @Authorized(access['Query.pointsLiability'])
+  @Query(() => PointsLiability, { description: "what the program owes its members now: spendable and pending points, and what expires soon" })
+  pointsLiability(
+    @Arg('expiringWithinDays', () => [Int], { defaultValue: [30, 60, 90], description: 'day counts from now, 1 to 3650, at most 10' }) expiringWithinDays: number[],
+    @Ctx() { identity, services }: MembersContext,
+  ): Promise<PointsLiability> {
+    return services.ledger.liability(identity.tenant, expiringWithinDays);
   }
 
   @Authorized(access['Mutation.runPointsMaintenance'])

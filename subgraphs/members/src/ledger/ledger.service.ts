@@ -86,6 +86,13 @@ interface Checked {
   lifetime: number;
 }
 
+/** The points a tenant owes its members now (pointsLiability). */
+export interface PointsLiabilityFigures {
+  spendable: number;
+  pending: number;
+  expiring: { withinDays: number; points: number }[];
+}
+
 export interface MoveResult {
   entry: LedgerEntryEntity;
   /** false when the idempotency key had already moved these points: nothing moved this time. */
@@ -442,6 +449,14 @@ export class LedgerService {
 
   findByKey(tenant: string, scope: string, key: string): Promise<LedgerEntryEntity | null> {
     return this.repository.findByKey({ tenant, scope, key });
+  }
+
+  /** The tenant's points liability now: spendable, pending, and what expires within each of `withinDays`. */
+  async liability(tenant: string, withinDays: readonly number[]): Promise<PointsLiabilityFigures> {
+    if (withinDays.length > 10) throw new BadInputError('expiringWithinDays', 'expiringWithinDays takes at most 10 day counts');
+    if (withinDays.some((days) => days < 1 || days > 3650)) throw new BadInputError('expiringWithinDays', 'each of expiringWithinDays must be between 1 and 3650');
+    const { spendable, pending, expiring } = await this.repository.liability(tenant, withinDays);
+    return { spendable, pending, expiring: withinDays.map((days, i) => ({ withinDays: days, points: expiring[i] ?? 0 })) };
   }
 
   /** The sum of the tenant's booked balances (pending points excluded): what analytics' pointsOutstanding must equal. */

@@ -1,4 +1,5 @@
 import { Field, Int, ObjectType } from 'type-graphql';
+import { SafeIntScalar } from '@loyalty/kit';
 import { Member } from '../member/member.type';
 
 @ObjectType({ description: 'The next points of a member to expire' })
@@ -32,4 +33,25 @@ export class MaintenanceRun {
 
   @Field(() => Int, { description: 'POINTS_EXPIRING reminders sent (one per lot and reminder day)' })
   remindersSent!: number;
+}
+
+@ObjectType({ description: 'Spendable points that expire within a number of days from now' })
+export class LiabilityDue {
+  @Field(() => Int, { description: 'the days from now the figure covers' })
+  withinDays!: number;
+
+  @Field(() => SafeIntScalar, { description: 'spendable points whose expiry falls within those days' })
+  points!: number;
+}
+
+@ObjectType({ description: "What the tenant's program owes its members now, from the points ledger" })
+export class PointsLiability {
+  @Field(() => SafeIntScalar, { description: 'spendable points of every member: expired points are out even before the maintenance job books them, pending points are out' })
+  spendable!: number;
+
+  @Field(() => SafeIntScalar, { description: 'points still pending (not spendable, not yet a liability)' })
+  pending!: number;
+
+  @Field(() => [LiabilityDue], { description: 'the spendable points due to expire within each of the requested day counts, in their order' })
+  expiring!: LiabilityDue[];
 }
