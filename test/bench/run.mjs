@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
+import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
 
@@ -34,6 +35,8 @@ const TARGET_FANOUT_P99_MS = 250; // commit → client, one event fanned out to 
 const TARGET_KB_PER_SUBSCRIPTION = 30; // gateway memory per idle subscription
 const TARGET_REPORT_P99_MS = 50; // programStats + pointsTimeline(DAY, 90 days) at 100,000 events
 const TARGET_INGEST_EVENTS_PER_SECOND = 2000;
+const TARGET_EXPIRY_LOTS_PER_SECOND = 5000; // the maintenance booking 100,000 due lots of 10,000 members
+const TARGET_EARN_DURING_EXPIRY = 0.8; // earning req/s while it runs ÷ without
 // Every response is scanned for `"errors"` (cheap); every SAMPLE_EVERY-th is parsed in full to make
 // sure it carries the data we asked for, not just an absence of errors.
 const SAMPLE_EVERY = 100;
@@ -293,8 +296,9 @@ try {
     dataDir: tempDir,
     dbPrefix: 'bench_',
     ports: { gateway: 0, members: 0, campaigns: 0, rewards: 0, analytics: 0 },
-    // Per-request info logs would measure the logger, not the service.
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    // Per-request info logs would measure the logger, not the service. The periodic maintenance is
+    // off: the expiry bench runs it when its lots are due, and it must not run in other phases.
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', POINTS_MAINTENANCE_INTERVAL_MS: '0' },
     output: logDir,
   });
   const { gatewayUrl, urls, secrets } = system;
@@ -462,6 +466,8 @@ try {
   const reportsLoad = await reportPhase({ ...load });
   const reports = await reportPhase({ ...latency, warmup: 1 });
 
+  const expiry = await runExpiryBench({ kit, system, log });
+
   printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
@@ -490,6 +496,8 @@ try {
   console.log(`analytics ingest:                 ${ingest.eventsPerSecond.toFixed(0)} events/s (${ingest.events} in ${ingest.seconds.toFixed(1)} s)  target ≥ ${TARGET_INGEST_EVENTS_PER_SECOND}   ${verdict(ingest.eventsPerSecond >= TARGET_INGEST_EVENTS_PER_SECOND)}`);
   const redeemRatio = redemptions.rps / writes.rps;
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
+  console.log(`expiry job (${expiry.lots} lots, 10k members): ${expiry.lotsPerSecond.toFixed(0)} lots/s (${expiry.seconds.toFixed(1)} s)  target ≥ ${TARGET_EXPIRY_LOTS_PER_SECOND}   ${verdict(expiry.lotsPerSecond >= TARGET_EXPIRY_LOTS_PER_SECOND)}`);
+  console.log(`earning during expiry/without:    ${expiry.earnRatio.toFixed(2)} (${expiry.during.rps.toFixed(0)} vs ${expiry.baseline.rps.toFixed(0)} req/s)  target ≥ ${TARGET_EARN_DURING_EXPIRY.toFixed(2)}   ${verdict(expiry.earnRatio >= TARGET_EARN_DURING_EXPIRY)}`);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
 } catch (error) {
   console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);
