@@ -15,7 +15,7 @@ import {
 } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity } from './ledger.entity';
 import type { TierService } from '../tier/tier.service';
-import type { LedgerKey, LedgerRepository, LockedAccount } from './ledger.repository';
+import type { LedgerKey, LedgerRepository, LockedAccount, NewEntry } from './ledger.repository';
 import { InsufficientPointsError } from './ledger.errors';
 import { draw, returnTake, settle, type DueLot } from './lots.rule';
 
@@ -347,7 +347,7 @@ export class LedgerService {
    * (the move settles them itself), so replicas running this at once never book a lot twice and
    * never wait on earning. `tenant`: one tenant's members (null: every tenant). Returns the points activated and expired.
    */
-  async settleDue(tenant: string | null, batch = 500): Promise<{ activated: number; expired: number }> {
+  async settleDue(tenant: string | null, batch = 100): Promise<{ activated: number; expired: number }> {
     const total = { activated: 0, expired: 0 };
     for (;;) {
       const done = await this.db.transaction(async (manager) => {
@@ -407,8 +407,17 @@ export class LedgerService {
         ? await this.repository.entriesIn(manager, lots.filter((lot) => lot.activates).map((lot) => lot.entryId))
         : new Map<string, LedgerEntryEntity>();
     const result = { accounts: [] as LockedAccount[], activated: 0, expired: 0 };
+    const lotsOf = new Map<string, DueLot[]>();
+    for (const lot of lots) {
+      const list = lotsOf.get(lot.memberId);
+      if (list) list.push(lot);
+      else lotsOf.set(lot.memberId, [lot]);
+    }
+    // The batch's writes are gathered and made with a few statements, whatever its size.
+    const expiries: { entry: NewEntry; lots: DueLot[]; fromBalance: number; fromPending: number }[] = [];
+    const changed: LockedAccount[] = [];
     for (const account of accounts) {
-      const outcome = settle(lots.filter((lot) => lot.memberId === account.memberId));
+      const outcome = settle(lotsOf.get(account.memberId) ?? []);
       result.activated += outcome.activatedPoints;
       let { balance, pending } = account;
       for (const lot of outcome.activated) {
@@ -422,28 +431,39 @@ export class LedgerService {
       if (expiredPoints > 0) {
         balance -= outcome.expiredFromBalance;
         pending -= outcome.expiredFromPending;
-        const entry = await this.repository.insertEntry(manager, {
-          tenant: account.tenant,
-          memberId: account.memberId,
-          type: 'EXPIRE',
-          points: -expiredPoints,
-          balanceAfter: balance,
-          reason: 'Points expired',
-          reference: null,
-          source: 'system:expiry',
-          idempotencyKey: `expire:${randomUUID()}`,
-          expiresAt: null,
-          pendingUntil: null,
-          orderId: null,
+        expiries.push({
+          entry: {
+            tenant: account.tenant,
+            memberId: account.memberId,
+            type: 'EXPIRE',
+            points: -expiredPoints,
+            balanceAfter: balance,
+            reason: 'Points expired',
+            reference: null,
+            source: 'system:expiry',
+            idempotencyKey: `expire:${randomUUID()}`,
+            expiresAt: null,
+            pendingUntil: null,
+            orderId: null,
+          },
+          lots: outcome.expired,
+          fromBalance: outcome.expiredFromBalance,
+          fromPending: outcome.expiredFromPending,
         });
-        await this.repository.allocate(manager, entry.id, outcome.expired.map((lot) => ({ lotId: lot.id, points: lot.remaining })));
-        events.push(balanceChanged(entry, -outcome.expiredFromBalance, -outcome.expiredFromPending, balance));
       }
-      if (outcome.activated.length > 0 || expiredPoints > 0) {
-        await this.repository.updateAccount(manager, { memberId: account.memberId, balance, pending });
-      }
-      result.accounts.push({ ...account, balance, pending });
+      const settled = { ...account, balance, pending };
+      if (outcome.activated.length > 0 || expiredPoints > 0) changed.push(settled);
+      result.accounts.push(settled);
     }
+    const entries = await this.repository.insertEntries(manager, expiries.map((e) => e.entry));
+    const allocations = [];
+    for (const expiry of expiries) {
+      const entry = entries.get(expiry.entry.idempotencyKey)!;
+      for (const lot of expiry.lots) allocations.push({ entryId: entry.id, lotId: lot.id, points: lot.remaining });
+      events.push(balanceChanged(entry, -expiry.fromBalance, -expiry.fromPending, entry.balanceAfter));
+    }
+    await this.repository.allocateMany(manager, allocations);
+    await this.repository.updateAccounts(manager, changed);
     return result;
   }
 
