@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runFanout } from './fanout.mjs';
+import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
 
 const TENANT = 'bench';
@@ -461,6 +462,7 @@ try {
   // Latency is judged without queueing (concurrency 1); concurrency 10 shows the throughput.
   const reportsLoad = await reportPhase({ ...load });
   const reports = await reportPhase({ ...latency, warmup: 1 });
+  const tierReview = await runTierReviewBench({ kit, system, log });
 
   printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
@@ -490,6 +492,7 @@ try {
   console.log(`analytics ingest:                 ${ingest.eventsPerSecond.toFixed(0)} events/s (${ingest.events} in ${ingest.seconds.toFixed(1)} s)  target ≥ ${TARGET_INGEST_EVENTS_PER_SECOND}   ${verdict(ingest.eventsPerSecond >= TARGET_INGEST_EVENTS_PER_SECOND)}`);
   const redeemRatio = redemptions.rps / writes.rps;
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
+  printTierReview(tierReview, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
 } catch (error) {
   console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);
