@@ -188,14 +188,8 @@ export function reviewTier(
  * What an EARN credit changes, in its transaction: the upward half of `reviewTier` (an upgrade, or
  * the end of a grace period the member no longer needs). Earning never lowers a tier or starts a grace.
  */
-export function earnedChange(
-  policy: Pick<ProgramPolicy, 'timeZone' | 'tierPolicy'>,
-  member: ReviewedMember,
-  tiers: readonly TierLevel[],
-  qualifyingPoints: number,
-  now: Date,
-): TierReview {
-  const review = reviewTier(policy, member, tiers, qualifyingPoints, now);
-  if (review.kind === 'endGrace' || (review.kind === 'move' && review.direction === 'UP')) return review;
+export function earnedChange(...review: Parameters<typeof reviewTier>): TierReview {
+  const outcome = reviewTier(...review);
+  if (outcome.kind === 'endGrace' || (outcome.kind === 'move' && outcome.direction === 'UP')) return outcome;
   return { kind: 'keep' };
 }
