@@ -19,6 +19,7 @@ import pg from 'pg';
 import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
+import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
 
 const TENANT = 'bench';
@@ -465,6 +466,7 @@ try {
   // Latency is judged without queueing (concurrency 1); concurrency 10 shows the throughput.
   const reportsLoad = await reportPhase({ ...load });
   const reports = await reportPhase({ ...latency, warmup: 1 });
+  const tierReview = await runTierReviewBench({ kit, system, log });
 
   const expiry = await runExpiryBench({ kit, system, log });
 
@@ -498,6 +500,7 @@ try {
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
   console.log(`expiry job (${expiry.lots} lots, 10k members): ${expiry.lotsPerSecond.toFixed(0)} lots/s (${expiry.seconds.toFixed(1)} s)  target ≥ ${TARGET_EXPIRY_LOTS_PER_SECOND}   ${verdict(expiry.lotsPerSecond >= TARGET_EXPIRY_LOTS_PER_SECOND)}`);
   console.log(`earning during expiry/without:    ${expiry.earnRatio.toFixed(2)} (${expiry.during.rps.toFixed(0)} vs ${expiry.baseline.rps.toFixed(0)} req/s)  target ≥ ${TARGET_EARN_DURING_EXPIRY.toFixed(2)}   ${verdict(expiry.earnRatio >= TARGET_EARN_DURING_EXPIRY)}`);
+  printTierReview(tierReview, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
 } catch (error) {
   console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);

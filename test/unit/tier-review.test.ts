@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import type { TierDowngrade } from '../../subgraphs/members/src/program/program.policy';
-import { reviewTier, upgrade, type ReviewedMember, type TierLevel, type TierReview } from '../../subgraphs/members/src/tier/tier.rule';
+import {
+  earnedChange,
+  qualificationFirstDay,
+  reviewTier,
+  upgrade,
+  type ReviewedMember,
+  type TierLevel,
+  type TierReview,
+} from '../../subgraphs/members/src/tier/tier.rule';
 
 const tier = (id: string, rank: number, qualifyingPoints: number): TierLevel => ({ id, name: id, rank, qualifyingPoints, earnMultiplier: 1 });
 const bronze = tier('bronze', 0, 0);
@@ -93,5 +101,52 @@ describe('tier review', () => {
         }
       }
     }
+  });
+
+  describe('ONE_LEVEL moves at most one rank a day', () => {
+    const downgraded = (at: Date): ReviewedMember => ({ tierId: 'gold', retainedUntil: null, downgradedAt: at });
+    it.each<[string, ReturnType<typeof policy>, ReviewedMember, TierReview]>([
+      ['a second review on the day of a downgrade keeps the tier', policy('ONE_LEVEL'), downgraded(days(0)), keep],
+      ['the same, earlier that day', policy('ONE_LEVEL'), downgraded(new Date('2026-06-15T00:00:01Z')), keep],
+      ['a review the next day goes on down', policy('ONE_LEVEL'), downgraded(days(-1)), down('gold', 'silver')],
+      // 2026-06-14T23:30Z is already 2026-06-15 in Warsaw (+02:00): the same program day.
+      ['the day is the program zone\'s', policy('ONE_LEVEL', 0, 'Europe/Warsaw'), downgraded(new Date('2026-06-14T23:30:00Z')), keep],
+      ['in UTC that was yesterday', policy('ONE_LEVEL'), downgraded(new Date('2026-06-14T23:30:00Z')), down('gold', 'silver')],
+      ['TO_QUALIFIED is not limited (it lands where it qualifies)', policy('TO_QUALIFIED'), downgraded(days(0)), down('gold', 'bronze')],
+      ['a grace period still starts on that day', policy('ONE_LEVEL', 14), downgraded(days(0)), startGrace(days(14))],
+    ])('%s', (_name, terms, reviewed, expected) => {
+      assert.deepEqual(reviewTier(terms, reviewed, program, 10, now), expected);
+    });
+  });
+
+  it('applies on earning only the upward half of a review', () => {
+    const cases: [ReviewedMember, number, TierReview][] = [
+      [member('bronze'), 6000, up('bronze', 'gold')],
+      [member('gold', days(5)), 5000, endGrace],
+      [member('silver', days(5)), 12_000, up('silver', 'platinum')],
+      // What only a review does: start a grace period or take a tier away.
+      [member('gold'), 10, keep],
+      [member('gold', days(-1)), 10, keep],
+      [member('gold', days(5)), 10, keep],
+    ];
+    for (const [reviewed, points, expected] of cases) {
+      assert.deepEqual(earnedChange(policy('TO_QUALIFIED', 30), reviewed, program, points, now), expected, JSON.stringify([reviewed, points]));
+    }
+  });
+
+  it('starts the window at the UTC bucket that holds its first instant', () => {
+    const window = (months: number, timeZone: string) => ({ timeZone, tierPolicy: { windowMonths: months, downgrade: 'TO_QUALIFIED' as const, graceDays: 0 } });
+    const cases: [Date, number, string, string][] = [
+      [new Date('2026-03-31T12:00:00Z'), 12, 'UTC', '2025-03-31'],
+      [new Date('2026-03-31T12:00:00Z'), 1, 'UTC', '2026-02-28'],
+      [new Date('2026-06-15T12:00:00Z'), 3, 'UTC', '2026-03-15'],
+      // Warsaw's 2026-03-15 starts at 2026-03-14T23:00Z: that UTC day's bucket is counted too.
+      [new Date('2026-06-15T12:00:00Z'), 3, 'Europe/Warsaw', '2026-03-14'],
+      // New York's day starts at 04:00Z, inside the UTC day of the same date.
+      [new Date('2026-06-15T12:00:00Z'), 3, 'America/New_York', '2026-03-15'],
+      // Late evening in New York is already the next UTC day; the window counts from New York's date.
+      [new Date('2026-06-16T02:00:00Z'), 3, 'America/New_York', '2026-03-15'],
+    ];
+    for (const [at, months, zone, first] of cases) assert.equal(qualificationFirstDay(at, window(months, zone)), first, `${at.toISOString()} ${months} months in ${zone}`);
   });
 });

@@ -60,7 +60,7 @@ export function createLoaders(services: Services, tenant: string) {
       return keys.map(() => tiers);
     }),
     qualifying: new DataLoader<string, number>(async (ids) => {
-      const points = await tierRepository.qualifyingPoints(tenant, ids);
+      const points = await services.tiers.qualifyingPoints(tenant, ids);
       return ids.map((id) => points.get(id) ?? 0);
     }),
     nextExpiry: new DataLoader<string, { points: number; expiresAt: Date } | null>(async (ids) => {

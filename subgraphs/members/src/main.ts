@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { main, parseEnv, repeatEvery, runSubgraph, subgraphEnv } from '@loyalty/kit';
+import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { ApiKeyEntity } from './api-key/api-key.entity';
 import { apiKeyRoutes } from './api-key/api-key.routes';
@@ -21,9 +22,12 @@ import { Programs1763800000004 } from './migrations/1763800000004-programs';
 import { ProgramRepository } from './program/program.repository';
 import { ProgramService } from './program/program.service';
 import { PointsLifecycle1763800000006 } from './migrations/1763800000006-points-lifecycle';
+import { TierReview1763800000007 } from './migrations/1763800000007-tier-review';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
 import { TierEntity } from './tier/tier.entity';
+import { TierReviewRepository } from './tier/tier-review.repository';
+import { TierReviewService } from './tier/tier-review.service';
 import { TierRepository } from './tier/tier.repository';
 import { TierService } from './tier/tier.service';
 
@@ -47,22 +51,24 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007],
       buildSchema: buildMembersSchema,
       outbox: true,
-      createServices: ({ db }) => {
+      createServices: ({ db, log }) => {
         const memberRepository = new MemberRepository(db);
         const tierRepository = new TierRepository(db);
-        const tiers = new TierService(tierRepository);
+        const programs = new ProgramService(db, new ProgramRepository(db));
+        const policyOf = (tenant: string, manager?: EntityManager) => programs.policy(tenant, manager);
+        const tierReviews = new TierReviewService(db, new TierReviewRepository(), tierRepository, policyOf, log);
+        const tiers = new TierService(db, tierRepository, policyOf, tierReviews);
         const ledgerRepository = new LedgerRepository(db);
         const members = new MemberService(db, memberRepository, tiers);
-        const programs = new ProgramService(db, new ProgramRepository(db));
         const ledger = new LedgerService(db, ledgerRepository, tiers, (manager, tenant, now) => programs.creditTerms(manager, tenant, now));
         return {
           members,
           tiers,
           ledger,
-          lifecycle: new LifecycleService(ledger, members),
+          lifecycle: new LifecycleService(ledger, members, tierReviews),
           apiKeys: new ApiKeyService(db),
           programs,
           memberRepository,

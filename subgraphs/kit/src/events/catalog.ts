@@ -51,12 +51,12 @@ export const EVENT_CATALOG = {
     }),
   },
   TIER_CHANGED: {
-    description: 'An EARN credit upgraded the member to a higher tier.',
+    description: "A member's tier changed: an EARN credit upgraded it, or a tier review moved it up or down.",
     producer: 'members',
     consumers: ['gateway'],
     payload: z.object({
       memberId: id,
-      tierId: z.string().min(1),
+      tierId: z.string().min(1).describe('"base": the built-in base tier (a tenant without an entry tier)'),
       previousTierId: z.string().min(1).nullable().describe('null: the member stood on the built-in base tier'),
     }),
   },

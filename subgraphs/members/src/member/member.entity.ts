@@ -29,6 +29,10 @@ export class MemberEntity {
   @Column('uuid', { name: 'tier_id', nullable: true })
   tierId!: string | null;
 
+  /** The end of a grace period: the member keeps `tierId` until then though it no longer qualifies. */
+  @Column('timestamptz', { name: 'tier_retained_until', nullable: true })
+  tierRetainedUntil!: Date | null;
+
   @Column('timestamptz', { name: 'enrolled_at' })
   enrolledAt!: Date;
 

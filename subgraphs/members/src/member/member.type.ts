@@ -37,6 +37,8 @@ export class Member {
 
   /** Not exposed: resolved into `tier` by the tier loader. */
   tierId!: string | null;
+  /** Not exposed: `tierProgress.retainedUntil`. */
+  tierRetainedUntil!: Date | null;
   tenant!: string;
 }
 
@@ -50,6 +52,7 @@ export const toMember = (entity: MemberEntity): Member => ({
   status: MemberStatus[entity.status],
   enrolledAt: new Date(entity.enrolledAt),
   tierId: entity.tierId,
+  tierRetainedUntil: entity.tierRetainedUntil ? new Date(entity.tierRetainedUntil) : null,
   tenant: entity.tenant,
 });
 

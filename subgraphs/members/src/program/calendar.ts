@@ -36,3 +36,6 @@ export const startOfNextPeriod = (at: Date, period: CalendarPeriod, timeZone: st
 /** The first instant of the day (in the zone) `months` calendar months before `at`; a missing day (31 → 30) takes the month's last. */
 export const startOfDayMonthsBefore = (at: Date, months: number, timeZone: string): Date =>
   instant(zoned(at, timeZone).minus({ months }).startOf('day'));
+
+/** The calendar day (YYYY-MM-DD) that holds `at` in the zone. */
+export const dayIn = (at: Date, timeZone: string): string => zoned(at, timeZone).toISODate()!;

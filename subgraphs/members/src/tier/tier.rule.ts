@@ -18,13 +18,21 @@
  *   - it no longer qualifies, `graceDays` > 0 and no grace running: start one, `retainedUntil` =
  *     now + `graceDays` days; while `retainedUntil` lies ahead the tier is kept;
  *   - it no longer qualifies, and `graceDays` is 0 or the grace is over: downgrade — ONE_LEVEL to the
- *     tier one rank below (one rank per review, each with its own grace), TO_QUALIFIED straight to
+ *     tier one rank below (one rank per review, each with its own grace, and at most one rank per
+ *     calendar day in the program's zone, so two reviews on one day — two replicas, a threshold
+ *     change and the daily review — never take a member down two ranks), TO_QUALIFIED straight to
  *     the highest tier it qualifies for. Below every tier it qualifies for lies the entry tier, and
  *     below that the built-in base, which is recorded as no tier (`tierId` null).
+ * - Earning applies only the upward half of a review (`earnedChange`), in the crediting transaction:
+ *   an upgrade, or the end of a grace period once the member qualifies for its tier again.
+ * - The window in SQL: `earn_days` buckets EARN points by UTC day, so the window counts the buckets
+ *   from `qualificationFirstDay` on, the UTC day that holds the window's first instant. For a zone
+ *   other than UTC that bucket also holds a few hours before the window: the window is generous by
+ *   at most that part of one day, never short.
  *
  * `tiers` are always one tenant's tiers in ascending rank, as TierRepository.list returns them.
  */
-import { addDays, startOfDayMonthsBefore } from '../program/calendar';
+import { addDays, dayIn, startOfDayMonthsBefore } from '../program/calendar';
 import type { ProgramPolicy } from '../program/program.policy';
 
 /** What the rule reads of a tier; entities and GraphQL tiers both have it. */
@@ -39,7 +47,7 @@ export interface TierLevel {
 /** A tenant without tiers still answers `Member.tier`: a built-in base tier. */
 export const BASE_TIER: TierLevel = { id: 'base', name: 'Base', rank: 0, qualifyingPoints: 0, earnMultiplier: 1 };
 
-/** The months of EARN points a tier qualifies on by default (the SQL form is QUALIFICATION_WINDOW_SQL). */
+/** The months of EARN points a tier qualifies on by default (`tierPolicy.windowMonths`). */
 export const QUALIFICATION_MONTHS = 12;
 
 /** Whether `points` earned in the window are enough to hold `tier`. */
@@ -102,10 +110,19 @@ export function upgrade(member: { tierId: string | null }, tiers: readonly TierL
  */
 export const qualificationWindowStart = (now: Date, windowMonths: number, timeZone: string): Date => startOfDayMonthsBefore(now, windowMonths, timeZone);
 
+/**
+ * The first `earn_days` bucket (a UTC day, YYYY-MM-DD) of the window at `now`: the one that holds
+ * `qualificationWindowStart`. Every sum of qualifying points starts there.
+ */
+export const qualificationFirstDay = (now: Date, policy: Pick<ProgramPolicy, 'timeZone' | 'tierPolicy'>): string =>
+  dayIn(qualificationWindowStart(now, policy.tierPolicy.windowMonths, policy.timeZone), 'UTC');
+
 /** What a review reads of the member: its recorded tier and the end of a grace period it is in. */
 export interface ReviewedMember {
   tierId: string | null;
   retainedUntil: Date | null;
+  /** When a review last took it down a tier (ONE_LEVEL moves at most one rank per day). */
+  downgradedAt?: Date | null;
 }
 
 /** A tier change a review decides; `tierId` null is the built-in base (no recorded tier). */
@@ -159,5 +176,20 @@ export function reviewTier(
   if (downgrade === 'NEVER') return keep();
   if (graceDays > 0 && !member.retainedUntil) return { kind: 'startGrace', retainedUntil: addDays(now, graceDays, policy.timeZone) };
   if (member.retainedUntil && member.retainedUntil.getTime() > now.getTime()) return { kind: 'keep' };
-  return move(downgrade === 'ONE_LEVEL' ? oneBelow(current, tiers) : qualified, 'DOWN');
+  if (downgrade === 'ONE_LEVEL') {
+    const today = dayIn(now, policy.timeZone);
+    if (member.downgradedAt && dayIn(member.downgradedAt, policy.timeZone) === today) return { kind: 'keep' };
+    return move(oneBelow(current, tiers), 'DOWN');
+  }
+  return move(qualified, 'DOWN');
+}
+
+/**
+ * What an EARN credit changes, in its transaction: the upward half of `reviewTier` (an upgrade, or
+ * the end of a grace period the member no longer needs). Earning never lowers a tier or starts a grace.
+ */
+export function earnedChange(...review: Parameters<typeof reviewTier>): TierReview {
+  const outcome = reviewTier(...review);
+  if (outcome.kind === 'endGrace' || (outcome.kind === 'move' && outcome.direction === 'UP')) return outcome;
+  return { kind: 'keep' };
 }

@@ -13,7 +13,7 @@ export class Tier {
   @Field(() => Int, { description: '0 = base' })
   rank!: number;
 
-  @Field(() => Int, { description: 'Points earned in the last 12 months needed to hold the tier' })
+  @Field(() => Int, { description: "EARN points (net of returns) of the qualification window (the program's tierPolicy.windowMonths) needed to hold the tier" })
   qualifyingPoints!: number;
 
   @Field(() => Float, { description: 'Applied to every earning rule for members of this tier' })
@@ -36,9 +36,12 @@ export class TierProgress {
   @Field(() => Tier, { nullable: true })
   next!: Tier | null;
 
-  @Field(() => Int, { description: 'EARN points of the last 12 months' })
+  @Field(() => Int, { description: "EARN points (net of returns) of the qualification window (the program's tierPolicy.windowMonths)" })
   qualifyingPoints!: number;
 
   @Field(() => Int, { nullable: true, description: 'null at the top tier' })
   pointsToNext!: number | null;
+
+  @Field(() => Date, { nullable: true, description: 'The end of a grace period: the member keeps `current` until then though it no longer qualifies; else null' })
+  retainedUntil!: Date | null;
 }
