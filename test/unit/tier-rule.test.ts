@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { BASE_TIER, effectiveTier, entryTier, nextTier, qualifiedTier, standing, upgrade, type TierLevel } from '@loyalty/members/tier-rule';
+import { BASE_TIER, effectiveTier, entryTier, nextTier, qualifiedTier, standing, upgrade, type TierLevel } from '../../subgraphs/members/src/tier/tier.rule';
 
 // The tier rule alone, without a database: the end-to-end tier tests are in ledger.test.ts and members.test.ts.
 const tier = (id: string, rank: number, qualifyingPoints: number): TierLevel => ({ id, name: id, rank, qualifyingPoints, earnMultiplier: 1 });
