@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, it } from '@jest/globals';
 import { faultyProxy, startService, waitFor, type Service } from './support/processes';
+import { assertLedger } from './support/ledger';
 import { codes, gatewayCredential, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token, type Caller } from './support/system';
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
@@ -58,28 +59,6 @@ async function returned(t: Tenant, input: Record<string, unknown>): Promise<Retu
 const points = async (t: Tenant, memberId: string) =>
   (await ok<{ member: { points: { balance: number; pending: number } } }>('query($id: ID!) { member(id: $id) { points { balance pending } } }', { id: memberId }, { token: t.admin }))
     .member.points;
-
-/** The ledger's invariants for one member: entries sum to balance + pending, open lots hold exactly that, every lot adds up. */
-async function assertLedger(memberId: string, expected?: { balance: number; pending: number }) {
-  const [row] = await sql<{ balance: number; pending: number; entries: number; lots: number; broken: number; negative: number }>(
-    'members',
-    `SELECT a.balance, a.pending,
-            (SELECT COALESCE(sum(points), 0)::int FROM ledger_entries WHERE member_id = a.member_id) AS entries,
-            (SELECT COALESCE(sum(remaining), 0)::int FROM point_lots WHERE member_id = a.member_id) AS lots,
-            (SELECT count(*)::int FROM point_lots l WHERE l.member_id = a.member_id
-               AND l.points <> l.remaining + COALESCE((SELECT sum(points) FROM lot_allocations WHERE lot_id = l.id), 0)) AS broken,
-            (SELECT count(*)::int FROM point_lots WHERE member_id = a.member_id AND remaining < 0) AS negative
-     FROM point_accounts a WHERE a.member_id = $1`,
-    [memberId],
-  );
-  assert.ok(row, 'the member has an account');
-  assert.equal(row.entries, row.balance + row.pending, 'entries sum to balance + pending');
-  assert.equal(row.lots, row.balance + row.pending, 'open lots hold balance + pending');
-  assert.equal(row.broken, 0, 'every lot adds up');
-  assert.equal(row.negative, 0);
-  assert.ok(row.balance >= 0);
-  if (expected) assert.deepEqual({ balance: row.balance, pending: row.pending }, expected);
-}
 
 /** Budgets net of returns, and what the ledger says: issued = awarded − taken back = EARN + REVERSAL entries. */
 async function assertBudgetsMatchLedger(t: Tenant) {
