@@ -484,7 +484,7 @@ try {
   console.log(`gateway p50 − direct p50 (c=1):    ${overhead.toFixed(2)} ms  ${overheadTarget}   ${overheadVerdict}`);
   const activityRatio = activities.rps / writes.rps;
   console.log(`recordActivity/adjustPoints (c=10): ${activityRatio.toFixed(2)}     target ≥ ${TARGET_ACTIVITY_RATIO.toFixed(2)}   ${verdict(activityRatio >= TARGET_ACTIVITY_RATIO)}`);
-  for (const [what, ratio] of [['pending/plain recordActivity', lifecycle.pendingRatio], ['recordReturn/recordActivity', lifecycle.returnRatio]]) {
+  for (const [what, ratio] of [['pending/plain activity', lifecycle.pendingRatio], ['recordReturn/activity', lifecycle.returnRatio]]) {
     console.log(`${`${what} (c=10):`.padEnd(35)} ${ratio.toFixed(2)}     target ≥ ${TARGET_LIFECYCLE_RATIO.toFixed(2)}   ${verdict(ratio >= TARGET_LIFECYCLE_RATIO)}`);
   }
   const thousand = fanout.find((row) => row.size === 1000);
