@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from '@jest/globals';
 import { createLedgerClient, DomainError } from '@loyalty/kit';
+import { assertLedger } from './support/ledger';
 import { waitFor } from './support/processes';
 import { codes, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token } from './support/system';
 
@@ -14,25 +15,6 @@ interface Account {
   pending: number;
   expiring: number;
   nextExpiry: { points: number; expiresAt: string } | null;
-}
-
-/**
- * The ledger's invariants for one member: entries sum to balance + pending; open lots hold exactly
- * that; no lot gives more than it had; every lot's allocations and remainder add up to its points.
- */
-async function assertLedger(memberId: string, expected: { balance: number; pending: number }) {
-  const [row] = await sql<{ balance: number; pending: number; entries: number; lots: number; broken: number }>(
-    'members',
-    `SELECT a.balance, a.pending,
-            (SELECT COALESCE(sum(points), 0)::int FROM ledger_entries WHERE member_id = a.member_id) AS entries,
-            (SELECT COALESCE(sum(remaining), 0)::int FROM point_lots WHERE member_id = a.member_id) AS lots,
-            (SELECT count(*)::int FROM point_lots l WHERE l.member_id = a.member_id
-               AND l.points <> l.remaining + COALESCE((SELECT sum(points) FROM lot_allocations WHERE lot_id = l.id), 0)) AS broken
-     FROM point_accounts a WHERE a.member_id = $1`,
-    [memberId],
-  );
-  const total = expected.balance + expected.pending;
-  assert.deepEqual(row, { ...expected, entries: total, lots: total, broken: 0 });
 }
 
 const adjustWith = (t: Awaited<ReturnType<typeof newTenant>>, input: Record<string, unknown>) =>

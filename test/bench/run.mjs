@@ -20,6 +20,7 @@ import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
+import { runReturns } from './returns.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
 
 const TENANT = 'bench';
@@ -32,6 +33,7 @@ const TARGET_THROUGHPUT_RATIO = 0.6; // gateway req/s ÷ direct req/s at c=10
 const TARGET_P50_OVERHEAD_MS = 3; // gateway p50 − direct p50 at c=1
 const TARGET_REDEEM_RATIO = 0.4; // redeemReward req/s ÷ adjustPoints req/s at c=10
 const TARGET_ACTIVITY_RATIO = 0.5; // recordActivity req/s ÷ adjustPoints req/s at c=10
+const TARGET_LIFECYCLE_RATIO = 0.8; // recordActivity with pendingDays, and recordReturn, ÷ plain recordActivity req/s at c=10
 const TARGET_FANOUT_P99_MS = 250; // commit → client, one event fanned out to 1,000 staff-feed subscribers
 const TARGET_KB_PER_SUBSCRIPTION = 30; // gateway memory per idle subscription
 const TARGET_REPORT_P99_MS = 50; // programStats + pointsTimeline(DAY, 90 days) at 100,000 events
@@ -425,6 +427,7 @@ try {
   const writes = pool(writeRounds.map((r) => r[0]));
   const redemptions = pool(writeRounds.map((r) => r[1]));
   const activities = pool(writeRounds.map((r) => r[2]));
+  const lifecycle = await runReturns({ kit, system, runId, runPhase, pool, graphql, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / ROUNDS, warmup: WARMUP_SECONDS });
 
   // The ledger must agree with itself and with every answer: balance = sum of entries = sum of
   // open lots, and at least one entry per answered write (requests still in flight when a run
@@ -470,7 +473,7 @@ try {
 
   const expiry = await runExpiryBench({ kit, system, log });
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, reportsLoad, reports]);
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...lifecycle.phases, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
     console.log(
@@ -489,6 +492,9 @@ try {
   console.log(`gateway p50 − direct p50 (c=1):    ${overhead.toFixed(2)} ms  ${overheadTarget}   ${overheadVerdict}`);
   const activityRatio = activities.rps / writes.rps;
   console.log(`recordActivity/adjustPoints (c=10): ${activityRatio.toFixed(2)}     target ≥ ${TARGET_ACTIVITY_RATIO.toFixed(2)}   ${verdict(activityRatio >= TARGET_ACTIVITY_RATIO)}`);
+  for (const [what, ratio] of [['pending/plain activity', lifecycle.pendingRatio], ['recordReturn/activity', lifecycle.returnRatio]]) {
+    console.log(`${`${what} (c=10):`.padEnd(35)} ${ratio.toFixed(2)}     target ≥ ${TARGET_LIFECYCLE_RATIO.toFixed(2)}   ${verdict(ratio >= TARGET_LIFECYCLE_RATIO)}`);
+  }
   const thousand = fanout.find((row) => row.size === 1000);
   const largest = fanout.at(-1);
   console.log(`fan-out p99 to 1,000 subscribers:  ${thousand.p99.toFixed(0)} ms    target < ${TARGET_FANOUT_P99_MS} ms  ${verdict(thousand.p99 < TARGET_FANOUT_P99_MS)}`);

@@ -5,6 +5,7 @@ import {
   happyHourMultiplier,
   isEligible,
   isTimeZone,
+  pendingUntil,
   periodKey,
   triggers,
   type ActivityFacts,
@@ -173,5 +174,19 @@ describe('time zones', () => {
     ['', false],
   ])('%s is a time zone: %s', (name, expected) => {
     expect(isTimeZone(name)).toBe(expected);
+  });
+});
+
+describe('pending credits (pendingDays)', () => {
+  const at = new Date('2026-11-23T14:00:00.000Z');
+  it.each<[string, ActivityFacts['type'], (number | undefined)[], string | null]>([
+    ['no awarding rule holds points back', 'PURCHASE', [0, 0], null],
+    ['rules stored before pendingDays existed hold nothing back', 'PURCHASE', [undefined], null],
+    ['one credit per activity: the longest pendingDays of the awarding rules wins', 'PURCHASE', [3, 7, 0], '2026-11-30T14:00:00.000Z'],
+    ['counted from when the purchase happened', 'PURCHASE', [1], '2026-11-24T14:00:00.000Z'],
+    ['a custom event is never held back', 'CUSTOM_EVENT', [7], null],
+  ])('%s', (_name, type, days, expected) => {
+    const held = pendingUntil({ type, occurredAt: at }, days.map((pendingDays) => ({ pendingDays })));
+    expect(held?.toISOString() ?? null).toBe(expected);
   });
 });

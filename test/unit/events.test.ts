@@ -63,6 +63,7 @@ describe('event catalogue', () => {
       'TIER_CHANGED',
       'POINTS_EXPIRING',
       'ACTIVITY_RECORDED',
+      'ORDER_RETURNED',
       'REDEMPTION_COMPLETED',
       'REDEMPTION_CANCELLED',
       'CAMPAIGN_STATUS_CHANGED',

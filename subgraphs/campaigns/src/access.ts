@@ -23,4 +23,6 @@ export const access = {
   'Mutation.activateCampaign': MANAGE_CAMPAIGNS,
   'Mutation.pauseCampaign': MANAGE_CAMPAIGNS,
   'Mutation.recordActivity': ['integration', 'agent', 'admin'],
+  /** Whoever records purchases records their returns. */
+  'Mutation.recordReturn': ['integration', 'agent', 'admin'],
 } as const satisfies AccessTable;

@@ -11,6 +11,9 @@ import { CampaignsInitial1763800000101 } from './migrations/1763800000101-campai
 import { Earning1763800000102 } from './migrations/1763800000102-earning';
 import { BigBudgets1763800000103 } from './migrations/1763800000103-big-budgets';
 import { UniquePurchaseOrders1763800000104 } from './migrations/1763800000104-unique-purchase-orders';
+import { Returns1763800000105 } from './migrations/1763800000105-returns';
+import { ReturnRepository } from './return/return.repository';
+import { ReturnService, startReturnRecovery } from './return/return.service';
 import { buildCampaignsSchema } from './schema';
 
 // Parsed once, before anything starts: a bad setting stops the process with every problem listed.
@@ -29,23 +32,32 @@ main(() =>
     {
       name: 'campaigns',
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105],
       buildSchema: buildCampaignsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret }) => {
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'campaigns' });
         const repository = new CampaignRepository(db);
+        const activityRepository = new ActivityRepository(db);
+        const activities = new ActivityService(db, activityRepository, repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS });
         return {
           campaigns: new CampaignService(db, repository),
-          activities: new ActivityService(db, new ActivityRepository(db), repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }),
+          activities,
+          returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, repository, ledger, log),
           repository,
           ledger,
         };
       },
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
-      // Credits activities that a crash or an unreachable members subgraph left PENDING.
-      onStart: async (services, { log }) =>
-        startCreditRetry(services.activities, log, config.ACTIVITY_CREDIT_RETRY_INTERVAL_MS, config.ACTIVITY_CREDIT_RETRY_AFTER_MS),
+      // Credits activities, and reverses returns, that a crash or an unreachable members subgraph left PENDING.
+      onStart: async (services, { log }) => {
+        const every = config.ACTIVITY_CREDIT_RETRY_INTERVAL_MS;
+        const after = config.ACTIVITY_CREDIT_RETRY_AFTER_MS;
+        const stops = [startCreditRetry(services.activities, log, every, after), startReturnRecovery(services.returns, log, every, after)];
+        return async () => {
+          await Promise.all(stops.map((stop) => stop()));
+        };
+      },
     },
     config,
   ),

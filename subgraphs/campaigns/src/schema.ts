@@ -6,10 +6,11 @@ import { CampaignResolver } from './campaign/campaign.resolver';
 import { toCampaign } from './campaign/campaign.type';
 import type { CampaignsContext } from './context';
 import { MemberCampaignsResolver } from './member/member.resolver';
+import { ReturnResolver } from './return/return.resolver';
 
 export function buildCampaignsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [CampaignResolver, ActivityResolver, MemberCampaignsResolver],
+    resolvers: [CampaignResolver, ActivityResolver, ReturnResolver, MemberCampaignsResolver],
     references: {
       Campaign: {
         __resolveReference: async (ref: { id: string }, { identity, loaders }: CampaignsContext) => {

@@ -19,9 +19,17 @@ import type { Logger } from './logger';
  *    leaves the outcome unknown: the record stays as it is, `leavePending` answers for now, and the
  *    recovery job (`recoverPending`, or a replay of the request) runs the step again later.
  */
-export interface LedgerStep<R> {
-  call: () => Promise<LedgerTransaction>;
+export interface LedgerStep<R> extends Omit<LedgerCall<LedgerTransaction, R>, 'settle'> {
   settle: (transactionId: string) => Promise<R>;
+}
+
+/**
+ * The same step for a ledger call that answers something other than one transaction (a return's
+ * outcome: its reversal, if any, and what it could not take back): `settle` gets the whole answer.
+ */
+export interface LedgerCall<T, R> {
+  call: () => Promise<T>;
+  settle: (outcome: T) => Promise<R>;
   /** Resolves to the error the caller should see instead of the ledger's refusal, if any. */
   compensate: (refusal: DomainError) => Promise<Error | void>;
   leavePending: () => R;
@@ -31,16 +39,20 @@ export interface LedgerStep<R> {
   log: Logger;
 }
 
-export async function runLedgerStep<R>(step: LedgerStep<R>): Promise<R> {
-  let transaction: LedgerTransaction;
+export function runLedgerStep<R>(step: LedgerStep<R>): Promise<R> {
+  return runLedgerCall<LedgerTransaction, R>({ ...step, settle: (transaction) => step.settle(transaction.id) });
+}
+
+export async function runLedgerCall<T, R>(step: LedgerCall<T, R>): Promise<R> {
+  let outcome: T;
   try {
-    transaction = await step.call();
+    outcome = await step.call();
   } catch (error) {
     if (error instanceof DomainError) throw (await step.compensate(error)) ?? error;
     step.log.warn({ err: error, ...step.context }, step.pendingMessage);
     return step.leavePending();
   }
-  return step.settle(transaction.id);
+  return step.settle(outcome);
 }
 
 /**

@@ -81,6 +81,7 @@ const readers = {
   ACTIVITY_RECORDED: EVENT_CATALOG.ACTIVITY_RECORDED.payload.pick({ memberId: true, type: true, amount: true, awards: true }),
   REDEMPTION_COMPLETED: EVENT_CATALOG.REDEMPTION_COMPLETED.payload.pick({ redemptionId: true, memberId: true, rewardId: true, storeId: true, pointsSpent: true }),
   REDEMPTION_CANCELLED: EVENT_CATALOG.REDEMPTION_CANCELLED.payload.pick({ redemptionId: true }),
+  ORDER_RETURNED: EVENT_CATALOG.ORDER_RETURNED.payload.pick({ reversals: true }),
 };
 const read = eventReader('analytics', readers);
 type Read<T extends ConsumedBy<'analytics'>> = Extract<ReadEvent<typeof readers>, { type: T }>;
@@ -120,6 +121,15 @@ const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event:
   },
   REDEMPTION_CANCELLED: (changes, event) => {
     changes.cancellations.push(event.payload.redemptionId);
+  },
+  ORDER_RETURNED: (changes, event) => {
+    // A campaign's performance counts net of returns: each rule's share of what was taken back.
+    // The activity still happened and its member still earned there, so those counts stay.
+    for (const reversal of event.payload.reversals) {
+      const campaign = changes.campaigns.get(reversal.campaignId) ?? { campaignId: reversal.campaignId, tenant: event.tenant, points: 0, activities: 0 };
+      campaign.points -= reversal.points;
+      changes.campaigns.set(reversal.campaignId, campaign);
+    }
   },
 };
 

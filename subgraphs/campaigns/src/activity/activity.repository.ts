@@ -11,6 +11,16 @@ export interface Activity {
   pointsEarned: number;
   creditStatus: CreditStatus;
   transactionId: string | null;
+  /** The credit's terms besides its points, as first sent (a retry sends the identical credit). */
+  creditOrderId: string | null;
+  creditPendingUntil: Date | null;
+}
+
+/** A PURCHASE activity, as a return of its order needs it. */
+export interface Purchase extends Activity {
+  orderId: string;
+  /** The order total, minor units. */
+  amount: number;
 }
 
 /** What one rule of one campaign awarded an activity; `periodKey` names the cap counter it filled, if any. */
@@ -37,6 +47,8 @@ export interface NewActivity {
   requestHash: string;
   pointsEarned: number;
   creditStatus: CreditStatus;
+  creditOrderId: string | null;
+  creditPendingUntil: Date | null;
 }
 
 interface ActivityRow {
@@ -47,6 +59,13 @@ interface ActivityRow {
   points_earned: number;
   credit_status: CreditStatus;
   transaction_id: string | null;
+  credit_order_id: string | null;
+  credit_pending_until: Date | null;
+}
+
+interface PurchaseRow extends ActivityRow {
+  order_id: string;
+  amount: number;
 }
 
 interface AwardRow {
@@ -64,11 +83,15 @@ const toActivity = (row: ActivityRow): Activity => ({
   pointsEarned: row.points_earned,
   creditStatus: row.credit_status,
   transactionId: row.transaction_id,
+  creditOrderId: row.credit_order_id,
+  creditPendingUntil: row.credit_pending_until,
 });
+
+const toPurchase = (row: PurchaseRow): Purchase => ({ ...toActivity(row), orderId: row.order_id, amount: row.amount });
 
 const toAward = (row: AwardRow): StoredAward => ({ campaignId: row.campaign_id, ruleId: row.rule_id, points: row.points, periodKey: row.cap_period_key });
 
-const ACTIVITY_COLUMNS = 'id, tenant, member_id, request_hash, points_earned, credit_status, transaction_id';
+const ACTIVITY_COLUMNS = 'id, tenant, member_id, request_hash, points_earned, credit_status, transaction_id, credit_order_id, credit_pending_until';
 
 /**
  * Activities, their awards and the per-member cap counters. Writes take the caller's manager: the
@@ -85,6 +108,25 @@ export class ActivityRepository {
     return row ? toActivity(row) : null;
   }
 
+  /** The member's PURCHASE of an order in the tenant, or null (another member's order is no order of this member). */
+  async purchase(tenant: string, memberId: string, orderId: string): Promise<Purchase | null> {
+    return this.findPurchase(this.db.manager, tenant, memberId, orderId, false);
+  }
+
+  /** The same, row-locked until the transaction ends: returns of one order are decided one at a time. */
+  lockPurchase(manager: EntityManager, tenant: string, memberId: string, orderId: string): Promise<Purchase | null> {
+    return this.findPurchase(manager, tenant, memberId, orderId, true);
+  }
+
+  private async findPurchase(manager: EntityManager, tenant: string, memberId: string, orderId: string, lock: boolean): Promise<Purchase | null> {
+    const [row] = await manager.query<PurchaseRow[]>(
+      `SELECT ${ACTIVITY_COLUMNS}, order_id, amount FROM activities
+       WHERE tenant = $1 AND type = 'PURCHASE' AND order_id = $2 AND member_id = $3${lock ? ' FOR UPDATE' : ''}`,
+      [tenant, orderId, memberId],
+    );
+    return row ? toPurchase(row) : null;
+  }
+
   /** Activities PENDING (a crash, members unreachable) for over `olderThanMs`, oldest first. */
   async pending(olderThanMs: number, limit: number): Promise<Activity[]> {
     const rows = await this.db.query<ActivityRow[]>(
@@ -99,11 +141,12 @@ export class ActivityRepository {
   async insert(manager: EntityManager, activity: NewActivity): Promise<string | null> {
     const [row] = await manager.query<{ id: string }[]>(
       `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
-         occurred_at, idempotency_key, request_hash, points_earned, credit_status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         occurred_at, idempotency_key, request_hash, points_earned, credit_status, credit_order_id, credit_pending_until)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
       [activity.tenant, activity.memberId, activity.type, activity.amount, activity.currency, activity.orderId, activity.storeId, activity.channel,
-        activity.eventName, activity.occurredAt, activity.idempotencyKey, activity.requestHash, activity.pointsEarned, activity.creditStatus],
+        activity.eventName, activity.occurredAt, activity.idempotencyKey, activity.requestHash, activity.pointsEarned, activity.creditStatus,
+        activity.creditOrderId, activity.creditPendingUntil],
     );
     return row?.id ?? null;
   }

@@ -21,14 +21,19 @@ import {
 } from '@loyalty/kit';
 import type { CampaignEntity } from '../campaign/campaign.entity';
 import type { CampaignRepository } from '../campaign/campaign.repository';
-import { award, isEligible, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
+import { award, isEligible, pendingUntil, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
 import type { ActivityInput } from './activity.inputs';
 import type { Activity, ActivityRepository, StoredAward } from './activity.repository';
 
 export interface Award extends StoredAward {
   /** The campaign as the reservation left it (set when this request evaluated it, not on replays). */
   campaign?: CampaignEntity;
+  /** The awarding rule's pendingDays (set with `campaign`). */
+  pendingDays?: number;
 }
+
+/** What a credit sends: the activity's points and the terms it was first sent with. */
+export type Creditable = Pick<Activity, 'tenant' | 'id' | 'memberId' | 'pointsEarned' | 'creditOrderId' | 'creditPendingUntil'>;
 
 export interface EarnOutcome {
   activityId: string;
@@ -113,13 +118,18 @@ export class ActivityService {
       occurredAt,
     };
 
-    let outcome: EarnOutcome;
+    let outcome: EarnOutcome & { terms: Pick<Creditable, 'creditOrderId' | 'creditPendingUntil'> };
     try {
       outcome = await this.db.transaction(async (manager) => {
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
         const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts, input.type === 'PURCHASE' ? 'amount' : 'eventName') : [];
         const points = awards.reduce((sum, a) => sum + a.points, 0);
+        // Stored with the activity, so every retry of its credit sends the very same request.
+        const terms = {
+          creditOrderId: input.type === 'PURCHASE' && points > 0 ? activity.orderId : null,
+          creditPendingUntil: points > 0 ? pendingUntil(facts, awards) : null,
+        };
         const activityId = await this.activities
           .insert(manager, {
             tenant,
@@ -129,6 +139,7 @@ export class ActivityService {
             requestHash: hash,
             pointsEarned: points,
             creditStatus: points > 0 ? 'PENDING' : 'NONE',
+            ...terms,
           })
           .catch((error: unknown) => {
             if (uniqueViolation(error) === 'activities_purchase_order') throw new OrderTaken();
@@ -155,7 +166,7 @@ export class ActivityService {
             },
           },
         ]);
-        return { activityId, memberId, pointsEarned: points, transactionId: null, awards };
+        return { activityId, memberId, pointsEarned: points, transactionId: null, awards, terms };
       });
     } catch (error) {
       if (!(error instanceof KeyTaken) && !(error instanceof OrderTaken)) throw error;
@@ -164,8 +175,10 @@ export class ActivityService {
       if (twin) return this.replay(twin, hash);
       throw new ConflictError('orderId', 'An activity for this orderId was already recorded');
     }
-    if (outcome.pointsEarned === 0) return outcome;
-    return { ...outcome, transactionId: await this.credit(tenant, outcome.activityId, memberId, outcome.pointsEarned) };
+    const { terms, ...earned } = outcome;
+    if (earned.pointsEarned === 0) return earned;
+    const transactionId = await this.settleCredit({ tenant, id: earned.activityId, memberId, pointsEarned: earned.pointsEarned, ...terms });
+    return { ...earned, transactionId };
   }
 
   /**
@@ -204,7 +217,7 @@ export class ActivityService {
         }
         budgetLeft -= points;
         issued += points;
-        awards.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign });
+        awards.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign, pendingDays: rule.pendingDays ?? 0 });
       }
       if (issued > 0) {
         await this.campaigns.addIssued(manager, campaign.id, issued);
@@ -237,14 +250,26 @@ export class ActivityService {
   }
 
   /**
-   * Asks members to credit (idempotently, keyed by the activity) through the ledger saga. Returns the
-   * ledger transaction id, or null while members cannot be reached (the activity stays PENDING for
-   * the retry job).
+   * Asks members to credit a PENDING activity (idempotently, keyed by the activity) through the
+   * ledger saga, with the order and the pending time stored with it. Returns the ledger transaction
+   * id, or null while members cannot be reached (the activity stays PENDING for the retry job).
    */
-  private credit(tenant: string, activityId: string, memberId: string, points: number): Promise<string | null> {
+  settleCredit(activity: Creditable): Promise<string | null> {
+    const { tenant, id: activityId, memberId, pointsEarned: points } = activity;
     return runLedgerStep<string | null>({
       call: () =>
-        this.ledger.credit({ tenant, memberId, points, type: 'EARN', idempotencyKey: creditKey(activityId), reference: activityId, reason: 'Campaign earning' }),
+        this.ledger.credit({
+          tenant,
+          memberId,
+          points,
+          type: 'EARN',
+          idempotencyKey: creditKey(activityId),
+          reference: activityId,
+          reason: 'Campaign earning',
+          // Only when set: credits first sent without them must be sent the same way again.
+          ...(activity.creditOrderId ? { orderId: activity.creditOrderId } : {}),
+          ...(activity.creditPendingUntil ? { pendingUntil: activity.creditPendingUntil.toISOString() } : {}),
+        }),
       settle: async (transactionId) => {
         await this.activities.credited(this.db.manager, activityId, transactionId);
         return transactionId;
@@ -280,7 +305,7 @@ export class ActivityService {
     if (existing.requestHash !== hash) throw new IdempotencyConflictError();
     let transactionId = existing.transactionId;
     if (existing.creditStatus === 'PENDING') {
-      transactionId = await this.credit(existing.tenant, existing.id, existing.memberId, existing.pointsEarned);
+      transactionId = await this.settleCredit(existing);
     }
     return {
       activityId: existing.id,
@@ -295,7 +320,7 @@ export class ActivityService {
   async creditPending(olderThanMs: number, limit = 100): Promise<number> {
     const pending = await this.activities.pending(olderThanMs, limit);
     // Credited, or released on a refusal: either way finished.
-    return recoverPending(pending, async (a) => (await this.credit(a.tenant, a.id, a.memberId, a.pointsEarned)) !== null);
+    return recoverPending(pending, async (a) => (await this.settleCredit(a)) !== null);
   }
 }
 

@@ -92,6 +92,13 @@ export class EarningRuleInput {
   @ArrayMaxSize(20)
   @ValidateNested({ each: true })
   happyHours?: HappyHourInput[] | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 0, description: 'PURCHASE: days the points stay pending (not spendable), 0–365' })
+  @IsOptional()
+  @IsInt()
+  @Min(0, { message: 'pendingDays must be 0 to 365' })
+  @Max(365, { message: 'pendingDays must be 0 to 365' })
+  pendingDays?: number | null;
 }
 
 @InputType()

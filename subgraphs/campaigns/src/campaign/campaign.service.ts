@@ -37,6 +37,7 @@ function toColumns(input: CampaignInput): Partial<CampaignEntity> {
       maxPointsPerMember: rule.maxPointsPerMember ?? null,
       capPeriod: rule.maxPointsPerMember ? (rule.capPeriod ?? 'LIFETIME') : null,
       happyHours: (rule.happyHours ?? []).map((h) => ({ daysOfWeek: [...new Set(h.daysOfWeek)], startTime: h.startTime, endTime: h.endTime, multiplier: h.multiplier })),
+      pendingDays: rule.pendingDays ?? 0,
     };
   });
   const eligibility: EligibilitySpec | null = input.eligibility

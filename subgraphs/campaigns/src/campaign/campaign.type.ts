@@ -81,6 +81,9 @@ export class EarningRule {
 
   @Field(() => [HappyHour])
   happyHours!: HappyHour[];
+
+  @Field(() => Int, { nullable: true, description: 'PURCHASE: days the points stay pending before they can be spent (0: spendable at once)' })
+  pendingDays!: number | null;
 }
 
 @ObjectType()
@@ -154,6 +157,7 @@ export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign =
     trigger: ActivityType[rule.trigger],
     calculation: PointsCalculation[rule.calculation],
     capPeriod: rule.capPeriod ? CapPeriod[rule.capPeriod] : null,
+    pendingDays: rule.pendingDays ?? 0,
   })),
   eligibility: entity.eligibility
     ? {

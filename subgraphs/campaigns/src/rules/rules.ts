@@ -33,6 +33,8 @@ export interface RuleSpec {
   maxPointsPerMember: number | null;
   capPeriod: CapPeriod | null;
   happyHours: HappyHourSpec[];
+  /** PURCHASE: days the points stay pending (a return window). Rules stored before it existed: 0. */
+  pendingDays?: number;
 }
 
 export interface EligibilitySpec {
@@ -144,6 +146,19 @@ export function periodKey(period: CapPeriod, occurredAt: Date, timeZone: string)
   if (period === 'DAY') return `D:${year}-${month}-${day}`;
   const monday = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day) - (weekday - 1)));
   return `W:${monday.toISOString().slice(0, 10)}`;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Until when a purchase's credit stays pending, or null: one activity is one credit, so it is held
+ * for the longest `pendingDays` among the rules that awarded it, counted from when it happened.
+ * Custom events are never held.
+ */
+export function pendingUntil(activity: Pick<ActivityFacts, 'type' | 'occurredAt'>, awardingRules: readonly Pick<RuleSpec, 'pendingDays'>[]): Date | null {
+  if (activity.type !== 'PURCHASE') return null;
+  const days = Math.max(0, ...awardingRules.map((rule) => rule.pendingDays ?? 0));
+  return days > 0 ? new Date(activity.occurredAt.getTime() + days * DAY_MS) : null;
 }
 
 /** A rule's award before caps and budget; 0 when its trigger does not match. */

@@ -89,6 +89,23 @@ export const EVENT_CATALOG = {
       awards: z.array(z.object({ campaignId: id, ruleId: id, points: z.number().int() })).describe('the points each campaign rule awarded'),
     }),
   },
+  ORDER_RETURNED: {
+    description: "A return of a purchase was settled: the points it took back, and each campaign rule's share of them.",
+    producer: 'campaigns',
+    consumers: ['analytics'],
+    payload: z.object({
+      returnId: id,
+      activityId: id.describe('the PURCHASE activity of the order'),
+      memberId: id,
+      orderId: z.string(),
+      amount: z.number().int().min(1).describe('the amount returned, minor units'),
+      pointsReversed: z.number().int().min(0).describe('taken back from the member'),
+      pointsUnrecovered: z.number().int().min(0).describe('already spent: the member keeps them'),
+      reversals: z
+        .array(z.object({ campaignId: id, ruleId: id, points: z.number().int().min(1) }))
+        .describe("each campaign rule's share of `pointsReversed`, taken off its budget, cap and performance"),
+    }),
+  },
   REDEMPTION_COMPLETED: {
     description: 'A redemption was settled: its points are debited.',
     producer: 'rewards',
