@@ -300,4 +300,16 @@ describe('points lifecycle', () => {
     }
     assert.deepEqual(codes(await gql(LIABILITY, {}, { token: await token(t.tenant, ['integration']) })), ['FORBIDDEN']);
   });
+
+  it('replays a pending credit retried after its pending time is over', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    const request = { tenant: t.tenant, memberId: member, points: 25, type: 'EARN' as const, idempotencyKey: randomUUID(), reference: 'late', orderId: 'late', pendingUntil: inSeconds(1) };
+    const first = await ledger.credit(request);
+    await waitFor('the pending time to pass', () => Date.now() > new Date(request.pendingUntil).getTime() + 50);
+    const again = await ledger.credit(request);
+    assert.equal(again.id, first.id);
+    const [{ n }] = (await sql<{ n: number }>('members', 'SELECT count(*)::int AS n FROM ledger_entries WHERE member_id = $1', [member])) as [{ n: number }];
+    assert.equal(n, 1);
+  });
 });

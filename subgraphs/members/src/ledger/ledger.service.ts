@@ -156,9 +156,10 @@ export class LedgerService {
     }
     if (debit && request.expiresAt) throw new BadInputError('expiresAt', 'Only a credit can have an expiry');
     if (request.pendingUntil && request.type !== 'EARN') throw new BadInputError('pendingUntil', 'Only EARN credits can be pending');
-    // A pending time already over is no pending time: the points are spendable at once.
-    if (request.pendingUntil && request.pendingUntil.getTime() <= Date.now()) request = { ...request, pendingUntil: null };
+    // The request as sent is what a retry must match, so it is hashed before a pending time that is
+    // already over is dropped (such a credit is spendable at once).
     const hash = requestHash(request);
+    if (request.pendingUntil && request.pendingUntil.getTime() <= Date.now()) request = { ...request, pendingUntil: null };
     const key: LedgerKey = { tenant: request.tenant, scope: request.scope, key: request.idempotencyKey };
 
     const outcome = await this.db.transaction(async (manager): Promise<MoveResult | { refused: DomainError }> => {
