@@ -27,7 +27,7 @@ import {
   routeLabel,
   storableTextOnly,
   type Identity,
-} from '@loyalty/kit';
+} from '@loyalty/kit/core';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
 import { httpSemantics } from './http-semantics';

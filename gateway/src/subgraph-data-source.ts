@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
-import { IDENTITY_HEADER, REQUEST_ID_HEADER, ServiceUnavailableError, isExpected, type HttpClient, type Identity } from '@loyalty/kit';
+import { IDENTITY_HEADER, REQUEST_ID_HEADER, ServiceUnavailableError, isExpected, type HttpClient, type Identity } from '@loyalty/kit/core';
 
 export interface GatewayContext {
   identity: Identity;

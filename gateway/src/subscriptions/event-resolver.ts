@@ -13,7 +13,7 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
 } from 'graphql';
-import { DomainError, type Identity } from '@loyalty/kit';
+import { DomainError, type Identity } from '@loyalty/kit/core';
 import type { GatewayEvent } from './hub';
 
 /** Runs a query through the gateway, exactly as an HTTP request with this identity would. */

@@ -12,7 +12,7 @@ import {
   type EventBus,
   type Logger,
   type ReadEvent,
-} from '@loyalty/kit';
+} from '@loyalty/kit/core';
 import type { EventExecution, EventResolver } from './event-resolver';
 
 export type EventField = 'pointsBalanceChanged' | 'tierChanged';

@@ -12,7 +12,7 @@ import { getArgumentValues } from 'graphql/execution/values';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DomainError, ForbiddenError, actsOnSelf, boundedStream, hasRole, parseId, rolesOf, type Identity, type Logger } from '@loyalty/kit';
+import { DomainError, ForbiddenError, actsOnSelf, boundedStream, hasRole, parseId, rolesOf, type Identity, type Logger } from '@loyalty/kit/core';
 import { access } from '@loyalty/members/access';
 import type { Authenticate } from '../authenticate';
 import { MAX_REQUEST_BYTES, type DocumentLimits, type RateLimit } from '../limits';
