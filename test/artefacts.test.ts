@@ -23,6 +23,21 @@ describe('artefacts', () => {
   });
 
 
+  it('builds a gateway that loads none of the subgraph side: no TypeORM, type-graphql or their metadata libraries', async () => {
+    // Loads gateway/dist/main.js and everything it imports, without starting it, in a fresh process.
+    const script = `
+      require(${JSON.stringify(join(root, 'gateway', 'dist', 'main.js'))});
+      process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: root });
+    const loaded = (JSON.parse(stdout) as string[]).map((path) => path.replaceAll('\\', '/'));
+    const subgraphOnly = /\/node_modules\/(typeorm|type-graphql|reflect-metadata|class-validator|@apollo\/subgraph|graphql-scalars)\//;
+    assert.deepEqual([...new Set(loaded.map((path) => subgraphOnly.exec(path)?.[1]).filter(Boolean))], [], 'packages of the subgraph side loaded by the gateway');
+    // What was loaded is the gateway (with the kit's core entry), not an empty shell.
+    assert.ok(loaded.some((path) => path.includes('/node_modules/@apollo/gateway/')));
+    assert.ok(loaded.some((path) => path.endsWith('/subgraphs/kit/dist/core.js')));
+    assert.ok(!loaded.some((path) => path.endsWith('/subgraphs/kit/dist/index.js')), 'the gateway imports @loyalty/kit/core, never @loyalty/kit');
+  });
+
   it('keeps schema/ in step with the code (npm run schema regenerates it)', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'scripts', 'schema.mjs'), '--check']);
     assert.match(stdout, /matches the code/);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
 import { boundedStream, createLedgerClient } from '@loyalty/kit';
@@ -31,6 +33,7 @@ interface BalanceEvent {
 
 const clients: Client[] = [];
 const replicas: Service[] = [];
+const proxies: ReturnType<typeof createServer>[] = [];
 const open = (t: string | undefined, url?: string, closed?: (e: { code: number; reason: string }) => void) => {
   const client = wsClient(t, url, closed);
   clients.push(client);
@@ -41,6 +44,8 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
+  for (const proxy of proxies) proxy.closeAllConnections();
+  await Promise.all(proxies.map((proxy) => new Promise((resolve) => proxy.close(resolve))));
 });
 
 /** One more gateway on the same subgraphs and bus, with settings of its own. */
@@ -55,6 +60,31 @@ async function replica(env: Record<string, string> = {}): Promise<Service> {
   });
   replicas.push(started);
   return started;
+}
+
+/** A pass-through proxy in front of a subgraph that keeps the GraphQL requests the gateway sent it (whitespace folded). */
+async function recordingProxy(target: string) {
+  const requests: { query: string; variables?: Record<string, unknown> }[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url?.startsWith('/graphql') && body.length > 0) {
+        const { query, variables } = JSON.parse(body.toString()) as (typeof requests)[number];
+        requests.push({ query: query.replace(/\s+/g, ' '), variables });
+      }
+      const upstream = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.writeHead(502).end());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxies.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
 /** The errors a subscription was refused with (fails saying so if it was accepted instead). */
@@ -370,6 +400,117 @@ describe('subscriptions', () => {
     } finally {
       await rewards.close();
     }
+  });
+
+  it('fetches entity fields beyond the payload by key through _entities, from each subgraph that owns them', async () => {
+    const t = await newTenant();
+    const member = await t.enroll({ email: 'keyed@example.com' });
+    await ok('mutation { createReward(input: { name: "Cap", type: PRODUCT, costPoints: 5 }) { id } }', {}, { token: t.admin });
+    const { createCampaign } = await ok<{ createCampaign: { id: string } }>(
+      'mutation { createCampaign(input: { name: "Welcome", rules: [{ name: "flat", trigger: PURCHASE, calculation: FIXED, points: 1 }] }) { id } }',
+      {},
+      { token: t.admin },
+    );
+    await ok('mutation($id: ID!) { activateCampaign(id: $id) { id } }', { id: createCampaign.id }, { token: t.admin });
+    const [members, rewards, campaigns] = await Promise.all([recordingProxy(subgraphUrls.members), recordingProxy(subgraphUrls.rewards), recordingProxy(subgraphUrls.campaigns)]);
+    const gateway = await replica({ MEMBERS_URL: members.url, REWARDS_URL: rewards.url, CAMPAIGNS_URL: campaigns.url });
+    const events = feed<{ pointsBalanceChanged: { balance: number; who: Record<string, unknown> } }>(
+      open(t.admin, gateway.url),
+      `subscription($m: ID, $n: Int, $withEmail: Boolean!) {
+        pointsBalanceChanged(memberId: $m) {
+          balance
+          who: member {
+            ...Ids
+            mail: email @include(if: $withEmail)
+            status @skip(if: true)
+            history: transactions(first: $n) { edges { node { points type } } }
+            availableRewards { name }
+          }
+        }
+      }
+      fragment Ids on Member { id eligibleCampaigns { name } }`,
+      { m: member, n: 1, withEmail: true },
+    );
+    await registered(1, gateway.url);
+    const sent = members.requests.length;
+    await t.adjust(member, 7);
+    const [event] = await events.until(1);
+    assert.deepEqual(event, {
+      pointsBalanceChanged: {
+        balance: 7,
+        who: {
+          id: member,
+          eligibleCampaigns: [{ name: 'Welcome' }],
+          mail: 'keyed@example.com',
+          history: { edges: [{ node: { points: 7, type: 'ADJUST' } }] },
+          availableRewards: [{ name: 'Cap' }],
+        },
+      },
+    });
+    // The member by its key, from members first (the subgraph of the subscription field), then
+    // each other subgraph's fields by the same representation; no query field, no member(id:).
+    const fromMembers = members.requests.slice(sent);
+    assert.equal(fromMembers.length, 1);
+    assert.match(fromMembers[0]!.query, /_entities\(representations: \$e0_representations\) \{ \.\.\. on Member \{/);
+    assert.match(fromMembers[0]!.query, /mail: email/);
+    assert.doesNotMatch(fromMembers[0]!.query, /member\(|status|availableRewards|eligibleCampaigns/);
+    assert.deepEqual(fromMembers[0]!.variables, { e0_representations: [{ __typename: 'Member', id: member }], e0_n: 1 });
+    for (const [proxy, field] of [[rewards, 'availableRewards'], [campaigns, 'eligibleCampaigns']] as const) {
+      const [entities] = proxy.requests.filter((r) => r.query.includes('_entities'));
+      assert.match(entities!.query, new RegExp(`\\.\\.\\. on Member \\{ ${field} \\{ name \\} \\}`));
+      assert.deepEqual(entities!.variables, { e0_representations: [{ __typename: 'Member', id: member }] });
+    }
+  });
+
+  it('fetches the tiers of a tier change by key, not the list of every tier', async () => {
+    const t = await newTenant();
+    const ids: Record<string, string> = {};
+    for (const tier of [{ name: 'Silver', rank: 0, qualifyingPoints: 0 }, { name: 'Platinum', rank: 1, qualifyingPoints: 200 }, { name: 'Diamond', rank: 2, qualifyingPoints: 100_000 }]) {
+      const { upsertTier } = await ok<{ upsertTier: { id: string } }>('mutation($input: TierInput!) { upsertTier(input: $input) { id } }', { input: { ...tier, earnMultiplier: 1 } }, { token: t.admin });
+      ids[tier.name] = upsertTier.id;
+    }
+    const member = await t.enroll();
+    const members = await recordingProxy(subgraphUrls.members);
+    const gateway = await replica({ MEMBERS_URL: members.url });
+    const tiers = feed<{ tierChanged: unknown }>(
+      open(t.admin, gateway.url),
+      'subscription($m: ID) { tierChanged(memberId: $m) { now: tier { id name rank } previousTier { name } member { id } } }',
+      { m: member },
+    );
+    await registered(1, gateway.url);
+    const sent = members.requests.length;
+    const ledger = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'test' });
+    await ledger.credit({ tenant: t.tenant, memberId: member, points: 250, type: 'EARN', idempotencyKey: randomUUID(), reference: 'order' });
+    const [change] = await tiers.until(1);
+    assert.deepEqual(change, { tierChanged: { now: { id: ids.Platinum, name: 'Platinum', rank: 1 }, previousTier: { name: 'Silver' }, member: { id: member } } });
+    const fetched = members.requests.slice(sent);
+    assert.equal(fetched.length, 1, 'the member and both tiers in one request');
+    assert.doesNotMatch(fetched[0]!.query, /tiers/);
+    const representations = Object.values(fetched[0]!.variables ?? {}).flat() as { __typename: string; id: string }[];
+    assert.deepEqual(
+      representations.filter((r) => r.__typename === 'Tier').map((r) => r.id).sort(),
+      [ids.Platinum, ids.Silver].sort(),
+      'only the two tiers the event names',
+    );
+  });
+
+  it('refuses a subscription its access rule does not allow, before anything is fetched', async () => {
+    const t = await newTenant();
+    const [mine, theirs] = [await t.enroll(), await t.enroll()];
+    const members = await recordingProxy(subgraphUrls.members);
+    const gateway = await replica({ MEMBERS_URL: members.url });
+    const client = open(await token(t.tenant, ['member'], { memberId: mine }), gateway.url);
+    const [foreign] = await refusal(feed(client, 'subscription($m: ID) { tierChanged(memberId: $m) { member { email } } }', { m: theirs }));
+    assert.equal(foreign!.extensions?.code, 'FORBIDDEN');
+    assert.equal(foreign!.message, 'A member may only follow its own events');
+    const [integration] = await refusal(feed(open(await token(t.tenant, ['integration']), gateway.url), 'subscription { tierChanged { member { id } } }'));
+    assert.equal(integration!.extensions?.code, 'FORBIDDEN');
+    assert.equal(integration!.message, 'Subscriptions need one of the roles: member, admin, marketer, agent');
+    assert.equal(await drained(gateway.url), 0);
+    const sent = members.requests.length;
+    await t.adjust(theirs, 3);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(members.requests.slice(sent).filter((r) => r.query.includes('_entities')), [], 'nothing fetched for a refused subscription');
   });
 
   it('bounds what a slow subscriber may buffer, then ends its stream', async () => {

@@ -8,7 +8,7 @@ import {
   createUserTokenVerifier,
   ttlCache,
   type Identity,
-} from '@loyalty/kit';
+} from '@loyalty/kit/core';
 import type { GatewayConfig } from './config';
 
 export interface Authenticated {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseEnv, resolveSecret } from '@loyalty/kit';
+import { parseEnv, resolveSecret } from '@loyalty/kit/core';
 
 const url = (fallback: string) => z.string().url().default(fallback);
 

@@ -1,7 +1,7 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Identity } from '@loyalty/kit';
+import type { Identity } from '@loyalty/kit/core';
 import type { GatewayConfig } from './config';
 
 /** The most one request may carry: an HTTP body, a WebSocket message. */

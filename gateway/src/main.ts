@@ -10,7 +10,6 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
-import type { ExecutionResult } from 'graphql';
 import {
   REQUEST_ID_HEADER,
   PostgresEventBus,
@@ -27,14 +26,16 @@ import {
   routeLabel,
   storableTextOnly,
   type Identity,
-} from '@loyalty/kit';
+} from '@loyalty/kit/core';
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
 import { httpSemantics } from './http-semantics';
 import { MAX_REQUEST_BYTES, createRateLimit, documentLimits, operationLimits, tokenLimit } from './limits';
-import { createEventResolver, type RunQuery } from './subscriptions/event-resolver';
+import type { SubgraphFetch } from './subscriptions/entities';
+import { createEventResolver } from './subscriptions/event-resolver';
 import { SubscriptionHub } from './subscriptions/hub';
 import { attachSubscriptions } from './subscriptions/server';
+import { SupergraphEntities } from './subscriptions/supergraph';
 import { SubgraphDataSource, type GatewayContext } from './subgraph-data-source';
 
 /** The one public endpoint: /graphql over the committed supergraph, /health, /metrics. */
@@ -47,14 +48,15 @@ export async function startGateway(config: GatewayConfig) {
   const authenticate = createAuthenticator(config);
   const fetcher = createHttpClient(config.subgraphTimeoutMs);
 
-  const gateway = new ApolloGateway({
-    supergraphSdl,
-    buildService: ({ name }) => {
-      const base = config.subgraphs[name];
-      if (!base) throw new Error(`No URL configured for subgraph ${name}`);
-      return new SubgraphDataSource(`${base}/graphql`, signIdentityHeader, fetcher);
-    },
-  });
+  const dataSources = new Map<string, SubgraphDataSource>();
+  const dataSource = (name: string) => {
+    const base = config.subgraphs[name];
+    if (!base) throw new Error(`No URL configured for subgraph ${name}`);
+    const source = dataSources.get(name) ?? new SubgraphDataSource(`${base}/graphql`, signIdentityHeader, fetcher);
+    dataSources.set(name, source);
+    return source;
+  };
+  const gateway = new ApolloGateway({ supergraphSdl, buildService: ({ name }) => dataSource(name) });
 
   const app = express();
   app.disable('x-powered-by');
@@ -116,16 +118,12 @@ export async function startGateway(config: GatewayConfig) {
   });
   await apollo.start();
 
-  // Subscriptions: events from the bus, resolved through this same server (and so the supergraph).
+  // Subscriptions: events from the bus, their entities fetched from the subgraphs the supergraph names.
   const bus = await PostgresEventBus.connect(config.eventBusUrl, log);
-  const runQuery: RunQuery = async (query, variables, identity) => {
-    const response = await apollo.executeOperation({ query, variables }, { contextValue: { identity, requestId: randomUUID() } });
-    if (response.body.kind !== 'single') throw new Error('incremental delivery is not used here');
-    return response.body.singleResult as ExecutionResult;
-  };
   const apiSchema = gateway.schema;
   if (!apiSchema) throw new Error('the gateway has no schema after start');
-  const hub = new SubscriptionHub(bus, createEventResolver(apiSchema, runQuery), log, metrics.registry);
+  const fetchFromSubgraph: SubgraphFetch = (name, request, identity) => dataSource(name).fetch(request, { identity, requestId: randomUUID() });
+  const hub = new SubscriptionHub(bus, createEventResolver(apiSchema, new SupergraphEntities(supergraphSdl), fetchFromSubgraph), log, metrics.registry);
   await hub.start();
   const subscriptions = attachSubscriptions({
     httpServer,

@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
-import { IDENTITY_HEADER, REQUEST_ID_HEADER, ServiceUnavailableError, isExpected, type HttpClient, type Identity } from '@loyalty/kit';
+import { IDENTITY_HEADER, REQUEST_ID_HEADER, ServiceUnavailableError, isExpected, type HttpClient, type Identity } from '@loyalty/kit/core';
 
 export interface GatewayContext {
   identity: Identity;
@@ -65,6 +65,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (first && isExpected(first)) return new GraphQLError(first.message, { extensions: first.extensions });
     if ([502, 503, 504].includes(response.status)) return new ServiceUnavailableError();
     return fallback;
+  }
+
+  /**
+   * A request of the gateway's own (subscriptions' entity fetches), outside any incoming operation:
+   * signed, timed out and its failures classified as the query planner's fetches are.
+   */
+  fetch(request: { query: string; variables: Record<string, unknown> }, context: GatewayContext) {
+    type Incoming = Extract<GraphQLDataSourceProcessOptions<GatewayContext>, { incomingRequestContext: unknown }>;
+    // @apollo/gateway does not export the kind's enum; its value is this string.
+    const kind = 'incoming operation' as Incoming['kind'];
+    // No incoming request: no cache policy to restrict with the subgraph's answer.
+    const incomingRequestContext = { request, context } as unknown as Incoming['incomingRequestContext'];
+    return this.process({ kind, request, context, incomingRequestContext });
   }
 
   override didEncounterError(error: Error): void {

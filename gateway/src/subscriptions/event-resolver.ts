@@ -1,31 +1,30 @@
 import {
-  GraphQLError,
   Kind,
   execute,
-  print,
-  visit,
+  getNamedType,
+  isNonNullType,
   type DocumentNode,
   type ExecutionResult,
-  type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLFieldResolver,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionNode,
+  type SelectionSetNode,
 } from 'graphql';
-import { DomainError, type Identity } from '@loyalty/kit';
+import { DomainError, type Identity } from '@loyalty/kit/core';
+import { EntityResolver, type Representation, type SelectionContext, type SubgraphFetch } from './entities';
 import type { GatewayEvent } from './hub';
-
-/** Runs a query through the gateway, exactly as an HTTP request with this identity would. */
-export type RunQuery = (query: string, variables: Record<string, unknown>, identity: Identity) => Promise<ExecutionResult>;
+import type { SupergraphEntities } from './supergraph';
+import { FIELD_OF, SUBSCRIPTIONS, entryOf, type AnySubscription, type EventField } from './table';
 
 export interface EventExecution {
   document: DocumentNode;
   variables: Record<string, unknown>;
   identity: Identity;
+  /** Identities with the same scope (tenant, roles, member) see the same results. */
+  scope: string;
 }
 
-/** Objects that came back from a gateway query are keyed by response key (aliases), not field name. */
+/** Objects that came back from a subgraph are keyed by response key (aliases), not field name. */
 const fetched = new WeakSet<object>();
 function markFetched(value: unknown): void {
   if (Array.isArray(value)) value.forEach(markFetched);
@@ -35,98 +34,90 @@ function markFetched(value: unknown): void {
   }
 }
 
-/** The fragments and variables a selection uses (directly or through fragments), so the query is valid. */
-function usage(selections: readonly SelectionNode[], fragments: Record<string, FragmentDefinitionNode>) {
-  const fragmentNames = new Set<string>();
-  const variableNames = new Set<string>();
-  const walk = (nodes: readonly SelectionNode[]) => {
-    for (const node of nodes) {
-      visit(node, {
-        FragmentSpread(spread) {
-          if (fragmentNames.has(spread.name.value)) return;
-          fragmentNames.add(spread.name.value);
-          const fragment = fragments[spread.name.value];
-          if (fragment) walk(fragment.selectionSet.selections);
-        },
-        Variable(variable) {
-          variableNames.add(variable.name.value);
-        },
-      });
-    }
-  };
-  walk(selections);
-  return { fragmentNames, variableNames };
+/** The event payload behind a payload type's object, for its entity fields. */
+const PAYLOAD = Symbol('payload');
+
+interface PayloadType {
+  entry: AnySubscription;
+  /**
+   * Entity field → the subgraph that resolves it first (and says whether it exists, and whether
+   * the subscriber may see it): the one declaring the subscription field, when the entity is one
+   * there, else the first the supergraph names.
+   */
+  owners: Map<string, string>;
 }
 
 /**
- * Resolves one bus event for one subscription document: the event's own fields come from the
- * event; `member` (and a tier change's tiers) are fetched with a query built from the
- * subscriber's own selection set (aliases, fragments and variables kept) and run through the
- * gateway, so the supergraph's query planning reaches every subgraph, and the subscriber's
- * identity is authorized by the subgraphs as for any query.
+ * Resolves one bus event for one subscription document, as the table (table.ts) declares it: the
+ * payload type's own fields come from the event; each entity field is fetched by its key through
+ * `_entities`, with the subscriber's own selection (aliases, fragments and variables kept), from
+ * the subgraphs the supergraph names for its fields, so the subscriber's identity is authorized by
+ * the subgraphs as for any query. Only the entity an event names is fetched (a tier change's two
+ * tiers, never every tier).
  */
-export function createEventResolver(schema: GraphQLSchema, run: RunQuery) {
-  const remote = async (
-    field: string,
-    args: string,
-    info: Parameters<GraphQLFieldResolver<unknown, EventExecution>>[3],
-    variables: Record<string, unknown>,
-    identity: Identity,
-    extraVariables: Record<string, unknown>,
-    extraDefinitions: string,
-  ) => {
-    const selections = info.fieldNodes.flatMap((node: FieldNode) => node.selectionSet?.selections ?? []);
-    const { fragmentNames, variableNames } = usage(selections, info.fragments);
-    const operation = info.operation as OperationDefinitionNode;
-    const definitions = (operation.variableDefinitions ?? []).filter((d) => variableNames.has(d.variable.name.value)).map(print);
-    const fragments = [...fragmentNames].map((name) => info.fragments[name]).filter(Boolean).map((f) => print(f!));
-    const selection = print({ kind: Kind.SELECTION_SET, selections });
-    const header = [...definitions, extraDefinitions].filter(Boolean).join(', ');
-    const query = `query EventFields${header ? `(${header})` : ''} { ${field}${args} ${selection} }\n${fragments.join('\n')}`;
-    const result = await run(query, { ...variables, ...extraVariables }, identity);
-    if (result.errors?.length) {
-      const [first] = result.errors;
-      throw new GraphQLError(first!.message, { extensions: first!.extensions });
+export function createEventResolver(schema: GraphQLSchema, supergraph: SupergraphEntities, fetch: SubgraphFetch) {
+  const entities = new EntityResolver(supergraph, fetch);
+  const payloadTypes = new Map<string, PayloadType>();
+  const subscriptionType = schema.getSubscriptionType()!;
+  for (const field of Object.keys(subscriptionType.getFields())) {
+    if (!Object.hasOwn(SUBSCRIPTIONS, field)) throw new Error(`Subscription.${field} has no entry in the subscription table`);
+  }
+  for (const field of Object.keys(SUBSCRIPTIONS) as EventField[]) {
+    const entry = entryOf(field);
+    const typeName = getNamedType(subscriptionType.getFields()[field]!.type).name;
+    const [graph] = supergraph.fieldGraphs(subscriptionType.name, field);
+    if (!graph) throw new Error(`No subgraph declares Subscription.${field}`);
+    const owners = new Map<string, string>();
+    for (const [name, entity] of Object.entries(entry.entities)) {
+      const owner = supergraph.key(entity.type, graph) ? graph : supergraph.entityGraphs(entity.type)[0];
+      const key = owner ? supergraph.key(entity.type, owner) : undefined;
+      // The table's keys must be the supergraph's: the gateway refuses to start on a mismatch.
+      if (!key || key.join(' ') !== Object.keys(entity.key).join(' ')) {
+        throw new Error(`${typeName}.${name}: the supergraph resolves ${entity.type} by "${key?.join(' ') ?? 'no key'}", the subscription table names "${Object.keys(entity.key).join(' ')}"`);
+      }
+      owners.set(name, owner!);
     }
-    markFetched(result.data);
-    return result.data?.[field] ?? null;
-  };
+    payloadTypes.set(typeName, { entry, owners });
+  }
 
-  const tierField = (id: string | null, info: Parameters<GraphQLFieldResolver<unknown, EventExecution>>[3], context: EventExecution) => {
-    if (!id) return null;
-    const selectionWithId = { ...info, fieldNodes: info.fieldNodes.map((node) => ({
-      ...node,
-      selectionSet: { kind: Kind.SELECTION_SET, selections: [...(node.selectionSet?.selections ?? []), { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: '__eventTierId' }, name: { kind: Kind.NAME, value: 'id' } } as FieldNode] },
-    })) } as typeof info;
-    return remote('tiers', '', selectionWithId, context.variables, context.identity, {}, '').then(
-      (tiers) => (tiers as { __eventTierId: string }[] | null)?.find((tier) => tier.__eventTierId === id) ?? null,
-    );
-  };
-
-  const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, EventExecution> = (source, _args, context, info) => {
-    if (fetched.has(source)) return source[info.path.key];
-    const parent = info.parentType.name;
-    if ((parent === 'PointsBalanceChanged' || parent === 'TierChanged') && info.fieldName === 'member') {
+  const entityField = (payloadType: PayloadType, source: Record<string | symbol, unknown>, info: Parameters<GraphQLFieldResolver<unknown, EventExecution>>[3], context: EventExecution) => {
+    const entity = payloadType.entry.entities[info.fieldName]!;
+    const payload = source[PAYLOAD] as Record<string, unknown>;
+    const representation: Representation = { __typename: entity.type };
+    for (const [keyField, payloadField] of Object.entries(entity.key)) {
+      const value = payload[payloadField];
+      if (value === null || value === undefined) return null;
+      representation[keyField] = value;
+    }
+    const graph = payloadType.owners.get(info.fieldName)!;
+    const selection: SelectionContext = {
+      fragments: info.fragments,
+      variableDefinitions: (info.operation as OperationDefinitionNode).variableDefinitions ?? [],
+      variables: context.variables,
+      coerced: info.variableValues,
+      identity: context.identity,
+      scope: context.scope,
+    };
+    const selectionSet: SelectionSetNode = { kind: Kind.SELECTION_SET, selections: info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []) };
+    return entities.resolve(graph, representation, selectionSet, selection).then((row) => {
       // An event can outlive what it names (or name what this identity may not see): an error for this event only.
-      return remote('member', '(id: $__eventMemberId)', info, context.variables, context.identity, { __eventMemberId: source.memberId }, '$__eventMemberId: ID!').then(
-        (member) => member ?? Promise.reject(new DomainError('NOT_FOUND', 'The member of this event no longer exists')),
-      );
-    }
-    if (parent === 'TierChanged' && (info.fieldName === 'tier' || info.fieldName === 'previousTier')) {
-      return tierField((info.fieldName === 'tier' ? source.tierId : source.previousTierId) as string | null, info, context);
-    }
+      if (!row) return isNonNullType(info.returnType) ? Promise.reject(new DomainError('NOT_FOUND', `The ${info.fieldName} of this event no longer exists`)) : null;
+      markFetched(row);
+      return row;
+    });
+  };
+
+  const fieldResolver: GraphQLFieldResolver<Record<string | symbol, unknown>, EventExecution> = (source, _args, context, info) => {
+    if (fetched.has(source)) return source[info.path.key];
+    const payloadType = payloadTypes.get(info.parentType.name);
+    if (payloadType && Object.hasOwn(payloadType.entry.entities, info.fieldName)) return entityField(payloadType, source, info, context);
     return source[info.fieldName];
   };
 
   /** The payload of the subscription root field for a bus event. */
   const root = (event: GatewayEvent): Record<string, unknown> => {
-    const common = { memberId: event.payload.memberId, occurredAt: event.occurredAt };
-    if (event.type === 'TIER_CHANGED') {
-      const { tierId, previousTierId } = event.payload;
-      return { tierChanged: { ...common, tierId, previousTierId } };
-    }
-    const { balance, delta, transaction } = event.payload;
-    return { pointsBalanceChanged: { ...common, balance, delta, transaction } };
+    const field = FIELD_OF[event.type];
+    return { [field]: { ...entryOf(field).fields(event.payload), occurredAt: event.occurredAt, [PAYLOAD]: event.payload } };
   };
 
   return async (execution: EventExecution, event: GatewayEvent): Promise<ExecutionResult> =>

@@ -1,38 +1,23 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { Gauge, type Registry } from 'prom-client';
 import {
-  EVENT_CATALOG,
   eventReader,
   formatError,
   isExpected,
-  ledgerTransaction,
   type BusConsumer,
   type BusEvent,
-  type ConsumedBy,
   type EventBus,
   type Logger,
   type ReadEvent,
-} from '@loyalty/kit';
+} from '@loyalty/kit/core';
 import type { EventExecution, EventResolver } from './event-resolver';
+import { EVENT_READERS, FIELD_OF, entryOf, type EventField } from './table';
 
-export type EventField = 'pointsBalanceChanged' | 'tierChanged';
-const FIELD_OF: Record<ConsumedBy<'gateway'>, EventField> = { POINTS_BALANCE_CHANGED: 'pointsBalanceChanged', TIER_CHANGED: 'tierChanged' };
-
-/**
- * What subscriptions read of each event. The transaction goes to the subscriber as it is: which of
- * its fields are needed is the subscriber's selection, and the schema's non-null fields say so for
- * that subscriber alone.
- */
-const readers = {
-  POINTS_BALANCE_CHANGED: EVENT_CATALOG.POINTS_BALANCE_CHANGED.payload
-    .pick({ memberId: true, balance: true, delta: true })
-    .extend({ transaction: ledgerTransaction.partial() }),
-  TIER_CHANGED: EVENT_CATALOG.TIER_CHANGED.payload,
-};
-const read = eventReader('gateway', readers);
+/** What subscriptions read of each event: the payload schemas of the subscription table. */
+const read = eventReader('gateway', EVENT_READERS);
 
 /** An event as subscriptions see it. */
-export type GatewayEvent = ReadEvent<typeof readers>;
+export type GatewayEvent = ReadEvent<typeof EVENT_READERS>;
 
 /** One live subscription: what it listens to, how to resolve its events, where results go. */
 export interface Listener {
@@ -114,10 +99,13 @@ export class SubscriptionHub {
       }
       const { event } = result;
       const field = FIELD_OF[event.type];
+      const member = entryOf(field).member(event.payload);
       const groups = new Map<string, Listener[]>();
       for (const listener of candidates) {
-        if (listener.field !== field || (listener.memberId !== null && listener.memberId !== event.key)) continue;
-        groups.set(listener.key, [...(groups.get(listener.key) ?? []), listener]);
+        if (listener.field !== field || (listener.memberId !== null && listener.memberId !== member)) continue;
+        const group = groups.get(listener.key);
+        if (group) group.push(listener);
+        else groups.set(listener.key, [listener]);
       }
       for (const listeners of groups.values()) {
         const result = this.resolve(listeners[0]!.execution, event).then(

@@ -12,12 +12,12 @@ import { getArgumentValues } from 'graphql/execution/values';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DomainError, ForbiddenError, actsOnSelf, boundedStream, hasRole, parseId, rolesOf, type Identity, type Logger } from '@loyalty/kit';
-import { access } from '@loyalty/members/access';
+import { DomainError, ForbiddenError, actsOnSelf, boundedStream, hasRole, parseId, rolesOf, type Identity, type Logger } from '@loyalty/kit/core';
 import type { Authenticate } from '../authenticate';
 import { MAX_REQUEST_BYTES, type DocumentLimits, type RateLimit } from '../limits';
 import type { EventExecution } from './event-resolver';
-import type { EventField, SubscriptionHub } from './hub';
+import type { SubscriptionHub } from './hub';
+import { entryOf, type EventField } from './table';
 
 /** Closes a subscriber that does not read its events fast enough (its buffer is full). */
 export const SLOW_SUBSCRIBER = { code: 1013, reason: 'Subscriber too slow: event buffer full' };
@@ -58,12 +58,12 @@ function closeWhenExpired(socket: WebSocket, expiresAt: number): void {
 }
 
 /**
- * Which events a subscription may see, by the members subgraph's access rule for the field (the
- * subgraph declares the subscription fields): its roles follow one member or the whole tenant
+ * Which events a subscription may see, by the field's access rule in the subscription table (the
+ * rule of the subgraph declaring the field): its roles follow one member or the whole tenant
  * (null), a member token only itself.
  */
 function authorize(identity: Identity, field: EventField, requested: string | null): string | null {
-  const rule = access[`Subscription.${field}`];
+  const { access: rule } = entryOf(field);
   const anyMember = rolesOf(rule);
   if (hasRole(identity, anyMember)) return requested;
   if (actsOnSelf(identity, null, rule)) {
@@ -147,11 +147,10 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
           const args = getArgumentValues(definition, root, variables) as { memberId?: string | null };
           const requested = args.memberId ? parseId(args.memberId, 'memberId') : null;
           const memberId = authorize(identity, field, requested);
-          const execution: EventExecution = { document, variables, identity };
+          const scope = JSON.stringify([identity.tenant, identity.roles, identity.memberId ?? null]);
+          const execution: EventExecution = { document, variables, identity, scope };
           // Same document, variables and identity scope: one execution per event for all of them.
-          const key = createHash('sha256')
-            .update(JSON.stringify([payload.query, variables, identity.tenant, identity.roles, identity.memberId ?? null]))
-            .digest('hex');
+          const key = createHash('sha256').update(JSON.stringify([payload.query, variables, scope])).digest('hex');
           const args_: ExecutionArgs = { schema, document, variableValues: variables, operationName: payload.operationName ?? undefined };
           prepared.set(args_, { field, memberId, execution, key, socket: ctx.extra.socket });
           return args_;

@@ -5,6 +5,7 @@ import { resolveSecret, siblingDatabaseUrl, type SubgraphConfig } from './config
 import { connectAndMigrate, createDataSource } from './db';
 import type { EventBus } from './events/bus';
 import { startOutboxRelay, type OutboxRelay } from './events/outbox';
+import { migrateEventBus } from './events/bus-migrations';
 import { PostgresEventBus } from './events/postgres-bus';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
@@ -60,7 +61,9 @@ export async function runSubgraph<TServices, TContext extends RequestContext>(
     }),
     config.DATABASE_URL,
   );
-  const bus = await PostgresEventBus.connect(config.EVENT_BUS_URL ?? siblingDatabaseUrl(config.DATABASE_URL, 'loyalty_events'));
+  const busUrl = config.EVENT_BUS_URL ?? siblingDatabaseUrl(config.DATABASE_URL, 'loyalty_events');
+  await migrateEventBus(busUrl);
+  const bus = await PostgresEventBus.connect(busUrl);
   const deps: SubgraphDeps = { db, bus, log, serviceSecret, membersUrl: config.MEMBERS_URL };
   const services = await definition.createServices(deps);
   const stopBackground = await definition.onStart?.(services, deps);

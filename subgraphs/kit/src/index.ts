@@ -1,30 +1,16 @@
 import 'reflect-metadata';
 
-export * from './auth';
+// `@loyalty/kit`: the subgraph side. Everything of `@loyalty/kit/core`, plus what needs TypeORM,
+// type-graphql or @apollo/subgraph.
+export * from './core';
 export * from './boot';
-export * from './cache';
-export * from './config';
 export * from './db';
-export * from './errors';
-export * from './events/bus';
-export * from './events/catalog';
-export * from './events/reader';
+export * from './events/bus-migrations';
 export * from './events/outbox';
-export * from './events/postgres-bus';
 export * from './federation';
-export * from './http';
-export * from './http-edge';
-export * from './identity';
-export * from './input-guard';
 export * from './idempotency';
-export * from './jobs';
 export * from './key-order';
-export * from './ledger-api';
 export * from './ledger-client';
-export * from './logger';
-export * from './metrics';
 export * from './pagination';
 export * from './saga';
 export * from './scalars';
-export * from './server';
-export * from './stream';

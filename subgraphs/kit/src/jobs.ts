@@ -1,4 +1,4 @@
-import { severity } from './db';
+import { severity } from './pg';
 import type { Logger } from './logger';
 
 /**

@@ -1,6 +1,7 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { BadInputError } from './errors';
+import { UUID } from './ids';
 
 @ObjectType()
 @Directive('@shareable')
@@ -83,7 +84,6 @@ export function encodeCursor(values: (string | number)[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const BIGINT_MAX = 2n ** 63n - 1n;
 
@@ -151,12 +151,6 @@ export async function keysetPage<T extends ObjectLiteral>(
 ): Promise<RowsPage<T>> {
   if (after) qb.andWhere(`(${at}, ${id}) > (:afterAt, :afterId)`, { afterAt: after[0], afterId: after[1] });
   return pageOf(await qb.orderBy(at, 'ASC').addOrderBy(id, 'ASC').take(first + 1).getMany(), first);
-}
-
-/** Ids are UUIDs: anything else is the caller's mistake (BAD_USER_INPUT naming the field), not a lookup. */
-export function parseId(value: string, field: string): string {
-  if (!UUID.test(value)) throw new BadInputError(field, `${field} is not a valid id`);
-  return value.toLowerCase();
 }
 
 /** How a list in (timestamp, id) order is read, page by page, for a Connection. */

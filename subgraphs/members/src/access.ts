@@ -1,4 +1,4 @@
-import type { AccessTable } from '@loyalty/kit';
+import type { AccessTable } from '@loyalty/kit/core';
 
 /** Staff and systems that read any member of their tenant. */
 const READ_ANY_MEMBER = ['admin', 'marketer', 'agent', 'integration'] as const;

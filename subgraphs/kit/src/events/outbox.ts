@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { severity } from '../db';
+import { severity } from '../pg';
 import type { Logger } from '../logger';
 import type { EventBus, OutgoingEvent, PublishedEvent } from './bus';
 import { checkEvent } from './catalog';

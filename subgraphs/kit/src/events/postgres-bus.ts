@@ -1,69 +1,7 @@
-import { Client } from 'pg';
-import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { connectAndMigrate, severity } from '../db';
+import { Client, Pool } from 'pg';
 import type { Logger } from '../logger';
+import { severity } from '../pg';
 import type { BusConsumer, BusEvent, EventBus, PublishedEvent } from './bus';
-
-export class CreateBusEvents1763800000000 implements MigrationInterface {
-  name = 'CreateBusEvents1763800000000';
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(`
-      CREATE TABLE bus_events (
-        position bigserial PRIMARY KEY,
-        source text NOT NULL,
-        source_id text NOT NULL,
-        type text NOT NULL,
-        tenant text NOT NULL,
-        key text NOT NULL,
-        payload jsonb NOT NULL,
-        occurred_at timestamptz NOT NULL,
-        published_at timestamptz NOT NULL DEFAULT now(),
-        UNIQUE (source, source_id)
-      )`);
-    await runner.query('CREATE INDEX bus_events_tenant_key ON bus_events (tenant, key, position)');
-  }
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE bus_events');
-  }
-}
-
-/**
- * Positions in commit order. A bigserial alone hands out positions at insert time, so with several
- * relays publishing at once a transaction holding position 7 can commit after another's position 8
- * was read, and a consumer resuming "after 8" never sees 7. Here every insert takes one
- * transaction-level advisory lock before it draws its position and keeps it until commit: a
- * position is only drawn once every smaller one is committed (or rolled back), so whatever a
- * reader sees is a gap-free prefix, and `max(position)` is a safe place to start.
- *
- * Why not keep the free-running sequence and read only below `pg_snapshot_xmin` (the oldest
- * transaction still running)? Transaction ids and positions are not drawn in the same order — a
- * relay's batch draws one xid, then 500 positions, while another relay draws its xid and a
- * position in between — so "xid below the horizon" does not mean "every smaller position is
- * final", and the cursor would have to become (xid, position). The lock costs little: publishing
- * is one short statement per relay batch, and every subgraph's relay already batches.
- *
- * A trigger rather than a lock taken in `publish`, so no writer (a second implementation, a manual
- * INSERT) can bypass it; the column default is dropped so a position is only ever drawn under it.
- */
-export class SerializeBusPositions1765000000000 implements MigrationInterface {
-  name = 'SerializeBusPositions1765000000000';
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(`
-      CREATE FUNCTION bus_events_position() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_advisory_xact_lock(hashtext('bus_events.position'));
-        NEW.position := nextval('bus_events_position_seq');
-        RETURN NEW;
-      END $$`);
-    await runner.query('ALTER TABLE bus_events ALTER COLUMN position DROP DEFAULT');
-    await runner.query('CREATE TRIGGER bus_events_position BEFORE INSERT ON bus_events FOR EACH ROW EXECUTE FUNCTION bus_events_position()');
-  }
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TRIGGER bus_events_position ON bus_events');
-    await runner.query('DROP FUNCTION bus_events_position()');
-    await runner.query(`ALTER TABLE bus_events ALTER COLUMN position SET DEFAULT nextval('bus_events_position_seq')`);
-  }
-}
 
 interface BusRow {
   position: string;
@@ -79,21 +17,27 @@ interface BusRow {
 /** The default bus: a table in its own database (`loyalty_events`), NOTIFY to wake listeners. */
 export class PostgresEventBus implements EventBus {
   private constructor(
-    private readonly db: DataSource,
+    private readonly db: Pool,
     private readonly url: string,
     private readonly log?: Logger,
   ) {}
 
+  /**
+   * Connects to a bus the subgraphs have set up (`migrateEventBus`, run by every subgraph at
+   * start-up); fails fast when there is none yet, naming what to start first.
+   */
   static async connect(url: string, log?: Logger): Promise<PostgresEventBus> {
-    const db = new DataSource({
-      type: 'postgres',
-      url,
-      migrations: [CreateBusEvents1763800000000, SerializeBusPositions1765000000000],
-      migrationsTableName: 'bus_migrations',
-      synchronize: false,
-      extra: { max: 4, application_name: 'event-bus' },
-    });
-    return new PostgresEventBus(await connectAndMigrate(db, url), url, log);
+    const db = new Pool({ connectionString: url, max: 4, application_name: 'event-bus' });
+    // An idle connection the server closed: the pool replaces it on the next query.
+    db.on('error', (error) => log?.[severity(error)]({ err: error }, 'event bus connection lost'));
+    try {
+      const { rows } = await db.query<{ name: string | null }>(`SELECT to_regclass('bus_events')::text AS name`);
+      if (!rows[0]?.name) throw new Error('The event bus has no bus_events table yet: start a subgraph first (each one migrates the bus)');
+    } catch (error) {
+      await db.end().catch(() => undefined);
+      throw error;
+    }
+    return new PostgresEventBus(db, url, log);
   }
 
   async publish(events: PublishedEvent[]): Promise<void> {
@@ -116,10 +60,7 @@ export class PostgresEventBus implements EventBus {
   }
 
   async read(after: string, limit: number): Promise<BusEvent[]> {
-    const rows = (await this.db.query(
-      'SELECT * FROM bus_events WHERE position > $1 ORDER BY position LIMIT $2',
-      [after, limit],
-    )) as BusRow[];
+    const { rows } = await this.db.query<BusRow>('SELECT * FROM bus_events WHERE position > $1 ORDER BY position LIMIT $2', [after, limit]);
     return rows.map((row) => ({
       position: String(row.position),
       source: row.source,
@@ -134,7 +75,7 @@ export class PostgresEventBus implements EventBus {
 
   /** Safe to start from: positions are committed in order (see SerializeBusPositions), so none below it can still appear. */
   async head(): Promise<string> {
-    const [row] = (await this.db.query('SELECT COALESCE(max(position), 0) AS position FROM bus_events')) as { position: string }[];
+    const { rows: [row] } = await this.db.query<{ position: string }>('SELECT COALESCE(max(position), 0) AS position FROM bus_events');
     return String(row!.position);
   }
 
@@ -215,6 +156,6 @@ export class PostgresEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    await this.db.end();
   }
 }
