@@ -102,6 +102,30 @@ describe('tier review', () => {
     assert.equal(await maintain(t), 0);
   });
 
+  it('takes a member below every tier down to the built-in base, and tierChanged shows it', async () => {
+    const t = await program({}, [{ name: 'Silver', rank: 1, qualifyingPoints: 1000 }]);
+    const member = await t.enroll();
+    const client = wsClient(t.admin);
+    clients.push(client);
+    const changes = feed<{ tierChanged: { previousTier: { name: string } | null; tier: { id: string; name: string } } }>(
+      client,
+      'subscription($m: ID) { tierChanged(memberId: $m) { previousTier { name } tier { id name } } }',
+      { m: member },
+    );
+    const balances = feed(client, 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance } }', { m: member });
+    await waitFor('the subscriptions are live', async () => {
+      if (balances.results.length === 0) await t.adjust(member, 1);
+      return balances.results.length > 0;
+    });
+    await earn(t, member, 1500);
+    await ok('mutation($input: TierInput!) { upsertTier(input: $input) { id } }', { input: { name: 'Silver', rank: 1, qualifyingPoints: 1_000_000, earnMultiplier: 1 } }, { token: t.admin });
+    assert.equal(await tierName(t, member), 'Base');
+    assert.deepEqual(await changes.until(2), [
+      { tierChanged: { previousTier: null, tier: { id: t.ids.Silver, name: 'Silver' } } },
+      { tierChanged: { previousTier: { name: 'Silver' }, tier: { id: 'base', name: 'Base' } } },
+    ]);
+  });
+
   it('takes ONE_LEVEL one rank down and TO_QUALIFIED to the tier the window qualifies for', async () => {
     for (const [downgrade, expected] of [
       ['ONE_LEVEL', 'Gold'],
