@@ -44,21 +44,21 @@ describe('analytics', () => {
       ok('mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned } }', {
         input: { memberId, type: 'PURCHASE', amount, currency: 'EUR', storeId, idempotencyKey: randomUUID() },
       }, { token: integration });
-    await purchase(a!, 50_000, 'berlin');
-    await purchase(b!, 30_000, 'paris');
-    await purchase(a!, 20_000, 'paris');
-    await t.adjust(c!, 100);
-    await t.adjust(a!, -20);
+    await purchase(a, 50_000, 'berlin');
+    await purchase(b, 30_000, 'paris');
+    await purchase(a, 20_000, 'paris');
+    await t.adjust(c, 100);
+    await t.adjust(a, -20);
     const reward = (await ok<{ createReward: { id: string } }>('mutation { createReward(input: { name: "Mug", type: PRODUCT, costPoints: 150 }) { id } }', {}, { token: t.admin })).createReward.id;
     const cheap = (await ok<{ createReward: { id: string } }>('mutation { createReward(input: { name: "Pen", type: PRODUCT, costPoints: 20 }) { id } }', {}, { token: t.admin })).createReward.id;
     const redeem = (memberId: string, rewardId: string, storeId: string) =>
       ok<{ redeemReward: { id: string } }>('mutation($input: RedeemRewardInput!) { redeemReward(input: $input) { id } }', {
         input: { memberId, rewardId, storeId, idempotencyKey: randomUUID() },
       }, { token: t.admin });
-    await redeem(a!, reward, 'berlin');
-    const cancelled = await redeem(b!, reward, 'paris');
-    await redeem(b!, cheap, 'paris');
-    await redeem(c!, cheap, 'berlin');
+    await redeem(a, reward, 'berlin');
+    const cancelled = await redeem(b, reward, 'paris');
+    await redeem(b, cheap, 'paris');
+    await redeem(c, cheap, 'berlin');
     await ok('mutation($id: ID!) { cancelRedemption(id: $id) { status } }', { id: cancelled.redeemReward.id }, { token: t.admin });
 
     await caughtUp();
@@ -112,9 +112,7 @@ describe('analytics', () => {
     assert.deepEqual(timeline.pointsTimeline.at(-1), { start: `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`, pointsIssued: ledger.issued, pointsRedeemed: ledger.redeemed, redemptions: 3 });
 
     // The operator's consistency check says the same.
-    const { checkOutstanding } = (await import('../scripts/check-outstanding.mjs' as string)) as {
-      checkOutstanding: (o: Record<string, string>) => Promise<{ consistent: boolean; reported: number; balances: number }>;
-    };
+    const { checkOutstanding } = await import('../scripts/check-outstanding.mjs');
     const check = await checkOutstanding({ gatewayUrl, membersUrl: subgraphUrls.members, tenant: t.tenant, jwtSecret: process.env.JWT_SECRET!, serviceSecret });
     assert.deepEqual(check, { tenant: t.tenant, reported: balances, balances, consistent: true });
 
@@ -196,9 +194,7 @@ describe('analytics', () => {
       topRewards: [{ reward: { id: reward }, redemptions: 3, pointsSpent: 3_000_000_000 }],
       redemptionsByStore: [{ storeId: 'berlin', redemptions: 3, pointsSpent: 3_000_000_000 }],
     });
-    const { checkOutstanding } = (await import('../scripts/check-outstanding.mjs' as string)) as {
-      checkOutstanding: (o: Record<string, string>) => Promise<{ consistent: boolean; reported: number; balances: number }>;
-    };
+    const { checkOutstanding } = await import('../scripts/check-outstanding.mjs');
     const check = await checkOutstanding({ gatewayUrl, membersUrl: subgraphUrls.members, tenant: t.tenant, jwtSecret: process.env.JWT_SECRET!, serviceSecret });
     assert.deepEqual(check, { tenant: t.tenant, reported: issued, balances: issued, consistent: true });
   });

@@ -345,7 +345,7 @@ describe('recordActivity refuses what would earn twice or wrongly', () => {
     assert.deepEqual(codes(again), ['CONFLICT'], JSON.stringify(again));
     assert.equal(again.errors![0]!.extensions!.field, 'orderId');
     const replay = await record(t, { ...purchase(member, 12_345, { orderId: 'order-1' }), idempotencyKey: key });
-    assert.equal(replay.data?.recordActivity.transaction?.id, first.data!.recordActivity.transaction!.id, JSON.stringify(replay.errors));
+    assert.equal(replay.data?.recordActivity.transaction?.id, first.data.recordActivity.transaction!.id, JSON.stringify(replay.errors));
     // Racing tills with their own keys: one order still earns once.
     const racing = await Promise.all(Array.from({ length: 5 }, () => record(t, purchase(member, 10_000, { orderId: 'order-2' }))));
     assert.deepEqual(racing.map((r) => r.data?.recordActivity.pointsEarned ?? codes(r)[0]).sort(), [200, 'CONFLICT', 'CONFLICT', 'CONFLICT', 'CONFLICT']);
@@ -458,7 +458,7 @@ describe('recordActivity while members is down', () => {
       const retried = await direct({ ...purchase(member, 500), idempotencyKey: key });
       assert.equal(retried.data?.recordActivity.pointsEarned, 100, JSON.stringify(retried.errors));
       const replayed = await direct({ ...purchase(member, 500), idempotencyKey: key });
-      assert.equal(replayed.data?.recordActivity.transaction?.id, retried.data!.recordActivity.transaction!.id);
+      assert.equal(replayed.data?.recordActivity.transaction?.id, retried.data.recordActivity.transaction!.id);
       assert.equal(await t.balance(member), 100);
       await assertBudgetMatchesLedger(t, id);
       // MAX_BACKDATE_DAYS is this replica's setting: two days back is too far here.

@@ -16,7 +16,7 @@ const ADJUST = 'mutation($input: AdjustPointsInput!) { adjustPoints(input: $inpu
 
 function assertError(result: GraphQLResponse, code: string, field?: string) {
   assert.equal(result.errors?.length, 1, JSON.stringify(result.errors));
-  const [error] = result.errors!;
+  const [error] = result.errors;
   assert.equal(error!.extensions?.code, code, JSON.stringify(error));
   if (field) assert.equal(error!.extensions?.field, field, JSON.stringify(error));
   // Nothing internal leaks: no stack, no SQL, no subgraph URL.

@@ -36,7 +36,7 @@ describe('points lifecycle across replicas', () => {
     };
     const viaGraphql = async (what: string, query: string, variables: Record<string, unknown> = {}) => {
       const result = await gql(query, variables, staff, `${pick(replicas).url}/graphql`);
-      note(what, result.errors?.[0]?.extensions?.code as string | undefined);
+      note(what, result.errors?.[0]?.extensions?.code);
     };
     const viaLedger = async (what: string, call: () => Promise<unknown>) => {
       try {
@@ -88,7 +88,7 @@ describe('points lifecycle across replicas', () => {
     const maintainer = (replica: number) => async () => {
       while (loading) {
         const result = await gql(MAINTAIN, {}, staff, `${replicas[replica]!.url}/graphql`);
-        note('maintenance', result.errors?.[0]?.extensions?.code as string | undefined);
+        note('maintenance', result.errors?.[0]?.extensions?.code);
         await new Promise((resolve) => setTimeout(resolve, 50 + rand(150)));
       }
     };

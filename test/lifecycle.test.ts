@@ -18,7 +18,7 @@ interface Account {
 }
 
 const adjustWith = (t: Awaited<ReturnType<typeof newTenant>>, input: Record<string, unknown>) =>
-  gql(
+  gql<{ adjustPoints: { id: string; points: number; balanceAfter: number; expiresAt: string } }>(
     'mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { id points balanceAfter expiresAt } }',
     { input: { reason: 'test', idempotencyKey: randomUUID(), ...input } },
     { token: t.admin },
@@ -51,7 +51,7 @@ describe('points lifecycle', () => {
     assert.equal(before.balance, 150);
     assert.equal(before.expiring, 100);
     assert.equal(before.nextExpiry?.points, 100);
-    assert.equal(new Date(before.nextExpiry!.expiresAt).getTime(), new Date(expiresAt).getTime());
+    assert.equal(new Date(before.nextExpiry.expiresAt).getTime(), new Date(expiresAt).getTime());
 
     // No job runs in the test system: the read alone must drop the expired lot.
     await waitFor('the expired points to leave the balance', async () => (await t.balance(member)) === 50);

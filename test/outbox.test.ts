@@ -38,13 +38,13 @@ describe('outbox and event bus', () => {
     // Interleave two members' changes concurrently, with some replays that must not emit again.
     const key = randomUUID();
     await Promise.all([
-      ...Array.from({ length: 10 }, () => t.adjust(a!, 7)),
-      ...Array.from({ length: 10 }, () => t.adjust(b!, 3)),
-      t.adjust(a!, 5, key),
-      t.adjust(a!, 5, key),
-      ledger.credit({ tenant: t.tenant, memberId: b!, points: 400, type: 'EARN', idempotencyKey: 'earn-1', reference: 'order-1' }),
+      ...Array.from({ length: 10 }, () => t.adjust(a, 7)),
+      ...Array.from({ length: 10 }, () => t.adjust(b, 3)),
+      t.adjust(a, 5, key),
+      t.adjust(a, 5, key),
+      ledger.credit({ tenant: t.tenant, memberId: b, points: 400, type: 'EARN', idempotencyKey: 'earn-1', reference: 'order-1' }),
     ]);
-    await t.adjust(a!, -50);
+    await t.adjust(a, -50);
 
     const entries = await sql<{ id: string; member_id: string; balance_after: number }>(
       'members',
@@ -56,7 +56,7 @@ describe('outbox and event bus', () => {
     const balanceEvents = events.filter((e) => e.type === 'POINTS_BALANCE_CHANGED');
     assert.equal(balanceEvents.length, entries.length, 'one event per ledger entry');
     assert.equal(new Set(events.map((e) => e.source_id)).size, events.length, 'no event twice');
-    for (const member of [a!, b!]) {
+    for (const member of [a, b]) {
       const fromLedger = entries.filter((e) => e.member_id === member).map((e) => [e.id, e.balance_after]);
       const fromBus = balanceEvents.filter((e) => e.key === member).map((e) => [e.payload.transaction?.id, e.payload.balance]);
       assert.deepEqual(fromBus, fromLedger, 'same order as the ledger');

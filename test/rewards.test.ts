@@ -141,7 +141,8 @@ describe('rewards and redemption', () => {
 
     const id = first.data!.redeemReward.id;
     const cancel = 'mutation($id: ID!) { cancelRedemption(id: $id, reason: "changed mind") { status } }';
-    const cancels = await Promise.all([gql(cancel, { id }, { token: t.admin }), gql(cancel, { id }, { token: t.admin })]);
+    const cancelOnce = () => gql<{ cancelRedemption: { status: string } }>(cancel, { id }, { token: t.admin });
+    const cancels = await Promise.all([cancelOnce(), cancelOnce()]);
     assert.ok(cancels.every((c) => c.data?.cancelRedemption.status === 'CANCELLED'), JSON.stringify(cancels));
     assert.equal((await ok<{ cancelRedemption: { status: string } }>(cancel, { id }, { token: t.admin })).cancelRedemption.status, 'CANCELLED');
     assert.equal(await t.balance(member), 1000);
@@ -210,7 +211,7 @@ describe('rewards and redemption', () => {
     assert.deepEqual(codes(await redeem(other, cheap, { token: memberToken })), ['FORBIDDEN']);
     const mine = await redeem(me, cheap, { token: memberToken });
     assert.equal(mine.data?.redeemReward.status, 'COMPLETED');
-    assert.deepEqual(codes(await gql('mutation($id: ID!) { cancelRedemption(id: $id) { id } }', { id: mine.data!.redeemReward.id }, { token: memberToken })), ['FORBIDDEN']);
+    assert.deepEqual(codes(await gql('mutation($id: ID!) { cancelRedemption(id: $id) { id } }', { id: mine.data.redeemReward.id }, { token: memberToken })), ['FORBIDDEN']);
     const view = await ok<{ me: { points: { balance: number }; availableRewards: { name: string }[]; redemptions: { totalCount: number; edges: { node: { status: string; reward: { name: string }; member: { id: string; email: string } } }[] } } }>(
       '{ me { points { balance } availableRewards { name } redemptions { totalCount edges { node { status reward { name } member { id email } } } } } }',
       {},
@@ -510,8 +511,8 @@ describe('rewards and redemption', () => {
     assert.equal(await t.balance(member), 900);
     // Members is reachable again: recovery settles both, each with exactly one debit.
     proxy.setMode('pass');
-    const first = await settled(refused.data!.redeemReward.id);
-    const second = await settled(lost.data!.redeemReward.id);
+    const first = await settled(refused.data.redeemReward.id);
+    const second = await settled(lost.data.redeemReward.id);
     assert.equal(first.status, 'COMPLETED');
     assert.equal(second.status, 'COMPLETED');
     assert.ok(first.code && second.code);
@@ -523,7 +524,7 @@ describe('rewards and redemption', () => {
     assert.equal(doomed.data?.redeemReward.status, 'PENDING');
     await t.adjust(member, -800);
     proxy.setMode('pass');
-    assert.equal((await settled(doomed.data!.redeemReward.id)).status, 'FAILED');
+    assert.equal((await settled(doomed.data.redeemReward.id)).status, 'FAILED');
     assert.equal(await t.balance(member), 0);
     await assertInvariants(t.tenant, reward, 5);
   });

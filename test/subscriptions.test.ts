@@ -40,7 +40,7 @@ const open = (t: string | undefined, url?: string, closed?: (e: { code: number; 
   return client;
 };
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
 });
 afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
@@ -140,8 +140,8 @@ describe('subscriptions', () => {
     const staffFeed = feed<BalanceEvent>(open(await token(t.tenant, ['agent'])), 'subscription { pointsBalanceChanged { balance delta member { id } } }');
     await registered(2);
     await Promise.all([
-      ...Array.from({ length: 20 }, () => t.adjust(a!, 10)),
-      t.adjust(b!, 5),
+      ...Array.from({ length: 20 }, () => t.adjust(a, 10)),
+      t.adjust(b, 5),
       other.adjust(stranger, 7),
     ]);
     const mine = await memberFeed.until(20);

@@ -9,7 +9,7 @@ import { newTenant, ok, serviceSecret, sql, subgraphUrls } from './support/syste
 const ledger = createLedgerClient({ url: subgraphUrls.members, serviceSecret, service: 'campaigns' });
 const clients: Client[] = [];
 afterAll(async () => {
-  await Promise.all(clients.map((client) => client.dispose()));
+  await Promise.all(clients.map(async (client) => client.dispose()));
 });
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;

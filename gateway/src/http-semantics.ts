@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 
 const requestError = (message: string, status = 400) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status } } });
 
@@ -25,7 +25,7 @@ export function httpSemantics<TContext extends object>(): ApolloServerPlugin<TCo
                 : 'The document holds several operations: choose one with operationName',
             );
           }
-          if (operation.operation === 'subscription') {
+          if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
             throw requestError('Subscriptions are served over WebSocket on this path (graphql-transport-ws protocol), not over HTTP');
           }
         },

@@ -7,6 +7,8 @@ export interface GatewayContext {
   requestId: string;
 }
 
+const isGatewayContext = (context: object): context is GatewayContext => 'identity' in context && 'requestId' in context;
+
 type FetcherResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0];
 
 /** undici and Node socket errors that mean "no answer from the subgraph", never "a wrong answer". */
@@ -53,7 +55,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
-    if (!('identity' in context)) return;
+    // Apollo's own requests (health checks) carry no request context.
+    if (!isGatewayContext(context)) return;
     request.http?.headers.set(IDENTITY_HEADER, await this.sign(context.identity));
     request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
   }

@@ -82,8 +82,8 @@ export async function startService(
     env: { ...process.env, LOG_LEVEL: 'warn', [script === 'gateway' ? 'GATEWAY_PORT' : 'PORT']: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     cleanups.delete(stop);

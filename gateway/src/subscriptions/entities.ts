@@ -79,7 +79,7 @@ function at(rows: Row[], path: readonly string[]): Row[] {
   for (const key of path) {
     current = current.flatMap((row) => {
       const value = (row as Row | null)?.[key];
-      return Array.isArray(value) ? value.flat(Infinity) : [value];
+      return Array.isArray(value) ? (value as unknown[]).flat(Infinity) : [value];
     });
   }
   return current.filter((row): row is Row => row !== null && typeof row === 'object');
@@ -88,8 +88,14 @@ function at(rows: Row[], path: readonly string[]): Row[] {
 function merge(target: Row, source: Row): void {
   for (const [key, value] of Object.entries(source)) {
     const existing = target[key];
-    if (Array.isArray(existing) && Array.isArray(value)) value.forEach((item, i) => (existing[i] && typeof existing[i] === 'object' && item && typeof item === 'object' ? merge(existing[i] as Row, item as Row) : (existing[i] = item)));
-    else if (existing && typeof existing === 'object' && value && typeof value === 'object') merge(existing as Row, value as Row);
+    if (Array.isArray(existing) && Array.isArray(value)) {
+      const list = existing as unknown[];
+      (value as unknown[]).forEach((item, i) => {
+        const current = list[i];
+        if (current && typeof current === 'object' && item && typeof item === 'object') merge(current as Row, item as Row);
+        else list[i] = item;
+      });
+    } else if (existing && typeof existing === 'object' && value && typeof value === 'object') merge(existing as Row, value as Row);
     else target[key] = value;
   }
 }
@@ -188,7 +194,8 @@ export class EntityResolver {
         const key = this.supergraph.key(type, graph)!;
         const answers = await Promise.all(
           targets.map((target) => {
-            const representation: Representation = { __typename: String(target[`${KEY_ALIAS}__typename`] ?? type) };
+            const typename = target[`${KEY_ALIAS}__typename`];
+            const representation: Representation = { __typename: typeof typename === 'string' ? typename : type };
             for (const field of key) representation[field] = target[`${KEY_ALIAS}${field}`];
             return this.load(graph, type, representation, inner.selections, context);
           }),
@@ -281,5 +288,5 @@ function variablesOf(node: readonly SelectionNode[]): string[] {
 }
 
 function renameVariables<T extends SelectionSetNode | VariableDefinitionNode>(node: T, prefix: string): T {
-  return visit(node, { Variable: (variable) => ({ ...variable, name: { ...variable.name, value: `${prefix}${variable.name.value}` } }) }) as T;
+  return visit<T>(node, { Variable: (variable) => ({ ...variable, name: { ...variable.name, value: `${prefix}${variable.name.value}` } }) });
 }

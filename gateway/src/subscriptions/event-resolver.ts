@@ -7,7 +7,6 @@ import {
   type ExecutionResult,
   type GraphQLFieldResolver,
   type GraphQLSchema,
-  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { DomainError, type Identity } from '@loyalty/kit/core';
@@ -92,7 +91,7 @@ export function createEventResolver(schema: GraphQLSchema, supergraph: Supergrap
     const graph = payloadType.owners.get(info.fieldName)!;
     const selection: SelectionContext = {
       fragments: info.fragments,
-      variableDefinitions: (info.operation as OperationDefinitionNode).variableDefinitions ?? [],
+      variableDefinitions: (info.operation).variableDefinitions ?? [],
       variables: context.variables,
       coerced: info.variableValues,
       identity: context.identity,
@@ -128,7 +127,7 @@ export function createEventResolver(schema: GraphQLSchema, supergraph: Supergrap
       contextValue: execution,
       variableValues: execution.variables,
       fieldResolver,
-    }) as Promise<ExecutionResult>;
+    });
 }
 
 export type EventResolver = ReturnType<typeof createEventResolver>;

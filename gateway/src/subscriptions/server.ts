@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import {
   GraphQLError,
   Kind,
+  OperationTypeNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -132,7 +133,7 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
         if (errors.length > 0) return errors;
         const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
         const operation = payload.operationName ? operations.find((o) => o.name?.value === payload.operationName) : operations[0];
-        if (!operation || operation.operation !== 'subscription' || operations.length > 1 && !payload.operationName) {
+        if (!operation || operation.operation !== OperationTypeNode.SUBSCRIPTION || operations.length > 1 && !payload.operationName) {
           return [new GraphQLError('Send one subscription operation over this connection; queries and mutations go over HTTP', { extensions: { code: 'BAD_USER_INPUT' } })];
         }
         const fields = operation.selectionSet.selections;
@@ -141,7 +142,7 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
           return [new GraphQLError('A subscription selects exactly one event field', { extensions: { code: 'BAD_USER_INPUT' } })];
         }
         const field = root.name.value as EventField;
-        const variables = (payload.variables ?? {}) as Record<string, unknown>;
+        const variables = (payload.variables ?? {});
         try {
           const definition = schema.getSubscriptionType()!.getFields()[field]!;
           const args = getArgumentValues(definition, root, variables) as { memberId?: string | null };

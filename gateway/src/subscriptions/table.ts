@@ -78,4 +78,4 @@ export const EVENT_READERS = Object.fromEntries(Object.values(SUBSCRIPTIONS).map
 /** The subscription field each event type fires. */
 export const FIELD_OF = Object.fromEntries(Object.entries(SUBSCRIPTIONS).map(([field, s]) => [s.event, field])) as Record<ConsumedBy<'gateway'>, EventField>;
 
-export const entryOf = (field: EventField): AnySubscription => SUBSCRIPTIONS[field] as unknown as AnySubscription;
+export const entryOf = (field: EventField): AnySubscription => SUBSCRIPTIONS[field];

@@ -38,7 +38,7 @@ export function boundedStream<T>(limit: number, onOverflow: () => void, onEnd: (
   };
   return {
     iterator,
-    push(result: T | PromiseLike<T>) {
+    push: (result: T | PromiseLike<T>) => {
       if (done) return;
       if (waiting) {
         const resolve = waiting;

@@ -12,7 +12,7 @@ export class ActivityResolver {
   async recordActivity(@Arg('input', () => ActivityInput) input: ActivityInput, @Ctx() { identity, services, loaders }: CampaignsContext): Promise<EarnResult> {
     const outcome = await services.activities.record(identity, input);
     // The campaigns were read (and locked) to evaluate the activity; only a replay reads them again.
-    const campaigns = await Promise.all(outcome.awards.map((a) => a.campaign ?? loaders.campaign.load(a.campaignId)));
+    const campaigns = await Promise.all(outcome.awards.map(async (a) => a.campaign ?? loaders.campaign.load(a.campaignId)));
     return {
       pointsEarned: outcome.pointsEarned,
       member: { id: outcome.memberId },

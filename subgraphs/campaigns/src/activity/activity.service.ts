@@ -20,6 +20,7 @@ import {
   uniqueViolation,
 } from '@loyalty/kit';
 import type { CampaignEntity } from '../campaign/campaign.entity';
+import { ActivityType } from '../campaign/campaign.type';
 import type { CampaignRepository } from '../campaign/campaign.repository';
 import { award, isEligible, pendingUntil, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
 import type { ActivityInput } from './activity.inputs';
@@ -79,11 +80,11 @@ export class ActivityService {
 
   async record(identity: Identity, input: ActivityInput): Promise<EarnOutcome> {
     const memberId = parseId(input.memberId, 'memberId');
-    if (input.type === 'PURCHASE') {
+    if (input.type === ActivityType.PURCHASE) {
       if (input.amount === null || input.amount === undefined) throw new BadInputError('amount', 'a PURCHASE needs an amount');
       if (input.amount < 0) throw new BadInputError('amount', 'amount must not be negative');
     }
-    if (input.type === 'CUSTOM_EVENT' && !input.eventName) throw new BadInputError('eventName', 'a CUSTOM_EVENT needs an eventName');
+    if (input.type === ActivityType.CUSTOM_EVENT && !input.eventName) throw new BadInputError('eventName', 'a CUSTOM_EVENT needs an eventName');
     if (input.occurredAt && input.occurredAt.getTime() > Date.now() + FUTURE_TOLERANCE_MS) {
       throw new BadInputError('occurredAt', 'occurredAt is in the future');
     }
@@ -113,8 +114,8 @@ export class ActivityService {
     const member = await this.snapshot(tenant, memberId);
     const facts: ActivityFacts = {
       type: input.type,
-      amount: input.type === 'PURCHASE' ? input.amount! : null,
-      eventName: input.type === 'CUSTOM_EVENT' ? input.eventName! : null,
+      amount: input.type === ActivityType.PURCHASE ? input.amount! : null,
+      eventName: input.type === ActivityType.CUSTOM_EVENT ? input.eventName! : null,
       occurredAt,
     };
 
@@ -123,11 +124,11 @@ export class ActivityService {
       outcome = await this.db.transaction(async (manager) => {
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
-        const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts, input.type === 'PURCHASE' ? 'amount' : 'eventName') : [];
+        const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts, input.type === ActivityType.PURCHASE ? 'amount' : 'eventName') : [];
         const points = awards.reduce((sum, a) => sum + a.points, 0);
         // Stored with the activity, so every retry of its credit sends the very same request.
         const terms = {
-          creditOrderId: input.type === 'PURCHASE' && points > 0 ? activity.orderId : null,
+          creditOrderId: input.type === ActivityType.PURCHASE && points > 0 ? activity.orderId : null,
           creditPendingUntil: points > 0 ? pendingUntil(facts, awards) : null,
         };
         const activityId = await this.activities

@@ -13,7 +13,7 @@ import { isTimeZone, type EligibilitySpec, type RuleSpec } from '../rules/rules'
 import type { CampaignEntity } from './campaign.entity';
 import type { CampaignInput } from './campaign.inputs';
 import type { CampaignRepository } from './campaign.repository';
-import { CampaignConnection, CampaignStatus, toCampaign, type Campaign } from './campaign.type';
+import { ActivityType, CampaignConnection, CampaignStatus, PointsCalculation, toCampaign, type Campaign } from './campaign.type';
 
 /** Checks what class-validator cannot see alone (relations between fields) and maps input to storage. */
 function toColumns(input: CampaignInput): Partial<CampaignEntity> {
@@ -21,7 +21,7 @@ function toColumns(input: CampaignInput): Partial<CampaignEntity> {
   if (!isTimeZone(timeZone)) throw new BadInputError('timeZone', `${timeZone} is not an IANA time zone`);
   if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw new BadInputError('endsAt', 'endsAt must be after startsAt');
   const rules: RuleSpec[] = input.rules.map((rule, i) => {
-    if (rule.trigger === 'CUSTOM_EVENT' && !rule.eventName) throw new BadInputError(`rules.${i}.eventName`, 'a CUSTOM_EVENT rule needs an eventName');
+    if (rule.trigger === ActivityType.CUSTOM_EVENT && !rule.eventName) throw new BadInputError(`rules.${i}.eventName`, 'a CUSTOM_EVENT rule needs an eventName');
     (rule.happyHours ?? []).forEach((h, j) => {
       if (h.endTime <= h.startTime) throw new BadInputError(`rules.${i}.happyHours.${j}.endTime`, 'endTime must be after startTime');
     });
@@ -29,10 +29,10 @@ function toColumns(input: CampaignInput): Partial<CampaignEntity> {
       id: randomUUID(),
       name: rule.name,
       trigger: rule.trigger,
-      eventName: rule.trigger === 'CUSTOM_EVENT' ? rule.eventName! : null,
+      eventName: rule.trigger === ActivityType.CUSTOM_EVENT ? rule.eventName! : null,
       calculation: rule.calculation,
       points: rule.points,
-      amountStep: rule.calculation === 'PER_AMOUNT' ? (rule.amountStep ?? 100) : null,
+      amountStep: rule.calculation === PointsCalculation.PER_AMOUNT ? (rule.amountStep ?? 100) : null,
       minOrderAmount: rule.minOrderAmount ?? null,
       maxPointsPerMember: rule.maxPointsPerMember ?? null,
       capPeriod: rule.maxPointsPerMember ? (rule.capPeriod ?? 'LIFETIME') : null,

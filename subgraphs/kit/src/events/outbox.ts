@@ -90,13 +90,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const runner = dataSource.createQueryRunner();
     runner.data = { origin: 'outbox-relay' };
     return runner.manager.transaction(async (manager) => {
-      const [{ locked }] = (await manager.query(`SELECT pg_try_advisory_xact_lock(hashtext('outbox-relay')) AS locked`)) as [{ locked: boolean }];
+      const [{ locked }] = await manager.query<[{ locked: boolean }]>(`SELECT pg_try_advisory_xact_lock(hashtext('outbox-relay')) AS locked`);
       if (!locked) return 0;
-      const rows = (await manager.query(
+      const rows = await manager.query<OutboxRow[]>(
         `SELECT id, type, tenant, key, payload, created_at FROM outbox
          WHERE published_at IS NULL ORDER BY id LIMIT $1`,
         [batchSize],
-      )) as OutboxRow[];
+      );
       if (rows.length === 0) return 0;
       const events: PublishedEvent[] = rows.map((row) => ({
         source,

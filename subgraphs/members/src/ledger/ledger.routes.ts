@@ -65,7 +65,7 @@ export function ledgerRoutes(router: Router, services: Services): void {
 
   router.get('/ledger/transactions/by-key/:key', async (req, res) => {
     const identity = req.identity!;
-    const entry = await services.ledger.findByKey(identity.tenant, identity.principal, req.params.key!);
+    const entry = await services.ledger.findByKey(identity.tenant, identity.principal, req.params.key);
     if (entry) res.json({ transaction: toLedgerTransaction(entry) });
     else res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No transaction with this key' } });
   });

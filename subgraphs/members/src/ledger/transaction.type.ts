@@ -1,6 +1,6 @@
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType } from '@loyalty/kit';
-import type { EntryType, LedgerEntryEntity } from './ledger.entity';
+import type { LedgerEntryEntity } from './ledger.entity';
 
 export enum PointsTransactionType {
   EARN = 'EARN',
@@ -48,7 +48,7 @@ export class PointsTransaction {
 
 export const toTransaction = (entry: LedgerEntryEntity): PointsTransaction => ({
   id: entry.id,
-  type: PointsTransactionType[entry.type as EntryType],
+  type: PointsTransactionType[entry.type],
   points: entry.points,
   balanceAfter: entry.balanceAfter,
   reason: entry.reason,
