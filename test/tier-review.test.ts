@@ -64,23 +64,31 @@ const tierEvents = (tenant: string) =>
     [tenant],
   );
 
+/**
+ * A tierChanged feed on `member`, live once this returns: a balance feed on the same connection,
+ * subscribed after it, has heard a move.
+ */
+async function tierFeed<T>(t: Tenant, member: string, query: string) {
+  const client = wsClient(t.admin);
+  clients.push(client);
+  const changes = feed<T>(client, query, { m: member });
+  const balances = feed(client, 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance } }', { m: member });
+  await waitFor('the subscriptions are live', async () => {
+    if (balances.results.length === 0) await t.adjust(member, 1);
+    return balances.results.length > 0;
+  });
+  return changes;
+}
+
 describe('tier review', () => {
   it("moves a member down when its tier's threshold is raised, with tierChanged", async () => {
     const t = await program({}, TIERS.slice(0, 3));
     const member = await t.enroll();
-    const client = wsClient(t.admin);
-    clients.push(client);
-    const changes = feed<{ tierChanged: { previousTier: { name: string } | null; tier: { name: string }; member: { id: string } } }>(
-      client,
+    const changes = await tierFeed<{ tierChanged: { previousTier: { name: string } | null; tier: { name: string }; member: { id: string } } }>(
+      t,
+      member,
       'subscription($m: ID) { tierChanged(memberId: $m) { previousTier { name } tier { name } member { id } } }',
-      { m: member },
     );
-    // A balance feed on the same connection, subscribed after it: once it hears a move, both are live.
-    const balances = feed(client, 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance } }', { m: member });
-    await waitFor('the subscriptions are live', async () => {
-      if (balances.results.length === 0) await t.adjust(member, 1);
-      return balances.results.length > 0;
-    });
     await earn(t, member, 8250);
     assert.deepEqual(await standing(t, member), { tier: { name: 'Gold' }, tierProgress: { current: { name: 'Gold' }, qualifyingPoints: 8250, retainedUntil: null } });
 
@@ -105,18 +113,11 @@ describe('tier review', () => {
   it('takes a member below every tier down to the built-in base, and tierChanged shows it', async () => {
     const t = await program({}, [{ name: 'Silver', rank: 1, qualifyingPoints: 1000 }]);
     const member = await t.enroll();
-    const client = wsClient(t.admin);
-    clients.push(client);
-    const changes = feed<{ tierChanged: { previousTier: { name: string } | null; tier: { id: string; name: string } } }>(
-      client,
+    const changes = await tierFeed<{ tierChanged: { previousTier: { name: string } | null; tier: { id: string; name: string } } }>(
+      t,
+      member,
       'subscription($m: ID) { tierChanged(memberId: $m) { previousTier { name } tier { id name } } }',
-      { m: member },
     );
-    const balances = feed(client, 'subscription($m: ID) { pointsBalanceChanged(memberId: $m) { balance } }', { m: member });
-    await waitFor('the subscriptions are live', async () => {
-      if (balances.results.length === 0) await t.adjust(member, 1);
-      return balances.results.length > 0;
-    });
     await earn(t, member, 1500);
     await ok('mutation($input: TierInput!) { upsertTier(input: $input) { id } }', { input: { name: 'Silver', rank: 1, qualifyingPoints: 1_000_000, earnMultiplier: 1 } }, { token: t.admin });
     assert.equal(await tierName(t, member), 'Base');
