@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { severity } from './pg';
 import type { Logger } from './logger';
 
@@ -17,4 +18,13 @@ export function repeatEvery(intervalMs: number, task: () => Promise<unknown>, lo
     clearInterval(timer);
     await running;
   };
+}
+
+/**
+ * After a batch of a long job, rests for `share` of the time the batch took (`started`: its
+ * performance.now()), so requests keep most of the database and CPU while the job works through a
+ * large tenant (0: no rest).
+ */
+export async function restAfterBatch(started: number, share: number): Promise<void> {
+  if (share > 0) await sleep((performance.now() - started) * share);
 }

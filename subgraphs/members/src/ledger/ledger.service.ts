@@ -10,6 +10,7 @@ import {
   NotFoundError,
   appendOutbox,
   requestFingerprint,
+  restAfterBatch,
   type LedgerTransaction,
   type OutgoingEvent,
 } from '@loyalty/kit';
@@ -346,11 +347,14 @@ export class LedgerService {
    * The maintenance of lots, in bounded batches: books pending points whose time is over and points
    * past their expiry for up to `batch` members per transaction. Accounts a move holds are skipped
    * (the move settles them itself), so replicas running this at once never book a lot twice and
-   * never wait on earning. `tenant`: one tenant's members (null: every tenant). Returns the points activated and expired.
+   * never wait on earning; between batches it rests for `rest` of a batch's time, leaving the
+   * machine to requests. `tenant`: one tenant's members (null: every tenant). Returns the points
+   * activated and expired.
    */
-  async settleDue(tenant: string | null, batch = 100): Promise<{ activated: number; expired: number }> {
+  async settleDue(tenant: string | null, { batch = 200, rest = 0.5 } = {}): Promise<{ activated: number; expired: number }> {
     const total = { activated: 0, expired: 0 };
     for (;;) {
+      const started = performance.now();
       const done = await this.db.transaction(async (manager) => {
         const accounts = await this.repository.lockDueAccounts(manager, batch, tenant);
         if (accounts.length === 0) return true;
@@ -363,6 +367,7 @@ export class LedgerService {
         return false;
       });
       if (done) return total;
+      await restAfterBatch(started, rest);
     }
   }
 

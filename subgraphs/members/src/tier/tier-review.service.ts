@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource, EntityManager } from 'typeorm';
-import { appendOutbox, type Logger, type OutgoingEvent } from '@loyalty/kit';
+import { appendOutbox, restAfterBatch, type Logger, type OutgoingEvent } from '@loyalty/kit';
 import { dayIn } from '../program/calendar';
 import type { ProgramPolicy } from '../program/program.policy';
 import type { ReviewRow, ReviewScope, ReviewWrite, TierReviewRepository } from './tier-review.repository';
@@ -133,7 +133,7 @@ export class TierReviewService {
       const result = await this.reviewBatch(pass, ids);
       changed += result.changed;
       held = held.concat(result.held);
-      if (this.pause > 0 && ids.length === this.batch) await sleep((performance.now() - started) * this.pause);
+      if (ids.length === this.batch) await restAfterBatch(started, this.pause);
     }
     for (let round = 1; held.length > 0 && round <= this.retries; round++) {
       await sleep(20 * round);
