@@ -19,6 +19,7 @@ import pg from 'pg';
 import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
+import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { runReturns } from './returns.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
@@ -38,6 +39,7 @@ const TARGET_FANOUT_P99_MS = 250; // commit → client, one event fanned out to 
 const TARGET_KB_PER_SUBSCRIPTION = 30; // gateway memory per idle subscription
 const TARGET_REPORT_P99_MS = 50; // programStats + pointsTimeline(DAY, 90 days) at 100,000 events
 const TARGET_INGEST_EVENTS_PER_SECOND = 2000;
+const TARGET_HISTORY_RATIO = 0.9; // a member with 100,000 entries ÷ one with 30, per read
 const TARGET_EXPIRY_LOTS_PER_SECOND = 5000; // the maintenance booking 100,000 due lots of 10,000 members
 const TARGET_EARN_DURING_EXPIRY = 0.8; // earning req/s while it runs ÷ without
 // Every response is scanned for `"errors"` (cheap); every SAMPLE_EVERY-th is parsed in full to make
@@ -471,9 +473,10 @@ try {
   const reports = await reportPhase({ ...latency, warmup: 1 });
   const tierReview = await runTierReviewBench({ kit, system, log });
 
+  const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const expiry = await runExpiryBench({ kit, system, log });
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...lifecycle.phases, reportsLoad, reports]);
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...lifecycle.phases, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
     console.log(
@@ -506,6 +509,9 @@ try {
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
   console.log(`expiry job (${expiry.lots} lots, 10k members): ${expiry.lotsPerSecond.toFixed(0)} lots/s (${expiry.seconds.toFixed(1)} s)  target ≥ ${TARGET_EXPIRY_LOTS_PER_SECOND}   ${verdict(expiry.lotsPerSecond >= TARGET_EXPIRY_LOTS_PER_SECOND)}`);
   console.log(`earning during expiry/without:    ${expiry.earnRatio.toFixed(2)} (${expiry.during.rps.toFixed(0)} vs ${expiry.baseline.rps.toFixed(0)} req/s)  target ≥ ${TARGET_EARN_DURING_EXPIRY.toFixed(2)}   ${verdict(expiry.earnRatio >= TARGET_EARN_DURING_EXPIRY)}`);
+  for (const read of history) {
+    console.log(`${read.name}, ${HEAVY_ENTRIES / 1000}k ÷ 30 entries: ${read.ratio.toFixed(2)} (${read.heavy.rps.toFixed(0)} vs ${read.light.rps.toFixed(0)} req/s)  target ≥ ${TARGET_HISTORY_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_HISTORY_RATIO)}`);
+  }
   printTierReview(tierReview, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
 } catch (error) {

@@ -393,11 +393,16 @@ export class LedgerRepository {
   /** Per member, the next instant some of its spendable points expire, and how many expire then. */
   async nextExpiry(tenant: string, memberIds: readonly string[]): Promise<Map<string, { points: number; expiresAt: Date }>> {
     const rows = await this.db.query<{ member_id: string; points: number; expires_at: Date }[]>(
-      `SELECT DISTINCT ON (member_id) member_id, expires_at,
-              (sum(remaining) OVER (PARTITION BY member_id, expires_at))::int AS points
-       FROM point_lots
-       WHERE tenant = $1 AND member_id = ANY($2) AND remaining > 0 AND pending_until IS NULL AND expires_at > now()
-       ORDER BY member_id, expires_at`,
+      // The soonest expiry straight from the open-lots index, then the lots of that instant: the
+      // cost does not grow with the member's other lots.
+      `SELECT m.id AS member_id, n.expires_at,
+              (SELECT sum(l.remaining)::int FROM point_lots l
+               WHERE l.member_id = m.id AND l.remaining > 0 AND l.pending_until IS NULL AND l.expires_at = n.expires_at) AS points
+       FROM unnest($2::uuid[]) AS m(id)
+       CROSS JOIN LATERAL (
+         SELECT expires_at FROM point_lots
+         WHERE member_id = m.id AND tenant = $1 AND remaining > 0 AND pending_until IS NULL AND expires_at > now()
+         ORDER BY expires_at LIMIT 1) n`,
       [tenant, memberIds],
     );
     return new Map(rows.map((row) => [row.member_id, { points: row.points, expiresAt: row.expires_at }]));
