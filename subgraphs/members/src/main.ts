@@ -22,6 +22,7 @@ import { Programs1763800000004 } from './migrations/1763800000004-programs';
 import { ProgramRepository } from './program/program.repository';
 import { ProgramService } from './program/program.service';
 import { PointsLifecycle1763800000006 } from './migrations/1763800000006-points-lifecycle';
+import { MemberSearch1763800000009 } from './migrations/1763800000009-member-search';
 import { TierReview1763800000007 } from './migrations/1763800000007-tier-review';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
@@ -51,7 +52,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db, log }) => {

@@ -1,5 +1,5 @@
 import { findByIdsInKeyOrder } from '@loyalty/kit';
-import { Brackets, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SPENDABLE_BALANCE_SQL } from '../ledger/ledger.repository';
 import { entryTierSql } from '../tier/tier.repository';
@@ -56,11 +56,8 @@ export class MemberRepository {
     const qb = this.filtered(query);
     if (query.after) {
       const { enrolledAt, id } = query.after;
-      qb.andWhere(
-        new Brackets((w) =>
-          w.where('m.enrolled_at > :enrolledAt', { enrolledAt }).orWhere('m.enrolled_at = :enrolledAt AND m.id > :id', { id }),
-        ),
-      );
+      // A row comparison: the index on (…, enrolled_at, id) starts right after the cursor.
+      qb.andWhere('(m.enrolled_at, m.id) > (:enrolledAt, :id)', { enrolledAt, id });
     }
     const rows = await qb.orderBy('m.enrolled_at', 'ASC').addOrderBy('m.id', 'ASC').take(query.first + 1).getMany();
     return { rows: rows.slice(0, query.first), hasNextPage: rows.length > query.first };
