@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUBGRAPHS, freePort } from '../../scripts/system.mjs';
-import { benchFailed, cleanup, kit, log, root, startBenchSystem, startProcess, stopProcess } from './harness.mjs';
+import { kit, log, root, runBench, startProcess, stopProcess } from './harness.mjs';
 import { graphql, pool, runPhase } from './load.mjs';
 import { ADJUST_MUTATION, CATALOG_QUERY, DASHBOARD_QUERY, ENROLL_MUTATION, REDEEM_MUTATION } from './queries.mjs';
 
@@ -211,7 +211,7 @@ const fixed = (value, digits) => (value === undefined ? '–' : value.toFixed(di
 export function printGatewayComparison({ versions, queries, identical }) {
   console.log(
     `\nGateways on the same subgraphs: ours, stock Apollo (@apollo/gateway ${versions.apolloGateway} + @apollo/server ${versions.apolloServer}), ` +
-      `Hive Gateway ${versions.hive} (its merging of identical in-flight fetches off, but in "Hive default")`,
+      `Hive Gateway ${versions.hive} ("Hive (no dedup)": its merging of identical in-flight subgraph fetches off; "Hive default": on)`,
   );
   const header = ['query', 'gateway', 'req/s c=10', 'p50 ms c=1', 'p99 ms c=1', 'gateway CPU ms/req', 'subgraphs CPU ms/req', 'requests'];
   const lines = [...queries, identical].flatMap(({ title, rows }) =>
@@ -235,7 +235,7 @@ export function printGatewayComparison({ versions, queries, identical }) {
 
   const verdict = (pass) => (pass ? 'PASS' : 'MISS');
   const [dashboard, redemptions] = queries.map(({ rows }) => byKey(rows));
-  const target = (label, value, pass, goal) => console.log(`${label.padEnd(52)} ${fixed(value, 2).padStart(5)}  target ${goal}  ${verdict(pass)}`);
+  const target = (label, value, pass, goal) => console.log(`${label.padEnd(63)} ${fixed(value, 2).padStart(5)}  target ${goal}  ${verdict(pass)}`);
   const dashboardCpu = ratio(dashboard.ours.cpuPerRequest, dashboard.apollo.cpuPerRequest);
   const redemptionsCpu = ratio(redemptions.ours.cpuPerRequest, redemptions.apollo.cpuPerRequest);
   const dashboardDirect = ratio(dashboard.ours.rps, dashboard.direct.rps);
@@ -255,16 +255,5 @@ export function printGatewayComparison({ versions, queries, identical }) {
 
 // `npm run bench:gateways`: the comparison alone on a throw-away system.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  let exitCode = 0;
-  let system;
-  try {
-    system = await startBenchSystem();
-    printGatewayComparison(await runGatewayComparison({ system, tenant: 'bench' }));
-  } catch (error) {
-    benchFailed(error, system);
-    exitCode = 1;
-  } finally {
-    await cleanup();
-  }
-  process.exit(exitCode);
+  await runBench(async (system) => printGatewayComparison(await runGatewayComparison({ system, tenant: 'bench' })));
 }

@@ -104,6 +104,23 @@ export function benchFailed(error, startedSystem) {
   if (startedSystem) console.error(`[bench] service logs: ${LOG_DIR}`);
 }
 
+/**
+ * A bench entry point: starts the system, runs `main(system)`, cleans up and exits — 1 if anything
+ * failed, 0 otherwise (a missed target is not a failure).
+ */
+export async function runBench(main) {
+  let exitCode = 0;
+  try {
+    await main(await startBenchSystem());
+  } catch (error) {
+    benchFailed(error, system);
+    exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+  process.exit(exitCode);
+}
+
 /** Idempotent: the finally block and a Ctrl-C may both ask. */
 export function cleanup() {
   cleaning ??= (async () => {
