@@ -5,19 +5,10 @@
 // earn days for the tier window.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { DASHBOARD_QUERY } from './queries.mjs';
 
 export const HEAVY_ENTRIES = 100_000;
 const LIGHT_ENTRIES = 30;
-
-/** What a member's app shows: balance, tier and progress, the newest transactions. */
-const DASHBOARD = `query Dashboard($id: ID!) {
-  member(id: $id) {
-    points { balance }
-    tier { name }
-    tierProgress { qualifyingPoints pointsToNext next { name } }
-    transactions(first: 10) { edges { node { id type points balanceAfter createdAt } } }
-  }
-}`;
 
 /** The points page: what expires and when, and the second page of history. */
 const POINTS_PAGE = `query Points($id: ID!, $after: String) {
@@ -88,7 +79,7 @@ export async function runHistoryBench({ kit, system, log, runPhase, pool, rounds
   };
   const cursorOf = async (member) => (await ask('query($id: ID!) { member(id: $id) { transactions(first: 10) { edges { cursor } } } }', { id: member.id })).member.transactions.edges.at(-1).cursor;
   const reads = [];
-  for (const [name, query] of [['dashboard', DASHBOARD], ['points page', POINTS_PAGE]]) {
+  for (const [name, query] of [['dashboard', DASHBOARD_QUERY], ['points page', POINTS_PAGE]]) {
     const phases = [];
     for (const [label, member] of [['heavy', heavy], ['light', light]]) {
       const variables = { id: member.id, after: await cursorOf(member) };
