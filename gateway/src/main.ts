@@ -10,6 +10,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
+import { Counter } from 'prom-client';
 import {
   REQUEST_ID_HEADER,
   PostgresEventBus,
@@ -48,15 +49,27 @@ export async function startGateway(config: GatewayConfig) {
   const authenticate = createAuthenticator(config);
   const fetcher = createHttpClient(config.subgraphTimeoutMs);
 
+  const merged = new Counter({
+    name: 'subgraph_fetches_merged_total',
+    help: 'Subgraph queries not sent because an identical one of the same identity was in flight',
+    labelNames: ['subgraph'],
+    registers: [metrics.registry],
+  });
   const dataSources = new Map<string, SubgraphDataSource>();
   const dataSource = (name: string) => {
     const base = config.subgraphs[name];
     if (!base) throw new Error(`No URL configured for subgraph ${name}`);
-    const source = dataSources.get(name) ?? new SubgraphDataSource(`${base}/graphql`, signIdentityHeader, fetcher);
+    const source = dataSources.get(name) ?? new SubgraphDataSource(`${base}/graphql`, signIdentityHeader, fetcher, () => merged.inc({ subgraph: name }));
     dataSources.set(name, source);
     return source;
   };
-  const gateway = new ApolloGateway({ supergraphSdl, buildService: ({ name }) => dataSource(name) });
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name }) => dataSource(name),
+    // Each subgraph fetch carries its parsed operation, so the data source can tell a query (which
+    // identical ones in flight may share) from a mutation (never shared).
+    queryPlannerConfig: { exposeDocumentNodeInFetchNode: true },
+  });
 
   const app = express();
   app.disable('x-powered-by');

@@ -62,17 +62,25 @@ const unstorableLiteral = (leaf: ValueNode | string) => (typeof leaf === 'string
 /** The field as clients name it elsewhere: the path inside the argument or variable (`input.name` → `name`). */
 const fieldName = (path: string) => path.split('.').slice(1).join('.') || path;
 
+/**
+ * Documents whose literals were found storable. Apollo hands the same parsed document to every
+ * request with the same text, so a document is walked once, not once per request.
+ */
+const storableDocuments = new WeakSet<DocumentNode>();
+
 export function assertStorableText(document: DocumentNode, variables: Record<string, unknown> | undefined): void {
   for (const [name, value] of Object.entries(variables ?? {})) {
     const found = findUnstorableText(value, name);
     if (found) throw unstorableError(fieldName(found));
   }
+  if (storableDocuments.has(document)) return;
   visit(document, {
     Argument(node) {
       const found = findInLiteral(node.value, node.name.value, unstorableLiteral);
       if (found) throw unstorableError(fieldName(found));
     },
   });
+  storableDocuments.add(document);
 }
 
 function unstorableError(field: string) {
