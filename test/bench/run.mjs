@@ -21,6 +21,7 @@ import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { runReturns } from './returns.mjs';
+import { printWrites, runWrites } from './writes.mjs';
 import { SUBGRAPHS, kit, root, startEmbeddedPostgres, startSystem } from '../../scripts/system.mjs';
 
 const TENANT = 'bench';
@@ -428,6 +429,7 @@ try {
   const redemptions = pool(writeRounds.map((r) => r[1]));
   const activities = pool(writeRounds.map((r) => r[2]));
   const lifecycle = await runReturns({ kit, system, runId, runPhase, pool, graphql, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / ROUNDS, warmup: WARMUP_SECONDS });
+  const writesAtScale = await runWrites({ kit, system, runId, runPhase, pool, graphql, log, rounds: 2, seconds: 4, warmup: WARMUP_SECONDS });
 
   // The ledger must agree with itself and with every answer: balance = sum of entries = sum of
   // open lots, and at least one entry per answered write (requests still in flight when a run
@@ -473,7 +475,7 @@ try {
 
   const expiry = await runExpiryBench({ kit, system, log });
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...lifecycle.phases, reportsLoad, reports]);
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...lifecycle.phases, ...writesAtScale.phases, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
     console.log(
@@ -507,6 +509,7 @@ try {
   console.log(`expiry job (${expiry.lots} lots, 10k members): ${expiry.lotsPerSecond.toFixed(0)} lots/s (${expiry.seconds.toFixed(1)} s)  target ≥ ${TARGET_EXPIRY_LOTS_PER_SECOND}   ${verdict(expiry.lotsPerSecond >= TARGET_EXPIRY_LOTS_PER_SECOND)}`);
   console.log(`earning during expiry/without:    ${expiry.earnRatio.toFixed(2)} (${expiry.during.rps.toFixed(0)} vs ${expiry.baseline.rps.toFixed(0)} req/s)  target ≥ ${TARGET_EARN_DURING_EXPIRY.toFixed(2)}   ${verdict(expiry.earnRatio >= TARGET_EARN_DURING_EXPIRY)}`);
   printTierReview(tierReview, verdict);
+  printWrites(writesAtScale, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
 } catch (error) {
   console.error('\n[bench] FAILED:', error instanceof Error ? error.message : error);
