@@ -23,6 +23,7 @@ import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { benchFailed, cleanup, kit, log, startBenchSystem } from './harness.mjs';
 import { graphql, pool, printTable, runPhase } from './load.mjs';
 import { ADJUST_MUTATION, CATALOG_QUERY, DASHBOARD_QUERY, ENROLL_MUTATION, REDEEM_MUTATION } from './queries.mjs';
+import { printWrites, runWrites } from './writes.mjs';
 
 const TENANT = 'bench';
 const WARMUP_SECONDS = 2;
@@ -187,6 +188,7 @@ try {
   const redemptions = pool(writeRounds.map((r) => r[1]));
   const activities = pool(writeRounds.map((r) => r[2]));
   const lifecycle = await runReturns({ kit, system, runId, runPhase, pool, graphql, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / ROUNDS, warmup: WARMUP_SECONDS });
+  const writesAtScale = await runWrites({ kit, system, runId, runPhase, pool, graphql, log, rounds: 2, seconds: 4, warmup: WARMUP_SECONDS });
 
   // The ledger must agree with itself and with every answer: balance = sum of entries = sum of
   // open lots, and at least one entry per answered write (requests still in flight when a run
@@ -235,7 +237,7 @@ try {
   const expiry = await runExpiryBench({ kit, system, log });
   const peers = await runGatewayComparison({ system, tenant: TENANT });
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...search.flatMap((read) => [read.large, read.small]), ...lifecycle.phases, reportsLoad, reports]);
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...search.flatMap((read) => [read.large, read.small]), ...lifecycle.phases, ...writesAtScale.phases, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
     console.log(
@@ -275,6 +277,7 @@ try {
     console.log(`${read.name}, ${LARGE_TENANT / 1e6}M ÷ 1k members: ${read.ratio.toFixed(2)} (${read.large.rps.toFixed(0)} vs ${read.small.rps.toFixed(0)} req/s)  target ≥ ${TARGET_SEARCH_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_SEARCH_RATIO)}`);
   }
   printTierReview(tierReview, verdict);
+  printWrites(writesAtScale, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
   printGatewayComparison(peers);
 } catch (error) {

@@ -12,6 +12,7 @@ import { Earning1763800000102 } from './migrations/1763800000102-earning';
 import { BigBudgets1763800000103 } from './migrations/1763800000103-big-budgets';
 import { UniquePurchaseOrders1763800000104 } from './migrations/1763800000104-unique-purchase-orders';
 import { Returns1763800000105 } from './migrations/1763800000105-returns';
+import { CapGrants1763800000106 } from './migrations/1763800000106-cap-grants';
 import { ReturnRepository } from './return/return.repository';
 import { ReturnService, startReturnRecovery } from './return/return.service';
 import { buildCampaignsSchema } from './schema';
@@ -32,7 +33,7 @@ main(() =>
     {
       name: 'campaigns',
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106],
       buildSchema: buildCampaignsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret }) => {
@@ -43,7 +44,7 @@ main(() =>
         return {
           campaigns: new CampaignService(db, repository),
           activities,
-          returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, repository, ledger, log),
+          returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, ledger, log),
           repository,
           ledger,
         };

@@ -166,19 +166,21 @@ export class ActivityRepository {
     return rows.map(toAward);
   }
 
-  /** The member's points so far on a rule's cap in a period; the counter row is created if new, and locked. */
-  async lockCap(manager: EntityManager, ruleId: string, memberId: string, periodKey: string): Promise<number> {
-    await manager.query('INSERT INTO member_caps (rule_id, member_id, period_key, points) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING', [
-      ruleId,
-      memberId,
-      periodKey,
-    ]);
-    const [counter] = await manager.query<{ used: number }[]>(
-      'SELECT points AS used FROM member_caps WHERE rule_id = $1 AND member_id = $2 AND period_key = $3 FOR UPDATE',
-      [ruleId, memberId, periodKey],
+  /**
+   * Reserves up to `points` on a member's cap of `cap` points for a rule in a period, in one
+   * statement (the counter row is created if new): clipped to what the cap has left, never past it.
+   * The row stays locked until the caller's transaction ends. Resolves to what was granted.
+   */
+  async claimCap(manager: EntityManager, ruleId: string, memberId: string, periodKey: string, points: number, cap: number): Promise<number> {
+    const [row] = await manager.query<{ granted: number }[]>(
+      `INSERT INTO member_caps AS m (rule_id, member_id, period_key, points, last_granted) VALUES ($1, $2, $3, LEAST($4::bigint, $5::int), LEAST($4::bigint, $5::int))
+       ON CONFLICT (rule_id, member_id, period_key) DO UPDATE
+         SET points = m.points + LEAST($4::bigint, $5::int - m.points), last_granted = LEAST($4::bigint, $5::int - m.points)
+         WHERE m.points < $5::int
+       RETURNING last_granted AS granted`,
+      [ruleId, memberId, periodKey, points, cap],
     );
-    // Inserted just above if it was missing.
-    return counter!.used;
+    return row?.granted ?? 0;
   }
 
   /** Moves a cap counter by `points` (negative to give points back). */

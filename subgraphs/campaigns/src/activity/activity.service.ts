@@ -59,9 +59,10 @@ const DAY_MS = 86_400_000;
 
 /**
  * recordActivity (docs/architecture.md, moving points across subgraphs): the activity is stored once per idempotency key;
- * rules are evaluated against the member's current tier, country and attributes; budget and caps
- * are reserved in the same transaction that stores the activity (campaign rows locked, so
- * concurrent activities never overshoot); then the members ledger is asked to credit with a key
+ * rules are evaluated against the member's current tier, country and attributes and the running
+ * campaigns as read (no lock); budget and caps are reserved by short conditional statements that
+ * clip to what is left (so concurrent activities never overshoot), in the same short transaction
+ * that stores the activity (a rollback gives them back); then the members ledger is asked to credit with a key
  * derived from the activity. If members cannot be reached the activity stays PENDING and
  * `creditPending` (a retry job, or a retry of the request) repeats the credit until members
  * confirms; a permanent refusal releases the budget and caps (the kit's ledger saga, saga.ts). Without the member's snapshot nothing
@@ -119,12 +120,15 @@ export class ActivityService {
       occurredAt,
     };
 
+    // Read before the transaction and without a lock: the reservation rechecks that each still runs.
+    const campaigns = member.status === 'ACTIVE' ? await this.campaigns.runningAt(tenant, occurredAt) : [];
+
     let outcome: EarnOutcome & { terms: Pick<Creditable, 'creditOrderId' | 'creditPendingUntil'> };
     try {
       outcome = await this.db.transaction(async (manager) => {
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
-        const awards = member.status === 'ACTIVE' ? await this.reserve(manager, tenant, member, facts, input.type === ActivityType.PURCHASE ? 'amount' : 'eventName') : [];
+        const awards = campaigns.length > 0 ? await this.reserve(manager, campaigns, member, facts, input.type === ActivityType.PURCHASE ? 'amount' : 'eventName') : [];
         const points = awards.reduce((sum, a) => sum + a.points, 0);
         // Stored with the activity, so every retry of its credit sends the very same request.
         const terms = {
@@ -183,47 +187,52 @@ export class ActivityService {
   }
 
   /**
-   * Evaluates every active campaign's rules and reserves what they award; an award past one
-   * ledger move's limit is blamed on `limitField`, the input that drove it. The campaign rows are
-   * locked (in id order, so concurrent activities never deadlock): budgets, caps and the kill
-   * switch are decided one activity at a time per campaign, in PostgreSQL.
+   * Evaluates the rules of `campaigns` (read without a lock) and reserves what they award; an award
+   * past one ledger move's limit is blamed on `limitField`, the input that drove it. Every counter is
+   * reserved by one short statement that clips to what it has left, so nothing ever overshoots and
+   * no lock is held while anything else is decided: first the member's caps (rule by rule), then
+   * every campaign's budget at once (only while the campaign still runs: paused since the read, it
+   * awards nothing). A campaign's grant goes to its rules in order; what a cap reserved beyond it is
+   * given back. Caps before campaigns, campaigns in id order: the order every writer of these
+   * counters takes them in, so none deadlocks. Their row locks last until the caller commits.
    */
-  private async reserve(manager: EntityManager, tenant: string, member: MemberSnapshot, facts: ActivityFacts, limitField: string): Promise<Award[]> {
-    const campaigns = await this.campaigns.lockRunning(manager, tenant, facts.occurredAt);
+  private async reserve(manager: EntityManager, campaigns: CampaignEntity[], member: MemberSnapshot, facts: ActivityFacts, limitField: string): Promise<Award[]> {
     const memberFacts: MemberFacts = {
       country: member.country,
       tierRank: member.tier.rank,
       earnMultiplier: member.tier.earnMultiplier,
       attributes: member.attributes,
     };
-    const awards: Award[] = [];
-    let total = 0;
+    const wanted: Award[] = [];
     for (const campaign of campaigns) {
       if (!isEligible(campaign.eligibility, memberFacts)) continue;
-      let budgetLeft = campaign.maxPoints === null ? Number.POSITIVE_INFINITY : campaign.maxPoints - campaign.pointsIssued;
-      let issued = 0;
       for (const rule of campaign.rules) {
-        let points = Math.min(award(rule, facts, memberFacts, campaign.timeZone), budgetLeft);
+        let points = award(rule, facts, memberFacts, campaign.timeZone);
         if (points <= 0) continue;
         let key: string | null = null;
         if (rule.maxPointsPerMember !== null && rule.capPeriod !== null) {
           key = periodKey(rule.capPeriod, facts.occurredAt, campaign.timeZone);
-          const used = await this.activities.lockCap(manager, rule.id, member.id, key);
-          points = Math.min(points, rule.maxPointsPerMember - used);
+          points = await this.activities.claimCap(manager, rule.id, member.id, key, points, rule.maxPointsPerMember);
           if (points <= 0) continue;
-          total = this.withinMoveLimit(total, points, limitField);
-          await this.activities.addToCap(manager, rule.id, member.id, key, points);
-        } else {
-          total = this.withinMoveLimit(total, points, limitField);
         }
-        budgetLeft -= points;
-        issued += points;
-        awards.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign, pendingDays: rule.pendingDays ?? 0 });
+        wanted.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign, pendingDays: rule.pendingDays ?? 0 });
       }
-      if (issued > 0) {
-        await this.campaigns.addIssued(manager, campaign.id, issued);
-        campaign.pointsIssued += issued; // the row is locked: this is its committed value
-      }
+    }
+    const perCampaign = new Map<string, number>();
+    for (const a of wanted) perCampaign.set(a.campaignId, (perCampaign.get(a.campaignId) ?? 0) + a.points);
+    const claims = await this.campaigns.claimBudgets(manager, perCampaign, facts.occurredAt);
+    const left = new Map([...claims].map(([id, claim]) => [id, claim.granted]));
+    const awards: Award[] = [];
+    let total = 0;
+    for (const a of wanted) {
+      const points = Math.min(a.points, left.get(a.campaignId) ?? 0);
+      left.set(a.campaignId, (left.get(a.campaignId) ?? 0) - points);
+      if (a.periodKey && points < a.points) await this.activities.addToCap(manager, a.ruleId, member.id, a.periodKey, points - a.points);
+      if (points <= 0) continue;
+      total = this.withinMoveLimit(total, points, limitField);
+      // As this reservation left it (the row stays locked until the activity is stored).
+      a.campaign!.pointsIssued = claims.get(a.campaignId)!.pointsIssued;
+      awards.push({ ...a, points });
     }
     return awards;
   }
@@ -294,12 +303,19 @@ export class ActivityService {
   private async release(activityId: string): Promise<void> {
     await this.db.transaction(async (manager) => {
       const memberId = await this.activities.failed(manager, activityId);
-      if (!memberId) return;
-      for (const a of await this.activities.awards(manager, activityId)) {
-        await this.campaigns.addIssued(manager, a.campaignId, -a.points);
-        if (a.periodKey) await this.activities.addToCap(manager, a.ruleId, memberId, a.periodKey, -a.points);
-      }
+      if (memberId) await this.giveBack(manager, memberId, await this.activities.awards(manager, activityId));
     });
+  }
+
+  /**
+   * Gives points back to the member's caps and the campaigns' budgets (a refused credit, a return),
+   * in `manager`'s transaction: caps first, then campaigns in id order, the order `reserve` takes them in.
+   */
+  async giveBack(manager: EntityManager, memberId: string, awards: readonly StoredAward[]): Promise<void> {
+    for (const a of awards) if (a.periodKey) await this.activities.addToCap(manager, a.ruleId, memberId, a.periodKey, -a.points);
+    const perCampaign = new Map<string, number>();
+    for (const a of awards) perCampaign.set(a.campaignId, (perCampaign.get(a.campaignId) ?? 0) + a.points);
+    for (const [campaignId, points] of [...perCampaign].sort(([a], [b]) => (a < b ? -1 : 1))) await this.campaigns.addIssued(manager, campaignId, -points);
   }
 
   private async replay(existing: Activity, hash: string): Promise<EarnOutcome> {

@@ -5,6 +5,12 @@ import { CampaignEntity } from './campaign.entity';
 import { endedSql, notEndedSql, runningSql } from './campaign.status';
 import { CampaignStatus } from './campaign.type';
 
+/** What a campaign's budget granted a reservation, and its points issued with it. */
+export interface BudgetClaim {
+  granted: number;
+  pointsIssued: number;
+}
+
 export class CampaignRepository {
   constructor(private readonly db: DataSource) {}
 
@@ -58,16 +64,39 @@ export class CampaignRepository {
       .getMany();
   }
 
-  /** The campaigns running at `at`, locked in id order (so concurrent lockers never deadlock). */
-  lockRunning(manager: EntityManager, tenant: string, at: Date): Promise<CampaignEntity[]> {
-    return manager
+  /** The campaigns running at `at`, in id order, read without a lock: their budgets are reserved by `claimBudgets`. */
+  runningAt(tenant: string, at: Date): Promise<CampaignEntity[]> {
+    return this.db
       .getRepository(CampaignEntity)
       .createQueryBuilder('c')
       .where('c.tenant = :tenant', { tenant })
       .andWhere(runningSql('c', ':at'), { at })
       .orderBy('c.id')
-      .setLock('pessimistic_write')
       .getMany();
+  }
+
+  /**
+   * Reserves points on campaigns' budgets in one statement: each campaign still running at `at`
+   * issues what is wanted of it, clipped to what its budget has left (never past it). The rows are
+   * taken in id order (so concurrent reservations never deadlock) and stay locked only until the
+   * caller's transaction ends. Resolves to what each campaign granted, and its points issued after
+   * that (absent: it granted nothing).
+   */
+  async claimBudgets(manager: EntityManager, wanted: ReadonlyMap<string, number>, at: Date): Promise<Map<string, BudgetClaim>> {
+    if (wanted.size === 0) return new Map();
+    // An UPDATE comes back from TypeORM's PostgreSQL driver as [rows, count].
+    const [rows] = await manager.query<[{ id: string; granted: string; points_issued: string }[], number]>(
+      `WITH wanted AS (SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS w(id, points)),
+       claim AS (
+         SELECT c.id, CASE WHEN c.max_points IS NULL THEN w.points ELSE LEAST(w.points, c.max_points - c.points_issued) END AS granted
+         FROM campaigns c JOIN wanted w ON w.id = c.id
+         WHERE ${runningSql('c', '$3')}
+         ORDER BY c.id FOR NO KEY UPDATE OF c)
+       UPDATE campaigns c SET points_issued = c.points_issued + claim.granted FROM claim
+       WHERE c.id = claim.id AND claim.granted > 0 RETURNING c.id, claim.granted, c.points_issued`,
+      [[...wanted.keys()], [...wanted.values()], at],
+    );
+    return new Map(rows.map((row) => [row.id, { granted: Number(row.granted), pointsIssued: Number(row.points_issued) }]));
   }
 
   /** Moves a campaign's issued points by `points` (negative to give budget back). */

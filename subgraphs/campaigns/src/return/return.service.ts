@@ -18,7 +18,6 @@ import {
 } from '@loyalty/kit';
 import type { ActivityRepository, Purchase } from '../activity/activity.repository';
 import type { ActivityService } from '../activity/activity.service';
-import type { CampaignRepository } from '../campaign/campaign.repository';
 import type { ReturnInput } from './return.inputs';
 import type { OrderReturn, ReturnOutcome, ReturnRepository } from './return.repository';
 import { exceedsOrder, returnPoints, splitReversal, type Reversal } from './return.rule';
@@ -59,7 +58,6 @@ export class ReturnService {
     private readonly returns: ReturnRepository,
     private readonly activities: ActivityRepository,
     private readonly earning: ActivityService,
-    private readonly campaigns: CampaignRepository,
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
   ) {}
@@ -159,14 +157,8 @@ export class ReturnService {
       const reversals = splitReversal(outcome.pointsReversed, shares);
       if (reversals.length > 0) {
         await this.returns.insertReversals(manager, r.id, reversals);
-        // Campaigns in id order (the awards' order), then caps: the order recordActivity locks them in.
-        const byCampaign = new Map<string, number>();
-        for (const v of reversals) byCampaign.set(v.campaignId, (byCampaign.get(v.campaignId) ?? 0) + v.points);
-        for (const [campaignId, points] of byCampaign) await this.campaigns.addIssued(manager, campaignId, -points);
-        for (const v of reversals) {
-          const periodKey = shares.find((s) => s.ruleId === v.ruleId)?.periodKey;
-          if (periodKey) await this.activities.addToCap(manager, v.ruleId, r.memberId, periodKey, -v.points);
-        }
+        const periodKeys = new Map(shares.map((s) => [s.ruleId, s.periodKey]));
+        await this.earning.giveBack(manager, r.memberId, reversals.map((v) => ({ ...v, periodKey: periodKeys.get(v.ruleId) ?? null })));
       }
       await appendOutbox(manager, [returnedEvent(r, outcome, reversals)]);
     });

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import {
   ConflictError,
   DomainError,
@@ -20,7 +20,8 @@ import {
   type OutgoingEvent,
 } from '@loyalty/kit';
 import { access } from '../access';
-import { refusal } from '../reward/reward.eligibility';
+import { kindsAround, refusal, type RewardTerms } from '../reward/reward.eligibility';
+import { OutOfStockError } from './redemption.errors';
 import type { RewardRepository } from '../reward/reward.repository';
 import type { RedemptionEntity } from './redemption.entity';
 import { redemptionCode } from './redemption.code';
@@ -39,7 +40,8 @@ const failureField = (code: string) => (code === 'NOT_ELIGIBLE' || code === 'NOT
 
 /**
  * Redemption (docs/architecture.md, moving points across subgraphs): reserve (a PENDING redemption and one unit of stock, in
- * one transaction, after every check), then debit the ledger with a key derived from the
+ * one short transaction, after every check; the stock by one conditional statement, never a row
+ * lock held while anything else is decided), then debit the ledger with a key derived from the
  * redemption, then settle: COMPLETED with a code, or FAILED with the stock given back. If the
  * ledger cannot be reached the redemption stays PENDING and `settlePending` (the recovery job, or a
  * retry with the same idempotency key) finishes it: the debit is idempotent, so asking again tells
@@ -78,26 +80,30 @@ export class RedemptionService {
     const early = member ? refusal({ member }) : null;
     if (early) throw early;
 
+    // Read without a lock: the stock is taken by one conditional statement, the last before commit.
+    const reward = await this.rewards.termsOf(tenant, rewardId);
+    if (!reward) throw new NotFoundError('Reward', 'rewardId');
+    const stock = kindsAround('stock');
     let reserved: RedemptionEntity;
     try {
       reserved = await this.db.transaction(async (manager) => {
         // One member's redemptions are serialised (across rewards and replicas), so the points its
-        // unfinished ones hold are known; then the reward row lock serialises redemptions of one
-        // reward: stock and per-member limits are checked and taken atomically. Always in this order.
+        // unfinished ones hold, and its redemptions counting towards the reward's limit, are known.
         await this.redemptions.lockMember(manager, tenant, memberId);
-        const reward = await this.rewards.lockTerms(manager, tenant, rewardId);
-        if (!reward) throw new NotFoundError('Reward', 'rewardId');
         // Unknown facts (the member, while members is unreachable) leave their gates to settlement.
         // Unfinished redemptions hold their points: without `held`, attempts the balance cannot
         // cover would each take a unit of stock until their debit fails.
-        const refused = refusal({
+        const facts = {
           reward,
           member,
           taken: reward.limitPerMember === null ? undefined : await this.redemptions.taken(manager, memberId, rewardId),
           held: member ? await this.redemptions.heldPoints(manager, tenant, memberId, since) : undefined,
-        });
-        if (refused) throw refused;
-        if (reward.stock !== null) await this.rewards.takeStock(manager, rewardId);
+        };
+        const early = refusal(facts, stock.before);
+        if (early) throw early;
+        // A later gate refusing must not hide an empty stock (the gates' order); the rollback gives it back.
+        const late = refusal(facts, stock.after);
+        if (late) throw (await this.takeStock(manager, reward, rewardId)) ?? late;
         const stored = await this.redemptions.insertPending(manager, {
           tenant,
           memberId,
@@ -109,7 +115,10 @@ export class RedemptionService {
           requestHash: hash,
           memberChecked: member !== undefined,
         });
-        if (!stored) throw new KeyTaken(); // rolls back the stock taken above
+        if (!stored) throw new KeyTaken();
+        // Last, so the reward row is locked only for the commit.
+        const out = await this.takeStock(manager, reward, rewardId);
+        if (out) throw out; // rolls back the redemption stored above
         return stored;
       });
     } catch (error) {
@@ -117,6 +126,11 @@ export class RedemptionService {
       return this.replay((await this.redemptions.byKey(tenant, input.idempotencyKey))!, hash);
     }
     return toRedemption(await this.settle(reserved));
+  }
+
+  /** One unit of the reward's stock, unless it is unlimited; the OUT_OF_STOCK refusal when there is none left. */
+  private async takeStock(manager: EntityManager, reward: RewardTerms, rewardId: string): Promise<OutOfStockError | null> {
+    return reward.stock === null || (await this.rewards.takeStock(manager, rewardId)) ? null : new OutOfStockError();
   }
 
   /** The member's snapshot; null when members does not know it; undefined when members cannot be reached. */

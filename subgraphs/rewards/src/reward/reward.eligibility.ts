@@ -115,6 +115,17 @@ export function refusal(facts: Partial<GateFacts>, kinds?: readonly GateKind[]):
   return null;
 }
 
+/**
+ * The gate kinds that come before `kind` in table order, and those after it: for a caller that
+ * decides `kind` itself (redeemReward takes stock with one atomic statement) and runs the others
+ * around it, so a refusal still names the first gate that refuses.
+ */
+export function kindsAround(kind: GateKind): { before: GateKind[]; after: GateKind[] } {
+  const kinds = [...new Set(REWARD_GATES.map((gate) => gate.kind))];
+  const at = kinds.indexOf(kind);
+  return { before: kinds.slice(0, at), after: kinds.slice(at + 1) };
+}
+
 /** The gates of `kinds` (all by default) as one SQL condition over `r` and `m`. */
 export function gatesSql(kinds?: readonly GateKind[]): string {
   return REWARD_GATES.filter((gate) => !kinds || kinds.includes(gate.kind))

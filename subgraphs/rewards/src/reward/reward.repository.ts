@@ -68,9 +68,9 @@ export class RewardRepository {
     return result.affected ? repository.findOneByOrFail({ id }) : null;
   }
 
-  /** The tenant's reward's terms, row-locked until the transaction ends; null if it has none by that id. */
-  async lockTerms(manager: EntityManager, tenant: string, id: string): Promise<RewardTerms | null> {
-    const [row] = await manager.query<TermsRow[]>(`SELECT ${TERMS_COLUMNS} FROM rewards WHERE tenant = $1 AND id = $2 FOR UPDATE`, [tenant, id]);
+  /** The tenant's reward's terms, read without a lock (stock is taken by `takeStock`); null if it has none by that id. */
+  async termsOf(tenant: string, id: string): Promise<RewardTerms | null> {
+    const [row] = await this.db.query<TermsRow[]>(`SELECT ${TERMS_COLUMNS} FROM rewards WHERE tenant = $1 AND id = $2`, [tenant, id]);
     return row ? toTerms(row) : null;
   }
 
@@ -79,9 +79,13 @@ export class RewardRepository {
     return row ? toTerms(row) : null;
   }
 
-  /** One unit of stock out (the caller checked there is one, under the row lock). */
-  async takeStock(manager: EntityManager, id: string): Promise<void> {
-    await manager.query('UPDATE rewards SET stock = stock - 1, updated_at = now() WHERE id = $1', [id]);
+  /**
+   * One unit of stock out, if there is one left: one conditional statement (the row stays locked
+   * only until the caller's transaction ends). False when the stock is out.
+   */
+  async takeStock(manager: EntityManager, id: string): Promise<boolean> {
+    const [, changed] = await manager.query<[unknown[], number]>('UPDATE rewards SET stock = stock - 1, updated_at = now() WHERE id = $1 AND stock > 0', [id]);
+    return changed > 0;
   }
 
   /** One unit of stock back, unless the reward's stock is unlimited. */
