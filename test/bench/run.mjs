@@ -20,7 +20,7 @@ import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
 import { runReturns } from './returns.mjs';
 import { LARGE_TENANT, runSearchBench } from './search.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
-import { benchFailed, cleanup, kit, log, startBenchSystem } from './harness.mjs';
+import { kit, log, runBench } from './harness.mjs';
 import { graphql, pool, printTable, runPhase } from './load.mjs';
 import { ADJUST_MUTATION, CATALOG_QUERY, DASHBOARD_QUERY, ENROLL_MUTATION, REDEEM_MUTATION } from './queries.mjs';
 import { printWrites, runWrites } from './writes.mjs';
@@ -60,10 +60,7 @@ const BENCH_CAMPAIGN = {
   ],
 };
 
-let exitCode = 0;
-let system;
-try {
-  system = await startBenchSystem();
+await runBench(async (system) => {
   const { gatewayUrl, urls, secrets } = system;
 
   const adminToken = await kit.signUserToken({ sub: 'bench-admin', tenant: TENANT, roles: ['admin'] }, secrets.JWT_SECRET);
@@ -280,10 +277,4 @@ try {
   printWrites(writesAtScale, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
   printGatewayComparison(peers);
-} catch (error) {
-  benchFailed(error, system);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+});
