@@ -127,6 +127,19 @@ describe('points lifecycle across replicas', () => {
       assert.ok(a.balance >= 0 && a.pending >= 0, `account ${JSON.stringify(a)}`);
       assert.deepEqual({ entries: a.entries, lots: a.lots, due: a.due }, { entries: a.balance + a.pending, lots: a.balance + a.pending, due: 0 }, `ledger of ${a.member_id}`);
     }
+    // 1b. The entry counter (transactions.totalCount) matches the entries, EXPIRE batches included.
+    const miscounted = await sql(
+      'members',
+      `SELECT a.member_id FROM point_accounts a WHERE a.tenant = $1
+         AND a.entries <> (SELECT count(*) FROM ledger_entries e WHERE e.member_id = a.member_id)`,
+      [t.tenant],
+    );
+    assert.deepEqual(miscounted, []);
+    const [{ totalCount }] = (
+      await sql<{ totalCount: number }>('members', 'SELECT count(*)::int AS "totalCount" FROM ledger_entries WHERE member_id = $1', [members[0]])
+    ) as [{ totalCount: number }];
+    const listed = await ok<{ member: { transactions: { totalCount: number } } }>('query($id: ID!) { member(id: $id) { transactions { totalCount } } }', { id: members[0] }, { token: t.admin });
+    assert.equal(listed.member.transactions.totalCount, totalCount);
     // 2. No lot gave more than it had: allocations + remainder = points.
     const broken = await sql(
       'members',

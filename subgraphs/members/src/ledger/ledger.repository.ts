@@ -435,9 +435,10 @@ export class LedgerRepository {
     return byMember;
   }
 
+  /** Entries per member, from the account's counter (kept by a trigger on ledger_entries). */
   async entryCounts(tenant: string, memberIds: readonly string[]): Promise<Map<string, number>> {
     const rows = await this.db.query<{ member_id: string; n: number }[]>(
-      'SELECT member_id, count(*)::int AS n FROM ledger_entries WHERE tenant = $1 AND member_id = ANY($2) GROUP BY member_id',
+      'SELECT member_id, entries AS n FROM point_accounts WHERE tenant = $1 AND member_id = ANY($2)',
       [tenant, memberIds],
     );
     return new Map(rows.map((row) => [row.member_id, row.n]));

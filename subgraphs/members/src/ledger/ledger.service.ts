@@ -351,7 +351,7 @@ export class LedgerService {
    * machine to requests. `tenant`: one tenant's members (null: every tenant). Returns the points
    * activated and expired.
    */
-  async settleDue(tenant: string | null, { batch = 200, rest = 0.5 } = {}): Promise<{ activated: number; expired: number }> {
+  async settleDue(tenant: string | null, { batch = 100, rest = 1.0 } = {}): Promise<{ activated: number; expired: number }> {
     const total = { activated: 0, expired: 0 };
     for (;;) {
       const started = performance.now();

@@ -63,7 +63,7 @@ export class TierReviewService {
     this.batch = options.batch ?? 1000;
     this.inlineMs = options.inlineMs ?? 2000;
     this.retries = options.retries ?? 3;
-    this.pause = options.pause ?? 0.5;
+    this.pause = options.pause ?? 1;
   }
 
   /** `runPointsMaintenance`: the tenant's review now (it counts as today's daily review). Returns the members whose tier changed. */
