@@ -430,4 +430,31 @@ describe('recordReturn while the ledger does not answer', () => {
       await proxy.close();
     }
   });
+
+});
+
+describe('recordReturn among purchases', () => {
+  it('keeps purchases and returns of one member with several capped rules racing free of deadlocks, and exact', async () => {
+    const t = await newTenant();
+    const member = await t.enroll();
+    // Several capped rules in two campaigns: their ids sort in some order other than their places.
+    const capped = (points: number) => fixed(points, { maxPointsPerMember: 1_000_000, capPeriod: 'LIFETIME' });
+    await campaign(t, { name: 'A', rules: [capped(5), capped(7), capped(11)], budget: { maxPoints: 1_000_000 } });
+    await campaign(t, { name: 'B', rules: [capped(3), capped(13)], budget: { maxPoints: 1_000_000 } });
+    for (let i = 0; i < 8; i++) await purchase(t, member, `before-${i}`, 1000);
+    const results = await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => recordReturn(t, { memberId: member, orderId: `before-${i}`, amount: 1000, idempotencyKey: randomUUID() })),
+      ...Array.from({ length: 12 }, (_, i) => gql(RECORD, { input: { memberId: member, type: 'PURCHASE', amount: 1000, currency: 'EUR', orderId: `during-${i}`, idempotencyKey: randomUUID() } }, { token: t.admin })),
+    ]);
+    assert.deepEqual(results.flatMap((r) => codes(r)), []);
+    await assertBudgetsMatchLedger(t);
+    const [caps] = await sql<{ used: number; kept: number }>(
+      'campaigns',
+      `SELECT (SELECT COALESCE(sum(points), 0)::int FROM member_caps WHERE member_id = $1) AS used,
+              (SELECT COALESCE(sum(points_issued), 0)::int FROM campaigns WHERE tenant = $2) AS kept`,
+      [member, t.tenant],
+    );
+    assert.equal(caps!.used, caps!.kept, 'what the caps count is what the budgets kept');
+    assert.equal(caps!.kept, 12 * (5 + 7 + 11 + 3 + 13));
+  });
 });

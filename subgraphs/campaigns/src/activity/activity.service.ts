@@ -190,7 +190,7 @@ export class ActivityService {
    * Evaluates the rules of `campaigns` (read without a lock) and reserves what they award; an award
    * past one ledger move's limit is blamed on `limitField`, the input that drove it. Every counter is
    * reserved by one short statement that clips to what it has left, so nothing ever overshoots and
-   * no lock is held while anything else is decided: first the member's caps (rule by rule), then
+   * no lock is held while anything else is decided: first the member's caps (in rule id order), then
    * every campaign's budget at once (only while the campaign still runs: paused since the read, it
    * awards nothing). A campaign's grant goes to its rules in order; what a cap reserved beyond it is
    * given back. Caps before campaigns, campaigns in id order: the order every writer of these
@@ -203,21 +203,22 @@ export class ActivityService {
       earnMultiplier: member.tier.earnMultiplier,
       attributes: member.attributes,
     };
-    const wanted: Award[] = [];
+    const evaluated: (Award & { cap: number | null })[] = [];
     for (const campaign of campaigns) {
       if (!isEligible(campaign.eligibility, memberFacts)) continue;
       for (const rule of campaign.rules) {
-        let points = award(rule, facts, memberFacts, campaign.timeZone);
+        const points = award(rule, facts, memberFacts, campaign.timeZone);
         if (points <= 0) continue;
-        let key: string | null = null;
-        if (rule.maxPointsPerMember !== null && rule.capPeriod !== null) {
-          key = periodKey(rule.capPeriod, facts.occurredAt, campaign.timeZone);
-          points = await this.activities.claimCap(manager, rule.id, member.id, key, points, rule.maxPointsPerMember);
-          if (points <= 0) continue;
-        }
-        wanted.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign, pendingDays: rule.pendingDays ?? 0 });
+        const capped = rule.maxPointsPerMember !== null && rule.capPeriod !== null;
+        const key = capped ? periodKey(rule.capPeriod!, facts.occurredAt, campaign.timeZone) : null;
+        evaluated.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign, pendingDays: rule.pendingDays ?? 0, cap: capped ? rule.maxPointsPerMember : null });
       }
     }
+    // Caps are claimed in rule id order, the order giveBack takes them in too.
+    for (const a of [...evaluated].sort(byRuleId)) {
+      if (a.periodKey && a.cap !== null) a.points = await this.activities.claimCap(manager, a.ruleId, member.id, a.periodKey, a.points, a.cap);
+    }
+    const wanted: Award[] = evaluated.filter((a) => a.points > 0).map(({ cap: _cap, ...a }) => a);
     const perCampaign = new Map<string, number>();
     for (const a of wanted) perCampaign.set(a.campaignId, (perCampaign.get(a.campaignId) ?? 0) + a.points);
     const claims = await this.campaigns.claimBudgets(manager, perCampaign, facts.occurredAt);
@@ -309,10 +310,11 @@ export class ActivityService {
 
   /**
    * Gives points back to the member's caps and the campaigns' budgets (a refused credit, a return),
-   * in `manager`'s transaction: caps first, then campaigns in id order, the order `reserve` takes them in.
+   * in `manager`'s transaction: caps in rule id order first, then campaigns in id order, the order
+   * `reserve` takes them in.
    */
   async giveBack(manager: EntityManager, memberId: string, awards: readonly StoredAward[]): Promise<void> {
-    for (const a of awards) if (a.periodKey) await this.activities.addToCap(manager, a.ruleId, memberId, a.periodKey, -a.points);
+    for (const a of [...awards].sort(byRuleId)) if (a.periodKey) await this.activities.addToCap(manager, a.ruleId, memberId, a.periodKey, -a.points);
     const perCampaign = new Map<string, number>();
     for (const a of awards) perCampaign.set(a.campaignId, (perCampaign.get(a.campaignId) ?? 0) + a.points);
     for (const [campaignId, points] of [...perCampaign].sort(([a], [b]) => (a < b ? -1 : 1))) await this.campaigns.addIssued(manager, campaignId, -points);
@@ -340,6 +342,9 @@ export class ActivityService {
     return recoverPending(pending, async (a) => (await this.settleCredit(a)) !== null);
   }
 }
+
+/** The one order every writer of the member's caps takes them in (so none deadlocks). */
+const byRuleId = (a: { ruleId: string }, b: { ruleId: string }) => (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0);
 
 /** The retry job: every `intervalMs`, credits activities PENDING for over `olderThanMs`. */
 export function startCreditRetry(service: ActivityService, log: Logger, intervalMs: number, olderThanMs: number): () => Promise<void> {
