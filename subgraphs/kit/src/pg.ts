@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 
 // PostgreSQL helpers without TypeORM: the gateway and the event bus use them too.
@@ -36,4 +37,23 @@ export function severity(error: unknown): 'info' | 'warn' {
 export function uniqueViolation(error: unknown): string | undefined {
   const { code, constraint } = (error ?? {}) as { code?: string; constraint?: string };
   return code === '23505' ? (constraint ?? '') : undefined;
+}
+
+/** deadlock_detected, serialization_failure: PostgreSQL rolled the whole transaction back. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/**
+ * Runs `transaction` again (up to `attempts` times in all, after a short random pause) when
+ * PostgreSQL picked it as a deadlock's victim or failed it for serialization. The transaction was
+ * rolled back whole, so running it again from the start is safe; PostgreSQL's own advice.
+ */
+export async function retryTransaction<T>(transaction: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt >= attempts || !RETRYABLE.has((error as { code?: string } | undefined)?.code ?? '')) throw error;
+      await sleep(attempt * 5 + Math.random() * 20);
+    }
+  }
 }

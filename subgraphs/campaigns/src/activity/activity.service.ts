@@ -11,6 +11,7 @@ import {
   parseId,
   recoverPending,
   requestFingerprint,
+  retryTransaction,
   runLedgerStep,
   startRecoveryJob,
   type Identity,
@@ -125,7 +126,9 @@ export class ActivityService {
 
     let outcome: EarnOutcome & { terms: Pick<Creditable, 'creditOrderId' | 'creditPendingUntil'> };
     try {
-      outcome = await this.db.transaction(async (manager) => {
+      // Reservations of one member take the same counters: one that PostgreSQL picks as a
+      // deadlock's victim is run again.
+      outcome = await retryTransaction(() => this.db.transaction(async (manager) => {
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
         const awards = campaigns.length > 0 ? await this.reserve(manager, campaigns, member, facts, input.type === ActivityType.PURCHASE ? 'amount' : 'eventName') : [];
@@ -172,7 +175,7 @@ export class ActivityService {
           },
         ]);
         return { activityId, memberId, pointsEarned: points, transactionId: null, awards, terms };
-      });
+      }));
     } catch (error) {
       if (!(error instanceof KeyTaken) && !(error instanceof OrderTaken)) throw error;
       // A twin with this key may have stored the same order first: that is a replay, not a conflict.

@@ -8,6 +8,7 @@ import {
   parseId,
   recoverPending,
   requestFingerprint,
+  retryTransaction,
   runLedgerCall,
   startRecoveryJob,
   type ErrorCode,
@@ -150,7 +151,8 @@ export class ReturnService {
    * returns of one order share its awards one after the other.
    */
   private async settle(r: OrderReturn, outcome: ReturnOutcome): Promise<ReturnResultData> {
-    await this.db.transaction(async (manager) => {
+    // It gives back the counters purchases reserve: a deadlock's victim is run again.
+    await retryTransaction(() => this.db.transaction(async (manager) => {
       await this.activities.lockPurchase(manager, r.tenant, r.memberId, r.orderId);
       if (!(await this.returns.reversed(manager, r.id, outcome))) return; // settled by a replay or the recovery job
       const shares = await this.returns.awardShares(manager, r.activityId);
@@ -161,7 +163,7 @@ export class ReturnService {
         await this.earning.giveBack(manager, r.memberId, reversals.map((v) => ({ ...v, periodKey: periodKeys.get(v.ruleId) ?? null })));
       }
       await appendOutbox(manager, [returnedEvent(r, outcome, reversals)]);
-    });
+    }));
     return { ...outcome, memberId: r.memberId };
   }
 
