@@ -81,6 +81,11 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const app = express();
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
+  // Gateways keep pools of idle connections to a subgraph (undici, agentkeepalive): a server that
+  // closes an idle socket sooner than they drop it races their next request on it ("socket hang
+  // up"). Hold idle sockets longer than any such client does, as behind a load balancer.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const verifyCredential = createIdentityVerifier(options.serviceSecret);
 
   app.use((req, res, next) => {
