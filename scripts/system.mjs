@@ -52,7 +52,7 @@ export async function startEmbeddedPostgres({ dataDir, persistent = true }) {
     persistent,
     createPostgresUser: true,
     onLog: () => {},
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(process.env.PG_STATS ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'pg_stat_statements.track_planning=on'] : [])],
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
@@ -78,7 +78,9 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
   if (output !== 'inherit') mkdirSync(output, { recursive: true });
 
   const spawnService = (name, script, extraEnv) => {
-    const child = spawn(process.execPath, [script], {
+    // SERVICE_NODE_ARGS: flags for every service's node, e.g. '--cpu-prof --cpu-prof-dir=.data/prof'.
+    const nodeArgs = process.env.SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, script], {
       cwd: root,
       env: { ...process.env, ...env, ...secrets, DATA_DIR: dataDir, ...extraEnv },
       // The IPC channel lets a service notice when this launcher dies (even by SIGKILL) and stop too.

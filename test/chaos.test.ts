@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from '@jest/globals';
 import { faultyProxy, startService } from './support/processes';
+import { strayAllocations } from './support/ledger';
 import { gatewayCredential, gql, newTenant, ok, serviceSecret, sql, type Caller } from './support/system';
 
 const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
@@ -164,6 +165,7 @@ describe('chaos', () => {
     // 2. No key moved points twice.
     const twice = await sql('members', 'SELECT source, idempotency_key FROM ledger_entries WHERE tenant = $1 GROUP BY 1, 2 HAVING count(*) > 1', [t.tenant]);
     assert.deepEqual(twice, [], `seed ${seed}: keys that moved points twice`);
+    assert.deepEqual(await strayAllocations(t.tenant), [], `seed ${seed}: allocations without their entry or lot`);
     // 3. Every COMPLETED redemption has exactly one debit; every CANCELLED one a debit and one reversal; FAILED none.
     const redemptions = await sql<{ id: string; status: string; reward_id: string }>('rewards', 'SELECT id, status, reward_id FROM redemptions WHERE tenant = $1', [t.tenant]);
     const moves = await sql<{ reference: string; type: string; n: number }>(

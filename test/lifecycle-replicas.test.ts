@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from '@jest/globals';
 import { createLedgerClient } from '@loyalty/kit';
 import { startService, waitFor } from './support/processes';
+import { strayAllocations } from './support/ledger';
 import { gatewayCredential, gql, newTenant, ok, serviceSecret, sql, type Caller } from './support/system';
 
 const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
@@ -148,6 +149,7 @@ describe('points lifecycle across replicas', () => {
       [t.tenant],
     );
     assert.deepEqual(broken, []);
+    assert.deepEqual(await strayAllocations(t.tenant), [], 'every allocation joins an entry and a lot of one member');
     // 3. A lot is booked as expired at most once, and only once it had expired.
     const expiredTwice = await sql(
       'members',

@@ -106,7 +106,7 @@ export class TierReviewRepository {
        SET tier_id = w.tier_id, tier_retained_until = w.retained_until,
            tier_downgraded_at = w.downgraded_at, updated_at = now()
        FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[]) AS w(id, tier_id, retained_until, downgraded_at)
-       WHERE m.id = w.id`,
+       WHERE m.id = w.id AND m.id = ANY($1)`, // by key: a join on unnest alone is planned as a scan of every member
       [writes.map((w) => w.id), writes.map((w) => w.tierId), writes.map((w) => w.retainedUntil), writes.map((w) => w.downgradedAt)],
     );
   }
