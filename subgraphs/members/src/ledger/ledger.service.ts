@@ -223,28 +223,32 @@ export class LedgerService {
     // The program's policy matters to credits (their lot's expiry) and, under ROLLING, to redeems.
     const terms = !debit || request.type === 'REDEEM' ? await this.creditTerms(manager, request.tenant, new Date()) : NO_TERMS;
     const expiresAt = debit ? null : (request.expiresAt ?? terms.expiresAt);
-    const entry = await this.repository.insertEntry(manager, {
-      tenant: request.tenant,
-      memberId: request.memberId,
-      type: request.type,
-      points: request.points,
-      balanceAfter,
-      reason: request.reason ?? null,
-      reference: request.reference ?? null,
-      source: request.source,
-      idempotencyKey: request.idempotencyKey,
-      expiresAt,
-      pendingUntil: request.pendingUntil ?? null,
-      orderId: request.orderId ?? null,
-    });
-    // Under ROLLING expiry, every earn and redeem gives all of the member's points a new life.
+    // Under ROLLING expiry, every earn and redeem gives all of the member's points a new life
+    // (before a debit draws on them: soonest expiry first).
     if (terms.rolling && terms.expiresAt && (request.type === 'EARN' || request.type === 'REDEEM')) {
       await this.repository.extendRolling(manager, request.memberId, terms.expiresAt);
     }
-    if (debit) await this.drawLots(manager, entry);
-    else await this.repository.insertLot(manager, entry, terms.rolling && !request.expiresAt);
-    await this.repository.updateAccount(manager, { memberId: request.memberId, balance: balanceAfter, pending: pendingAfter }, lifetime);
-    await this.repository.attachEntry(manager, key, entry.id);
+    const entry = await this.repository.book(manager, {
+      entry: {
+        tenant: request.tenant,
+        memberId: request.memberId,
+        type: request.type,
+        points: request.points,
+        balanceAfter,
+        reason: request.reason ?? null,
+        reference: request.reference ?? null,
+        source: request.source,
+        idempotencyKey: request.idempotencyKey,
+        expiresAt,
+        pendingUntil: request.pendingUntil ?? null,
+        orderId: request.orderId ?? null,
+      },
+      key,
+      lot: debit ? null : { rolling: terms.rolling && !request.expiresAt },
+      taken: debit ? await this.lotsToDraw(manager, request.memberId, -request.points) : [],
+      account: { memberId: request.memberId, balance: balanceAfter, pending: pendingAfter },
+      lifetimeDelta: lifetime,
+    });
 
     events.push(balanceChanged(entry, balanceAfter - account.balance, pendingAfter - account.pending, balanceAfter));
     if (request.type === 'EARN') {
@@ -269,11 +273,11 @@ export class LedgerService {
     return existing;
   }
 
-  /** Takes a debit from the member's open lots, soonest expiry first, and records which. */
-  private async drawLots(manager: EntityManager, entry: LedgerEntryEntity): Promise<void> {
-    const { taken, short } = draw(await this.repository.openLots(manager, entry.memberId), -entry.points);
-    if (short > 0) throw new Error(`ledger invariant broken: lots of member ${entry.memberId} do not cover its balance`);
-    await this.repository.allocate(manager, entry.id, taken);
+  /** What a debit of `points` takes from the member's open lots: soonest expiry first. */
+  private async lotsToDraw(manager: EntityManager, memberId: string, points: number): Promise<{ lotId: string; points: number }[]> {
+    const { taken, short } = draw(await this.repository.openLots(manager, memberId), points);
+    if (short > 0) throw new Error(`ledger invariant broken: lots of member ${memberId} do not cover its balance`);
+    return taken;
   }
 
   /**
@@ -298,36 +302,44 @@ export class LedgerService {
       const pendingLots = await this.repository.pendingLots(manager, request.memberId, request.orderId);
       const orderPending = pendingLots.reduce((sum, lot) => sum + lot.remaining, 0);
       const take = returnTake(request.points, orderPending, account.balance);
+      const reversed = take.fromPending + take.fromBalance;
+      const outcome = { reversed, unrecovered: take.unrecovered };
       let entry: LedgerEntryEntity | null = null;
-      if (take.fromPending + take.fromBalance > 0) {
+      if (reversed > 0) {
         const balanceAfter = account.balance - take.fromBalance;
         const pendingAfter = account.pending - take.fromPending;
-        entry = await this.repository.insertEntry(manager, {
-          tenant: request.tenant,
-          memberId: request.memberId,
-          type: 'REVERSAL',
-          points: -(take.fromPending + take.fromBalance),
-          balanceAfter,
-          reason: 'Order returned',
-          reference: request.orderId,
-          source: request.source,
-          idempotencyKey: request.idempotencyKey,
-          expiresAt: null,
-          pendingUntil: null,
-          orderId: request.orderId,
-        });
         const fromPending = draw(pendingLots, take.fromPending).taken;
         const fromBalance = draw(await this.repository.openLots(manager, request.memberId), take.fromBalance).taken;
-        await this.repository.allocate(manager, entry.id, [...fromPending, ...fromBalance]);
-        await this.repository.updateAccount(manager, { memberId: request.memberId, balance: balanceAfter, pending: pendingAfter }, -request.points);
+        entry = await this.repository.book(manager, {
+          entry: {
+            tenant: request.tenant,
+            memberId: request.memberId,
+            type: 'REVERSAL',
+            points: -reversed,
+            balanceAfter,
+            reason: 'Order returned',
+            reference: request.orderId,
+            source: request.source,
+            idempotencyKey: request.idempotencyKey,
+            expiresAt: null,
+            pendingUntil: null,
+            orderId: request.orderId,
+          },
+          key,
+          lot: null,
+          taken: [...fromPending, ...fromBalance],
+          account: { memberId: request.memberId, balance: balanceAfter, pending: pendingAfter },
+          lifetimeDelta: -request.points,
+          outcome,
+        });
         events.push(balanceChanged(entry, -take.fromBalance, -take.fromPending, balanceAfter));
       } else {
         await this.repository.updateAccount(manager, account, -request.points);
+        await this.repository.attachEntry(manager, key, null, outcome);
       }
       await this.tiers.unearnOrder(manager, request.memberId, request.orderId, request.points);
-      await this.repository.attachEntry(manager, key, entry?.id ?? null, { reversed: take.fromPending + take.fromBalance, unrecovered: take.unrecovered });
       await appendOutbox(manager, events);
-      return { entry, reversed: take.fromPending + take.fromBalance, unrecovered: take.unrecovered };
+      return { entry, ...outcome };
     });
   }
 
