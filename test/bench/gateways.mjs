@@ -30,6 +30,7 @@ const ROUNDS = 4;
 const TARGET_CPU_RATIO = 0.5; // ours ÷ stock Apollo, gateway CPU ms per request (dashboard, member + redemptions)
 const TARGET_DASHBOARD_DIRECT = 0.8; // ours ÷ direct req/s, dashboard at c=10
 const TARGET_REDEMPTIONS_APOLLO = 1.5; // ours ÷ stock Apollo req/s, member + redemptions at c=10
+const PRINCIPALS = 40; // the "distinct principals" phase: admins of the tenant in rotation, one per request
 
 /** Two subgraph fetches: the member from members, then its redemptions from rewards. */
 const MEMBER_REDEMPTIONS_QUERY = `query MemberRedemptions($id: ID!) {
@@ -119,7 +120,8 @@ async function measure({ title, query, variables }, targets, subgraphPids) {
     if (answers[i] !== reference) throw new Error(`${title}: ${target.label} answers differently from ours:\n  ours: ${reference}\n  ${target.label}: ${answers[i]}`);
   });
   const check = (response) => canonical(response.data) === reference;
-  const phase = async (target, settings) => runPhase({ name: `${title} via ${target.label}`, url: target.url, headers: await target.headers(), body, check, ...settings });
+  const phase = async (target, settings) =>
+    runPhase({ name: `${title} via ${target.label}`, url: target.url, headers: await target.headers(), setupRequest: target.setupRequest, body, check, ...settings });
 
   for (const target of targets) await phase(target, { connections: 10, seconds: WARMUP_SECONDS });
   const runs = targets.map(() => ({ load: [], latency: [], cpuMs: 0, subgraphCpuMs: 0 }));
@@ -182,6 +184,16 @@ export async function runGatewayComparison({ system, tenant }) {
 
     const none = async () => ({});
     const ours = { key: 'ours', label: 'ours', url: gatewayUrl, headers: async () => oursHeaders, pid: system.pid('gateway') };
+    // Requests of different principals never share a subgraph fetch: this is ours without merging.
+    const bearers = await Promise.all(
+      Array.from({ length: PRINCIPALS }, (_, i) => kit.signUserToken({ sub: `${principal}-${i}`, tenant, roles: ['admin'] }, secrets.JWT_SECRET).then((t) => `Bearer ${t}`)),
+    );
+    let turn = 0;
+    const oursDistinct = {
+      ...ours,
+      label: `ours, ${PRINCIPALS} principals`,
+      setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: bearers[turn++ % PRINCIPALS] } }),
+    };
     const stock = { key: 'apollo', label: 'stock Apollo', url: apollo.url, headers: none, pid: apollo.child.pid };
     const hiveTarget = { key: 'hive', label: 'Hive (no dedup)', url: hive.url, headers: none, pid: hive.child.pid };
     const hiveDefaultTarget = { key: 'hiveDefault', label: 'Hive default', url: hiveDefault.url, headers: none, pid: hiveDefault.child.pid };
@@ -195,10 +207,14 @@ export async function runGatewayComparison({ system, tenant }) {
     // Every request the same query with the same variables (as in every phase above): Hive's
     // default merges identical subgraph fetches that are in flight at the same time.
     const identical = await measure({ title: 'identical dashboards', query: DASHBOARD_QUERY, variables: { id: memberId } }, [ours, hiveDefaultTarget], subgraphPids);
+    // The same dashboard, each request of ours from another principal in turn, so nothing merges;
+    // the peers send one identity and never merge.
+    const distinct = await measure({ title: 'distinct principals', query: DASHBOARD_QUERY, variables: { id: memberId } }, [oursDistinct, stock, hiveTarget], subgraphPids);
     return {
       versions: { apolloGateway: version('@apollo/gateway'), apolloServer: version('@apollo/server'), hive: version('@graphql-hive/gateway') },
       queries,
       identical,
+      distinct,
     };
   } finally {
     await Promise.all(peers.map((peer) => stopProcess(peer.child)));
@@ -208,13 +224,13 @@ export async function runGatewayComparison({ system, tenant }) {
 const fixed = (value, digits) => (value === undefined ? '–' : value.toFixed(digits));
 
 /** The table, the ratios and the targets (PASS/MISS) of runGatewayComparison's result. */
-export function printGatewayComparison({ versions, queries, identical }) {
+export function printGatewayComparison({ versions, queries, identical, distinct }) {
   console.log(
     `\nGateways on the same subgraphs: ours, stock Apollo (@apollo/gateway ${versions.apolloGateway} + @apollo/server ${versions.apolloServer}), ` +
       `Hive Gateway ${versions.hive} ("Hive (no dedup)": its merging of identical in-flight subgraph fetches off; "Hive default": on)`,
   );
   const header = ['query', 'gateway', 'req/s c=10', 'p50 ms c=1', 'p99 ms c=1', 'gateway CPU ms/req', 'subgraphs CPU ms/req', 'requests'];
-  const lines = [...queries, identical].flatMap(({ title, rows }) =>
+  const lines = [...queries, identical, distinct].flatMap(({ title, rows }) =>
     rows.map((row, i) => [i === 0 ? title : '', row.label, fixed(row.rps, 0), fixed(row.p50, 2), fixed(row.p99, 2), fixed(row.cpuPerRequest, 3), fixed(row.subgraphCpuPerRequest, 3), String(row.requests)]),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -225,7 +241,7 @@ export function printGatewayComparison({ versions, queries, identical }) {
   const byKey = (rows) => Object.fromEntries(rows.map((row) => [row.key, row]));
   const ratio = (a, b) => (a === undefined || b === undefined ? undefined : a / b);
   console.log('\nours ÷ peer: req/s (c=10), p50 (c=1), gateway CPU per request; p50 and CPU: lower is better');
-  for (const { title, rows } of [...queries, identical]) {
+  for (const { title, rows } of [...queries, identical, distinct]) {
     const { ours, ...peers } = byKey(rows);
     const parts = Object.values(peers).map(
       (peer) => `÷ ${peer.label}: ${fixed(ratio(ours.rps, peer.rps), 2)} / ${fixed(ratio(ours.p50, peer.p50), 2)} / ${fixed(ratio(ours.cpuPerRequest, peer.cpuPerRequest), 2)}`,
@@ -245,6 +261,9 @@ export function printGatewayComparison({ versions, queries, identical }) {
   target('gateway CPU/request, ours ÷ stock Apollo, member + redemptions:', redemptionsCpu, redemptionsCpu <= TARGET_CPU_RATIO, `≤ ${TARGET_CPU_RATIO.toFixed(2)}`);
   target('dashboard req/s, ours ÷ direct (c=10):', dashboardDirect, dashboardDirect >= TARGET_DASHBOARD_DIRECT, `≥ ${TARGET_DASHBOARD_DIRECT.toFixed(2)}`);
   target('member + redemptions req/s, ours ÷ stock Apollo (c=10):', redemptionsRps, redemptionsRps >= TARGET_REDEMPTIONS_APOLLO, `≥ ${TARGET_REDEMPTIONS_APOLLO.toFixed(2)}`);
+  const unmerged = byKey(distinct.rows);
+  const distinctCpu = ratio(unmerged.ours.cpuPerRequest, unmerged.apollo.cpuPerRequest);
+  target(`gateway CPU/request, ours (${PRINCIPALS} principals, no merging) ÷ stock Apollo:`, distinctCpu, distinctCpu <= TARGET_CPU_RATIO, `≤ ${TARGET_CPU_RATIO.toFixed(2)}`);
   const same = byKey(identical.rows);
   console.log(
     `identical requests, ours ÷ Hive default (c=10): req/s ${fixed(ratio(same.ours.rps, same.hiveDefault.rps), 2)}, ` +
