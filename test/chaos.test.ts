@@ -165,7 +165,7 @@ describe('chaos', () => {
     // 2. No key moved points twice.
     const twice = await sql('members', 'SELECT source, idempotency_key FROM ledger_entries WHERE tenant = $1 GROUP BY 1, 2 HAVING count(*) > 1', [t.tenant]);
     assert.deepEqual(twice, [], `seed ${seed}: keys that moved points twice`);
-    assert.deepEqual(await strayAllocations(t.tenant), [], `seed ${seed}: allocations without their entry or lot`);
+    assert.deepEqual(await strayAllocations({ tenant: t.tenant }), [], `seed ${seed}: allocations without their entry or lot`);
     // 3. Every COMPLETED redemption has exactly one debit; every CANCELLED one a debit and one reversal; FAILED none.
     const redemptions = await sql<{ id: string; status: string; reward_id: string }>('rewards', 'SELECT id, status, reward_id FROM redemptions WHERE tenant = $1', [t.tenant]);
     const moves = await sql<{ reference: string; type: string; n: number }>(

@@ -149,7 +149,7 @@ describe('points lifecycle across replicas', () => {
       [t.tenant],
     );
     assert.deepEqual(broken, []);
-    assert.deepEqual(await strayAllocations(t.tenant), [], 'every allocation joins an entry and a lot of one member');
+    assert.deepEqual(await strayAllocations({ tenant: t.tenant }), [], 'every allocation joins an entry and a lot of one member');
     // 3. A lot is booked as expired at most once, and only once it had expired.
     const expiredTwice = await sql(
       'members',
