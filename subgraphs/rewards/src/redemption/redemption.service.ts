@@ -31,6 +31,13 @@ import { toRedemption, type Redemption } from './redemption.type';
 
 /** Thrown inside the reservation transaction when a concurrent twin stored the key first. */
 class KeyTaken extends Error {}
+/**
+ * A balance refusal that may be ours alone: the snapshot covered the cost, but redemptions settled
+ * since `since` were counted as held, and the snapshot (read after `since`) may already reflect
+ * them. Asked again with a fresh clock and snapshot, up to HELD_ATTEMPTS times in all.
+ */
+class HeldMayBeCounted extends Error {}
+const HELD_ATTEMPTS = 3;
 
 const debitKey = (redemptionId: string) => `redemption:${redemptionId}`;
 const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}`;
@@ -72,60 +79,68 @@ export class RedemptionService {
     const existing = await this.redemptions.byKey(tenant, input.idempotencyKey);
     if (existing) return this.replay(existing, hash);
 
-    // Taken before the snapshot is read: what this member's redemptions did since may not be in it.
-    const since = await this.redemptions.clock();
-    const member = await this.snapshot(tenant, memberId);
-    if (member === null) throw new NotFoundError('Member', 'memberId');
-    // Only the gates that need nothing but the member can be decided yet.
-    const early = member ? refusal({ member }) : null;
-    if (early) throw early;
+    for (let attempt = 1; ; attempt++) {
+      // Taken before the snapshot is read: what this member's redemptions did since may not be in it.
+      const since = await this.redemptions.clock();
+      const member = await this.snapshot(tenant, memberId);
+      if (member === null) throw new NotFoundError('Member', 'memberId');
+      // Only the gates that need nothing but the member can be decided yet.
+      const early = member ? refusal({ member }) : null;
+      if (early) throw early;
 
-    // Read without a lock: the stock is taken by one conditional statement, the last before commit.
-    const reward = await this.rewards.termsOf(tenant, rewardId);
-    if (!reward) throw new NotFoundError('Reward', 'rewardId');
-    const stock = kindsAround('stock');
-    let reserved: RedemptionEntity;
-    try {
-      reserved = await this.db.transaction(async (manager) => {
-        // One member's redemptions are serialised (across rewards and replicas), so the points its
-        // unfinished ones hold, and its redemptions counting towards the reward's limit, are known.
-        await this.redemptions.lockMember(manager, tenant, memberId);
-        // Unknown facts (the member, while members is unreachable) leave their gates to settlement.
-        // Unfinished redemptions hold their points: without `held`, attempts the balance cannot
-        // cover would each take a unit of stock until their debit fails.
-        const facts = {
-          reward,
-          member,
-          taken: reward.limitPerMember === null ? undefined : await this.redemptions.taken(manager, memberId, rewardId),
-          held: member ? await this.redemptions.heldPoints(manager, tenant, memberId, since) : undefined,
-        };
-        const early = refusal(facts, stock.before);
-        if (early) throw early;
-        // A later gate refusing must not hide an empty stock (the gates' order); the rollback gives it back.
-        const late = refusal(facts, stock.after);
-        if (late) throw (await this.takeStock(manager, reward, rewardId)) ?? late;
-        const stored = await this.redemptions.insertPending(manager, {
-          tenant,
-          memberId,
-          rewardId,
-          pointsSpent: reward.costPoints,
-          storeId: input.storeId ?? null,
-          channel: input.channel ?? null,
-          idempotencyKey: input.idempotencyKey,
-          requestHash: hash,
-          memberChecked: member !== undefined,
+      // Read without a lock: the stock is taken by one conditional statement, the last before commit.
+      const reward = await this.rewards.termsOf(tenant, rewardId);
+      if (!reward) throw new NotFoundError('Reward', 'rewardId');
+      const stock = kindsAround('stock');
+      let reserved: RedemptionEntity;
+      try {
+        reserved = await this.db.transaction(async (manager) => {
+          // One member's redemptions are serialised (across rewards and replicas), so the points its
+          // unfinished ones hold, and its redemptions counting towards the reward's limit, are known.
+          await this.redemptions.lockMember(manager, tenant, memberId);
+          // Unknown facts (the member, while members is unreachable) leave their gates to settlement.
+          // Unfinished redemptions hold their points: without `held`, attempts the balance cannot
+          // cover would each take a unit of stock until their debit fails.
+          const facts = {
+            reward,
+            member,
+            taken: reward.limitPerMember === null ? undefined : await this.redemptions.taken(manager, memberId, rewardId),
+            held: member ? await this.redemptions.heldPoints(manager, tenant, memberId, since) : undefined,
+          };
+          // Points held by redemptions settled since `since` may be in the snapshot already.
+          const recount = (refused: Error) =>
+            refused instanceof DomainError && refused.code === 'INSUFFICIENT_POINTS' && attempt < HELD_ATTEMPTS && (facts.held ?? 0) > 0 && member !== undefined && member.balance >= reward.costPoints
+              ? new HeldMayBeCounted()
+              : refused;
+          const early = refusal(facts, stock.before);
+          if (early) throw recount(early);
+          // A later gate refusing must not hide an empty stock (the gates' order); the rollback gives it back.
+          const late = refusal(facts, stock.after);
+          if (late) throw (await this.takeStock(manager, reward, rewardId)) ?? recount(late);
+          const stored = await this.redemptions.insertPending(manager, {
+            tenant,
+            memberId,
+            rewardId,
+            pointsSpent: reward.costPoints,
+            storeId: input.storeId ?? null,
+            channel: input.channel ?? null,
+            idempotencyKey: input.idempotencyKey,
+            requestHash: hash,
+            memberChecked: member !== undefined,
+          });
+          if (!stored) throw new KeyTaken();
+          // Last, so the reward row is locked only for the commit.
+          const out = await this.takeStock(manager, reward, rewardId);
+          if (out) throw out; // rolls back the redemption stored above
+          return stored;
         });
-        if (!stored) throw new KeyTaken();
-        // Last, so the reward row is locked only for the commit.
-        const out = await this.takeStock(manager, reward, rewardId);
-        if (out) throw out; // rolls back the redemption stored above
-        return stored;
-      });
-    } catch (error) {
-      if (!(error instanceof KeyTaken)) throw error;
-      return this.replay((await this.redemptions.byKey(tenant, input.idempotencyKey))!, hash);
+      } catch (error) {
+        if (error instanceof HeldMayBeCounted) continue;
+        if (!(error instanceof KeyTaken)) throw error;
+        return this.replay((await this.redemptions.byKey(tenant, input.idempotencyKey))!, hash);
+      }
+      return toRedemption(await this.settle(reserved));
     }
-    return toRedemption(await this.settle(reserved));
   }
 
   /** One unit of the reward's stock, unless it is unlimited; the OUT_OF_STOCK refusal when there is none left. */
