@@ -128,10 +128,11 @@ export class ProjectionRepository {
       'INSERT INTO member_days (tenant, day, member_id) SELECT * FROM unnest($1::text[], $2::date[], $3::uuid[]) ON CONFLICT DO NOTHING',
       [memberDays.map((m) => m.tenant), memberDays.map((m) => m.day), memberDays.map((m) => m.memberId)],
     );
-    await manager.query(
-      'INSERT INTO active_members (tenant, member_id) SELECT DISTINCT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING',
-      [memberDays.map((m) => m.tenant), memberDays.map((m) => m.memberId)],
-    );
+    const members = [...new Map(memberDays.map((m) => [`${m.tenant}|${m.memberId}`, m])).values()];
+    await manager.query('INSERT INTO active_members (tenant, member_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING', [
+      members.map((m) => m.tenant),
+      members.map((m) => m.memberId),
+    ]);
   }
 
   async addDayTotals(manager: EntityManager, table: DayTable, totals: readonly DayTotal[]): Promise<void> {

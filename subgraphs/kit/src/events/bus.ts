@@ -38,8 +38,15 @@ export interface EventBus<E extends EventEnvelope = EventEnvelope> {
    * A batch is delivered again only if `onEvents` throws. Survives lost connections: it resumes
    * from the last delivered position, so nothing is skipped.
    */
-  consume(from: string, onEvents: (events: BusEvent<E>[]) => Promise<void>): Promise<BusConsumer>;
+  consume(from: string, onEvents: (events: BusEvent<E>[]) => Promise<void>, options?: ConsumeOptions): Promise<BusConsumer>;
   close(): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  /** At most this many events per `onEvents` call (a consumer that writes per batch wants more). */
+  batch?: number;
+  /** How often to look for events when no wake-up arrives. */
+  pollMs?: number;
 }
 
 export interface BusConsumer {

@@ -1,7 +1,7 @@
 import { Client, Pool } from 'pg';
 import type { Logger } from '../logger';
 import { severity } from '../pg';
-import type { BusConsumer, BusEvent, EventBus, PublishedEvent } from './bus';
+import type { BusConsumer, BusEvent, ConsumeOptions, EventBus, PublishedEvent } from './bus';
 
 interface BusRow {
   position: string;
@@ -11,7 +11,8 @@ interface BusRow {
   tenant: string;
   key: string;
   payload: unknown;
-  occurred_at: Date;
+  /** ISO 8601 in UTC, formatted by the server: a consumer reading a backlog parses no dates. */
+  occurred_at: string;
 }
 
 /** The default bus: a table in its own database (`loyalty_events`), NOTIFY to wake listeners. */
@@ -60,7 +61,12 @@ export class PostgresEventBus implements EventBus {
   }
 
   async read(after: string, limit: number): Promise<BusEvent[]> {
-    const { rows } = await this.db.query<BusRow>('SELECT * FROM bus_events WHERE position > $1 ORDER BY position LIMIT $2', [after, limit]);
+    const { rows } = await this.db.query<BusRow>(
+      `SELECT position, source, source_id, type, tenant, key, payload,
+              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
+       FROM bus_events WHERE position > $1 ORDER BY position LIMIT $2`,
+      [after, limit],
+    );
     return rows.map((row) => ({
       position: String(row.position),
       source: row.source,
@@ -69,7 +75,7 @@ export class PostgresEventBus implements EventBus {
       tenant: row.tenant,
       key: row.key,
       payload: row.payload,
-      occurredAt: new Date(row.occurred_at).toISOString(),
+      occurredAt: row.occurred_at,
     }));
   }
 
@@ -84,7 +90,7 @@ export class PostgresEventBus implements EventBus {
    * notifications. A lost LISTEN connection is reopened with back-off, and reading resumes from
    * the last delivered position.
    */
-  async consume(from: string, onEvents: (events: BusEvent[]) => Promise<void>, options: { pollMs?: number; batch?: number } = {}): Promise<BusConsumer> {
+  async consume(from: string, onEvents: (events: BusEvent[]) => Promise<void>, options: ConsumeOptions = {}): Promise<BusConsumer> {
     const pollMs = options.pollMs ?? 1000;
     const batch = options.batch ?? 500;
     let position = from;
