@@ -258,6 +258,8 @@ describe('subscriptions', () => {
     assert.equal(typo[0]!.extensions?.code, 'BAD_USER_INPUT');
     assert.match(typo[0]!.message, /Cannot query field "balanse"/);
     assert.doesNotMatch(JSON.stringify(typo), /Did you mean/);
+    // A document is checked once and remembered: the same one again is refused the same way.
+    assert.deepEqual(await refusal(feed(client, 'subscription { pointsBalanceChanged { balanse } }')), typo);
 
     // Each refusal was for that subscription only: the connection still serves events.
     const member = await t.enroll();

@@ -12,7 +12,7 @@
 // temporary directory that is deleted afterwards. Service logs go to .data/bench-logs (latest run).
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
+import { EVENTS, REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
 import { printGatewayComparison, runGatewayComparison } from './gateways.mjs';
@@ -31,15 +31,16 @@ const LOAD_SECONDS = 8; // concurrency 10: throughput
 const COMPARE_SECONDS = 12; // gateway vs direct at concurrency 10, spread over ROUNDS alternations
 const LATENCY_SECONDS = 5; // concurrency 1: latency without queueing
 const ROUNDS = 4; // the throughput comparison alternates gateway and direct this many times
+const FANOUT_SUBSCRIBERS = 10_000; // on one gateway process
 const TARGET_THROUGHPUT_RATIO = 0.6; // gateway req/s ÷ direct req/s at c=10
 const TARGET_P50_OVERHEAD_MS = 3; // gateway p50 − direct p50 at c=1
 const TARGET_REDEEM_RATIO = 0.4; // redeemReward req/s ÷ adjustPoints req/s at c=10
 const TARGET_ACTIVITY_RATIO = 0.5; // recordActivity req/s ÷ adjustPoints req/s at c=10
 const TARGET_LIFECYCLE_RATIO = 0.8; // recordActivity with pendingDays, and recordReturn, ÷ plain recordActivity req/s at c=10
-const TARGET_FANOUT_P99_MS = 250; // commit → client, one event fanned out to 1,000 staff-feed subscribers
-const TARGET_KB_PER_SUBSCRIPTION = 30; // gateway memory per idle subscription
-const TARGET_REPORT_P99_MS = 50; // programStats + pointsTimeline(DAY, 90 days) at 100,000 events
-const TARGET_INGEST_EVENTS_PER_SECOND = 2000;
+const TARGET_FANOUT_P99_MS = 250; // commit → client, a burst of 20 events fanned out to 10,000 staff-feed subscribers of one gateway
+const TARGET_KB_PER_SUBSCRIPTION = 20; // gateway memory per idle subscription
+const TARGET_REPORT_P99_MS = 50; // programStats + pointsTimeline(DAY, 90 days) at 1,000,000 events
+const TARGET_INGEST_EVENTS_PER_SECOND = 30_000; // the analytics consumer draining a backlog of 1,000,000 events
 const TARGET_HISTORY_RATIO = 0.9; // a member with 100,000 entries ÷ one with 30, per read
 const TARGET_SEARCH_RATIO = 0.9; // members(filter) in a tenant of 1,000,000 members ÷ one of 1,000
 const TARGET_EXPIRY_LOTS_PER_SECOND = 5000; // the maintenance booking 100,000 due lots of 10,000 members
@@ -112,6 +113,7 @@ await runBench(async (system) => {
     gatewayUrl,
     token: adminToken,
     log,
+    sizes: [1000, FANOUT_SUBSCRIBERS],
     adjust: () => adjust(feedMember.id, 1, 'bench: fan-out'),
   });
 
@@ -213,11 +215,11 @@ await runBench(async (system) => {
   const member = { points: { balance: ledger.balance } };
 
   const analyticsTenant = `bench-analytics-${runId.slice(0, 8)}`;
-  const ingest = await loadAnalytics({ kit, system, tenant: analyticsTenant, log });
+  const ingest = await loadAnalytics({ system, tenant: analyticsTenant, log });
   const analyticsToken = await kit.signUserToken({ sub: 'bench-marketer', tenant: analyticsTenant, roles: ['marketer'] }, secrets.JWT_SECRET);
   const reportPhase = (settings) =>
     runPhase({
-      name: 'programStats + timeline (100k ev)',
+      name: `programStats + timeline (${EVENTS / 1e6}M ev)`,
       url: gatewayUrl,
       headers: { authorization: `Bearer ${analyticsToken}` },
       body: JSON.stringify({ query: REPORT_QUERY, variables: { range: reportRange() } }),
@@ -256,12 +258,11 @@ await runBench(async (system) => {
   for (const [what, ratio] of [['pending/plain activity', lifecycle.pendingRatio], ['recordReturn/activity', lifecycle.returnRatio]]) {
     console.log(`${`${what} (c=10):`.padEnd(35)} ${ratio.toFixed(2)}     target ≥ ${TARGET_LIFECYCLE_RATIO.toFixed(2)}   ${verdict(ratio >= TARGET_LIFECYCLE_RATIO)}`);
   }
-  const thousand = fanout.find((row) => row.size === 1000);
   const largest = fanout.at(-1);
-  console.log(`fan-out p99 to 1,000 subscribers:  ${thousand.p99.toFixed(0)} ms    target < ${TARGET_FANOUT_P99_MS} ms  ${verdict(thousand.p99 < TARGET_FANOUT_P99_MS)}`);
+  console.log(`fan-out p99 to ${largest.size.toLocaleString('en')} subscribers: ${largest.p99.toFixed(0)} ms    target < ${TARGET_FANOUT_P99_MS} ms  ${verdict(largest.p99 < TARGET_FANOUT_P99_MS)}`);
   console.log(`subscriptions held:               ${largest.size}       all delivered: ${largest.delivered === largest.expected ? 'yes' : 'NO'}`);
   console.log(`gateway memory per subscription:  ${largest.kbPerSubscription.toFixed(1)} KB   target < ${TARGET_KB_PER_SUBSCRIPTION} KB   ${verdict(largest.kbPerSubscription < TARGET_KB_PER_SUBSCRIPTION)}`);
-  console.log(`reports p99 at 100k events (c=1): ${reports.p99.toFixed(1)} ms  target < ${TARGET_REPORT_P99_MS} ms   ${verdict(reports.p99 < TARGET_REPORT_P99_MS)}`);
+  console.log(`reports p99 at ${EVENTS / 1e6}M events (c=1):   ${reports.p99.toFixed(1)} ms  target < ${TARGET_REPORT_P99_MS} ms   ${verdict(reports.p99 < TARGET_REPORT_P99_MS)}`);
   console.log(`analytics ingest:                 ${ingest.eventsPerSecond.toFixed(0)} events/s (${ingest.events} in ${ingest.seconds.toFixed(1)} s)  target ≥ ${TARGET_INGEST_EVENTS_PER_SECOND}   ${verdict(ingest.eventsPerSecond >= TARGET_INGEST_EVENTS_PER_SECOND)}`);
   const redeemRatio = redemptions.rps / writes.rps;
   console.log(`redeemReward/adjustPoints (c=10):  ${redeemRatio.toFixed(2)}     target ≥ ${TARGET_REDEEM_RATIO.toFixed(2)}   ${verdict(redeemRatio >= TARGET_REDEEM_RATIO)}`);
