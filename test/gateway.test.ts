@@ -61,10 +61,21 @@ describe('gateway', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${t.admin}` },
         body: JSON.stringify({ query: '{ tiers { id } }' }),
       });
-    for (let i = 0; i < 3; i++) assert.equal((await call()).status, 200);
+    for (let i = 0; i < 3; i++) {
+      const answered = await call();
+      assert.equal(answered.status, 200);
+      // Every answer says where the principal stands: the budget, what is left, when it resets.
+      assert.equal(answered.headers.get('ratelimit-limit'), '3');
+      assert.equal(answered.headers.get('ratelimit-remaining'), String(2 - i));
+      assert.ok(Number(answered.headers.get('ratelimit-reset')) >= 1 && Number(answered.headers.get('ratelimit-reset')) <= 60);
+      assert.equal(answered.headers.get('retry-after'), null);
+    }
     const limited = await call();
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal(limited.headers.get('ratelimit-limit'), '3');
+    assert.equal(limited.headers.get('ratelimit-remaining'), '0');
+    assert.equal(limited.headers.get('ratelimit-reset'), limited.headers.get('retry-after'));
     const body = (await limited.json()) as { errors: { extensions: { code: string } }[] };
     assert.equal(body.errors[0]!.extensions.code, 'RATE_LIMITED');
     // Another principal has its own budget.

@@ -71,24 +71,56 @@ export function documentLimits(config: GatewayConfig, armorRules: readonly Valid
   };
 }
 
-export type RateLimit = (identity: Identity) => Promise<void>;
+/**
+ * Where a principal stands in its budget after a request, as the IETF RateLimit header fields say
+ * it (draft-ietf-httpapi-ratelimit-headers): the budget, what is left of it, and the seconds until
+ * the window starts afresh.
+ */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+/** Counts one request of the principal; throws RATE_LIMITED past its budget. null: no limit set. */
+export type RateLimit = (identity: Identity) => Promise<RateLimitState | null>;
+
+/** The response headers of a rate-limit state. */
+export function rateLimitHeaders(state: RateLimitState): Map<string, string> {
+  return new Map([
+    ['ratelimit-limit', String(state.limit)],
+    ['ratelimit-remaining', String(state.remaining)],
+    ['ratelimit-reset', String(state.resetSeconds)],
+  ]);
+}
+
+/** Headers a browser client may read across origins. */
+export const RATE_LIMIT_HEADERS = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'];
 
 /**
  * A per-principal rate limit (rate-limiter-flexible, in memory: each gateway replica counts its own
- * requests and subscriptions). Exceeding it answers RATE_LIMITED with HTTP 429 and Retry-After.
+ * requests and subscriptions). Exceeding it answers RATE_LIMITED with HTTP 429 and Retry-After;
+ * every answer to an authenticated request carries the RateLimit header fields.
  */
 export function createRateLimit(config: GatewayConfig): RateLimit {
   const perMinute = config.limits.ratePerMinute;
-  if (perMinute === 0) return async () => undefined;
+  if (perMinute === 0) return async () => null;
   const limiter = new RateLimiterMemory({ points: perMinute, duration: 60 });
-  return async (identity: Identity): Promise<void> => {
+  const stateOf = (res: RateLimiterRes): RateLimitState => ({
+    limit: perMinute,
+    remaining: res.remainingPoints,
+    resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+  });
+  return async (identity: Identity): Promise<RateLimitState> => {
     try {
-      await limiter.consume(`${identity.tenant}:${identity.principal}`);
+      return stateOf(await limiter.consume(`${identity.tenant}:${identity.principal}`));
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfter = String(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
-      throw new GraphQLError(`Rate limit of ${perMinute} requests per minute exceeded; retry in ${retryAfter} s`, {
-        extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: new Map([['retry-after', retryAfter]]) } },
+      const state = stateOf(rejection);
+      const headers = rateLimitHeaders({ ...state, remaining: 0 });
+      headers.set('retry-after', String(state.resetSeconds));
+      throw new GraphQLError(`Rate limit of ${perMinute} requests per minute exceeded; retry in ${state.resetSeconds} s`, {
+        extensions: { code: 'RATE_LIMITED', http: { status: 429, headers } },
       });
     }
   };

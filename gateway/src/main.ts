@@ -31,7 +31,7 @@ import {
 import { asHttpError, createAuthenticator, createIdentitySigner } from './authenticate';
 import { loadConfig, type GatewayConfig } from './config';
 import { httpSemantics } from './http-semantics';
-import { MAX_REQUEST_BYTES, createRateLimit, documentLimits, operationLimits, tokenLimit } from './limits';
+import { MAX_REQUEST_BYTES, RATE_LIMIT_HEADERS, createRateLimit, documentLimits, operationLimits, rateLimitHeaders, tokenLimit } from './limits';
 import type { SubgraphFetch } from './subscriptions/entities';
 import { createEventResolver } from './subscriptions/event-resolver';
 import { SubscriptionHub } from './subscriptions/hub';
@@ -157,19 +157,20 @@ export async function startGateway(config: GatewayConfig) {
       origin: config.corsOrigins,
       methods: ['GET', 'POST'],
       allowedHeaders: ['content-type', 'authorization', 'x-api-key', REQUEST_ID_HEADER, 'apollo-require-preflight'],
-      exposedHeaders: [REQUEST_ID_HEADER, 'retry-after'],
+      exposedHeaders: [REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS],
       maxAge: 600,
     }),
     ...jsonBody(MAX_REQUEST_BYTES, log),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         let identity: Identity;
         try {
           ({ identity } = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') }));
         } catch (error) {
           throw asHttpError(error);
         }
-        await rateLimit(identity);
+        const budget = await rateLimit(identity);
+        if (budget) for (const [name, value] of rateLimitHeaders(budget)) res.setHeader(name, value);
         return { identity, requestId: req.requestId! };
       },
     }),
