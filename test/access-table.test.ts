@@ -16,7 +16,7 @@ const ROLES = new Set(['admin', 'marketer', 'agent', 'integration', 'member']);
 function grants(text: string): string[] {
   const result: string[] = [];
   if (text.includes('every role of the tenant')) result.push(...TENANT_ROLES);
-  if (text.includes('`catalog:read` keys')) result.push('partner');
+  for (const scope of text.matchAll(/`([a-z]+:(?:read|write))` keys/g)) result.push(scope[1]!);
   if (text.includes('or the member itself')) result.push('self');
   const plain = text.replace(/\(.*?\)/g, '').replace('every role of the tenant', '').replace('or the member itself', '');
   for (const word of plain.split(/[\s,]+/)) if (ROLES.has(word)) result.push(word);

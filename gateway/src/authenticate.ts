@@ -13,7 +13,7 @@ import type { GatewayConfig } from './config';
 
 export interface Authenticated {
   identity: Identity;
-  /** When the credential stops being valid (ms since epoch). API keys do not expire: they are revoked. */
+  /** When the credential stops being valid (ms since epoch); none for an API key without `expiresAt`. */
   expiresAt?: number;
 }
 
@@ -25,14 +25,14 @@ export type Authenticate = (headers: { authorization?: string; apiKey?: string }
  * API_KEY_CACHE_SECONDS, so a revoked key stops working within that time.
  */
 export function createAuthenticator(config: GatewayConfig): Authenticate {
-  const keys = ttlCache<Identity | null>(config.apiKeyCacheMs);
+  const keys = ttlCache<Authenticated | null>(config.apiKeyCacheMs);
   const verifyJwt = createUserTokenVerifier(config.jwtSecret);
 
-  const verifyApiKey = async (secret: string): Promise<Identity> => {
+  const verifyApiKey = async (secret: string): Promise<Authenticated> => {
     const cached = keys.get(secret);
     if (cached !== undefined) {
       if (cached) return cached;
-      throw new UnauthenticatedError('Unknown or revoked API key');
+      throw new UnauthenticatedError('Unknown, revoked or expired API key');
     }
     const credential = await signIdentity(serviceIdentity('gateway', '*'), config.serviceSecret);
     const response = await fetch(`${config.subgraphs.members}/internal/api-keys/verify`, {
@@ -43,13 +43,16 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
     });
     if (response.status === 404) {
       keys.set(secret, null);
-      throw new UnauthenticatedError('Unknown or revoked API key');
+      throw new UnauthenticatedError('Unknown, revoked or expired API key');
     }
     if (!response.ok) throw new Error(`API key verification answered ${response.status}`);
-    const { apiKey } = (await response.json()) as { apiKey: { id: string; tenant: string; scopes: string[] } };
+    const { apiKey } = (await response.json()) as { apiKey: { id: string; tenant: string; scopes: string[]; expiresAt: string | null } };
     const identity: Identity = { tenant: apiKey.tenant, principal: `api-key:${apiKey.id}`, roles: ['partner'], scopes: apiKey.scopes };
-    keys.set(secret, identity);
-    return identity;
+    const expiresAt = apiKey.expiresAt ? Date.parse(apiKey.expiresAt) : undefined;
+    const authenticated: Authenticated = { identity, expiresAt };
+    // Never remembered past its expiry: an expired key stops at once, not a cache period later.
+    keys.set(secret, authenticated, Math.min(config.apiKeyCacheMs, (expiresAt ?? Infinity) - Date.now()));
+    return authenticated;
   };
 
   return async ({ authorization, apiKey }) => {
@@ -59,7 +62,7 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
       const { identity, exp } = await verifyJwt(token);
       return { identity, expiresAt: exp * 1000 };
     }
-    if (apiKey) return { identity: await verifyApiKey(apiKey) };
+    if (apiKey) return verifyApiKey(apiKey);
     throw new UnauthenticatedError('Send a Bearer token or an x-api-key');
   };
 }

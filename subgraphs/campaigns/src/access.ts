@@ -22,7 +22,7 @@ export const access = {
   'Mutation.updateCampaign': MANAGE_CAMPAIGNS,
   'Mutation.activateCampaign': MANAGE_CAMPAIGNS,
   'Mutation.pauseCampaign': MANAGE_CAMPAIGNS,
-  'Mutation.recordActivity': ['integration', 'agent', 'admin'],
+  'Mutation.recordActivity': ['integration', 'agent', 'admin', 'activities:write'],
   /** Whoever records purchases records their returns. */
-  'Mutation.recordReturn': ['integration', 'agent', 'admin'],
+  'Mutation.recordReturn': ['integration', 'agent', 'admin', 'activities:write'],
 } as const satisfies AccessTable;

@@ -3,9 +3,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap, type AuthChecker, type NonEmptyArray } from 'type-graphql';
-import { hasRole } from './auth';
+import { hasRole, type Holding } from './auth';
 import { ForbiddenError } from './errors';
-import type { Role } from './identity';
 import { DateTimeScalar } from './scalars';
 import type { RequestContext } from './server';
 
@@ -14,7 +13,7 @@ const FEDERATION_LINK =
 
 /** `@Authorized(...)` on a field or operation: FORBIDDEN with the roles named, never type-graphql's generic error. */
 const authChecker: AuthChecker<RequestContext> = ({ context }, roles) => {
-  if (hasRole(context.identity, roles as Role[])) return true;
+  if (hasRole(context.identity, roles as Holding[])) return true;
   throw new ForbiddenError(`Requires one of the roles: ${roles.join(', ')}`);
 };
 

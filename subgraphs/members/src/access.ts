@@ -1,7 +1,7 @@
 import type { AccessTable } from '@loyalty/kit/core';
 
 /** Staff and systems that read any member of their tenant. */
-const READ_ANY_MEMBER = ['admin', 'marketer', 'agent', 'integration'] as const;
+const READ_ANY_MEMBER = ['admin', 'marketer', 'agent', 'integration', 'members:read'] as const;
 /** Staff who follow one member's events, or every member's of their tenant. */
 const FOLLOW_ANY_MEMBER = ['admin', 'marketer', 'agent'] as const;
 
@@ -16,7 +16,7 @@ export const access = {
   /** Also `me`, and a Member resolved by reference from another subgraph. */
   'Query.member': [...READ_ANY_MEMBER, 'self'],
   'Query.members': READ_ANY_MEMBER,
-  'Query.tiers': ['admin', 'marketer', 'agent', 'integration', 'member'],
+  'Query.tiers': ['admin', 'marketer', 'agent', 'integration', 'member', 'members:read'],
   'Query.program': ['admin', 'marketer', 'agent'],
   'Query.pointsLiability': ['admin', 'marketer', 'agent'],
   'Mutation.enrollMember': ['admin', 'integration'],
@@ -28,8 +28,9 @@ export const access = {
   'Mutation.updateProgram': ['admin'],
   'Mutation.createApiKey': ['admin'],
   'Mutation.revokeApiKey': ['admin'],
+  'Query.apiKeys': ['admin'],
   /** A transaction resolved by reference (e.g. `EarnResult.transaction`). */
-  '_entities.PointsTransaction': [...READ_ANY_MEMBER, 'self'],
+  '_entities.PointsTransaction': [...READ_ANY_MEMBER, 'activities:write', 'self'],
   /** The roles follow one member or the whole tenant (memberId omitted); a member token only itself. */
   'Subscription.pointsBalanceChanged': [...FOLLOW_ANY_MEMBER, 'self'],
   'Subscription.tierChanged': [...FOLLOW_ANY_MEMBER, 'self'],

@@ -25,6 +25,7 @@ import { PointsLifecycle1763800000006 } from './migrations/1763800000006-points-
 import { MemberSearch1763800000009 } from './migrations/1763800000009-member-search';
 import { EntryCounts1763800000010 } from './migrations/1763800000010-entry-counts';
 import { AllocationKeys1763800000011 } from './migrations/1763800000011-allocation-keys';
+import { ApiKeyLifetime1763800000012 } from './migrations/1763800000012-api-key-lifetime';
 import { TierReview1763800000007 } from './migrations/1763800000007-tier-review';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
@@ -54,7 +55,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011, ApiKeyLifetime1763800000012],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db, log }) => {

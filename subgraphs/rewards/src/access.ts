@@ -1,10 +1,12 @@
 import type { AccessTable } from '@loyalty/kit';
 
-/** The catalog is readable by every role of the tenant and by partner keys (scope catalog:read). */
-const READ_CATALOG = ['admin', 'marketer', 'agent', 'integration', 'member', 'partner'] as const;
+/** The catalog is readable by every role of the tenant and by API keys with `catalog:read`. */
+const READ_CATALOG = ['admin', 'marketer', 'agent', 'integration', 'member', 'catalog:read'] as const;
 const MANAGE_CATALOG = ['admin', 'marketer'] as const;
 /** Staff and systems that read any member's redemptions. */
 const READ_REDEMPTIONS = ['admin', 'marketer', 'agent', 'integration'] as const;
+/** Keys that redeem (a till, a partner shop) read the redemptions they make, and their rewards. */
+const REDEEMING_KEYS = 'redemptions:write';
 
 /**
  * Who may do what in the rewards subgraph: the one table read by the resolvers' `@Authorized`
@@ -20,11 +22,11 @@ export const access = {
   '_entities.Reward': READ_CATALOG,
   'Mutation.createReward': MANAGE_CATALOG,
   'Mutation.updateReward': MANAGE_CATALOG,
-  'Mutation.redeemReward': ['admin', 'agent', 'integration', 'self'],
+  'Mutation.redeemReward': ['admin', 'agent', 'integration', REDEEMING_KEYS, 'self'],
   'Mutation.cancelRedemption': ['admin', 'agent'],
-  'Query.redemption': [...READ_REDEMPTIONS, 'self'],
-  '_entities.Redemption': [...READ_REDEMPTIONS, 'self'],
-  'Redemption.reward': READ_CATALOG,
+  'Query.redemption': [...READ_REDEMPTIONS, REDEEMING_KEYS, 'self'],
+  '_entities.Redemption': [...READ_REDEMPTIONS, REDEEMING_KEYS, 'self'],
+  'Redemption.reward': [...READ_CATALOG, REDEEMING_KEYS],
   'Member.redemptions': [...READ_REDEMPTIONS, 'self'],
   'Member.availableRewards': [...READ_REDEMPTIONS, 'self'],
 } as const satisfies AccessTable;

@@ -1,18 +1,26 @@
 import { ArrayMaxSize, ArrayMinSize, IsIn, MaxLength, MinLength } from 'class-validator';
 import { Field, InputType } from 'type-graphql';
+import { SCOPES } from '@loyalty/kit';
 
-export const API_KEY_SCOPES = ['catalog:read'] as const;
+export const API_KEY_SCOPES = SCOPES;
 
 @InputType()
 export class ApiKeyInput {
-  @Field()
+  @Field({ description: 'What the key is for, shown in the list of keys' })
   @MinLength(1)
   @MaxLength(100)
   name!: string;
 
-  @Field(() => [String], { description: 'known scope: "catalog:read"' })
+  @Field(() => [String], {
+    description:
+      'What the key may do: "catalog:read" (rewards), "members:read" (members, their points and tiers), ' +
+      '"activities:write" (recordActivity, recordReturn), "redemptions:write" (redeemReward and the redemptions it made)',
+  })
   @ArrayMinSize(1)
   @ArrayMaxSize(10)
   @IsIn(API_KEY_SCOPES, { each: true, message: `each scope must be one of: ${API_KEY_SCOPES.join(', ')}` })
   scopes!: string[];
+
+  @Field(() => Date, { nullable: true, description: 'When the key stops working (in the future); omitted: valid until revoked' })
+  expiresAt?: Date | null;
 }

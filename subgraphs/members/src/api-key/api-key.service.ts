@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { NotFoundError, type Identity, parseId } from '@loyalty/kit';
+import { BadInputError, NotFoundError, type Identity, parseId } from '@loyalty/kit';
 import { ApiKeyEntity } from './api-key.entity';
 import type { ApiKeyInput } from './api-key.inputs';
 import { toApiKey, type ApiKey, type ApiKeyCreated } from './api-key.type';
@@ -11,12 +11,15 @@ export interface VerifiedApiKey {
   id: string;
   tenant: string;
   scopes: string[];
+  /** ISO 8601, or null when the key is valid until revoked. */
+  expiresAt: string | null;
 }
 
 export class ApiKeyService {
   constructor(private readonly db: DataSource) {}
 
   async create(identity: Identity, input: ApiKeyInput): Promise<ApiKeyCreated> {
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new BadInputError('expiresAt', 'expiresAt must lie in the future');
     const secret = `lk_${randomBytes(32).toString('base64url')}`;
     const entity = await this.db.getRepository(ApiKeyEntity).save({
       tenant: identity.tenant,
@@ -25,6 +28,7 @@ export class ApiKeyService {
       keyHash: hash(secret),
       createdBy: identity.principal,
       createdAt: new Date(),
+      expiresAt: input.expiresAt ?? null,
     });
     return { apiKey: toApiKey(entity), secret };
   }
@@ -44,10 +48,25 @@ export class ApiKeyService {
     return toApiKey(entity);
   }
 
-  /** For the gateway: the key's tenant and scopes, or null when unknown or revoked. */
+  /** The tenant's keys, newest first, revoked and expired ones included (their times say so). */
+  async list(identity: Identity): Promise<ApiKey[]> {
+    const entities = await this.db.getRepository(ApiKeyEntity).find({ where: { tenant: identity.tenant }, order: { createdAt: 'DESC', id: 'ASC' } });
+    return entities.map(toApiKey);
+  }
+
+  /**
+   * For the gateway: the key's tenant, scopes and end of validity, or null when unknown, revoked or
+   * expired. A key found is marked used now, in the same statement.
+   */
   async verify(secret: string): Promise<VerifiedApiKey | null> {
-    const entity = await this.db.getRepository(ApiKeyEntity).findOneBy({ keyHash: hash(secret) });
-    if (!entity || entity.revokedAt) return null;
-    return { id: entity.id, tenant: entity.tenant, scopes: entity.scopes };
+    const [rows] = await this.db.query<[{ id: string; tenant: string; scopes: string[]; expires_at: Date | null }[], number]>(
+      `UPDATE api_keys SET last_used_at = now()
+       WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+       RETURNING id, tenant, scopes, expires_at`,
+      [hash(secret)],
+    );
+    const key = rows[0];
+    if (!key) return null;
+    return { id: key.id, tenant: key.tenant, scopes: key.scopes, expiresAt: key.expires_at ? new Date(key.expires_at).toISOString() : null };
   }
 }

@@ -17,6 +17,12 @@ export class ApiKey {
 
   @Field(() => Date, { nullable: true })
   revokedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the key stops working; null: valid until revoked' })
+  expiresAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the key was last used (to within the gateway’s key cache period, API_KEY_CACHE_SECONDS, 30 s by default); null: never' })
+  lastUsedAt!: Date | null;
 }
 
 @ObjectType()
@@ -34,4 +40,6 @@ export const toApiKey = (entity: ApiKeyEntity): ApiKey => ({
   scopes: entity.scopes,
   createdAt: new Date(entity.createdAt),
   revokedAt: entity.revokedAt ? new Date(entity.revokedAt) : null,
+  expiresAt: entity.expiresAt ? new Date(entity.expiresAt) : null,
+  lastUsedAt: entity.lastUsedAt ? new Date(entity.lastUsedAt) : null,
 });
