@@ -45,8 +45,9 @@ interface Prepared {
   socket: WebSocket;
 }
 
-/** Distinct subscription documents kept parsed and validated. */
+/** Distinct subscription documents kept parsed and validated, and their text at most (a tree is a few times its text). */
 const CHECKED_DOCUMENTS = 1000;
+const CHECKED_DOCUMENT_CHARS = 2 * 1024 * 1024;
 
 type Checked = { document: DocumentNode; errors?: undefined } | { errors: readonly GraphQLError[]; document?: undefined };
 
@@ -108,8 +109,13 @@ export function attachSubscriptions(options: SubscriptionServerOptions) {
   const prepared = new WeakMap<ExecutionArgs, Prepared>();
   // Dashboards open the same few documents by the thousand: each is parsed and validated once and
   // its tree shared by every subscription of it (less memory per subscription, less CPU per
-  // subscribe). Errors are cached too; the cache is bounded, so odd documents cannot grow it.
-  const checkedDocuments = new LRUCache<string, Checked>({ max: CHECKED_DOCUMENTS });
+  // subscribe). Errors are cached too; the cache is bounded by count and by text, so large or odd
+  // documents cannot grow it.
+  const checkedDocuments = new LRUCache<string, Checked>({
+    max: CHECKED_DOCUMENTS,
+    maxSize: CHECKED_DOCUMENT_CHARS,
+    sizeCalculation: (_checked, query) => Math.max(1, query.length),
+  });
   const check = (query: string): Checked => {
     let checked = checkedDocuments.get(query);
     if (!checked) {

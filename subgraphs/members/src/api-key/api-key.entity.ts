@@ -31,7 +31,7 @@ export class ApiKeyEntity {
   @Column('timestamptz', { name: 'expires_at', nullable: true })
   expiresAt!: Date | null;
 
-  /** When the gateway last verified it (at most once per API_KEY_CACHE_SECONDS of use). */
+  /** When the gateway last verified it (once per API_KEY_CACHE_SECONDS while in use). */
   @Column('timestamptz', { name: 'last_used_at', nullable: true })
   lastUsedAt!: Date | null;
 }

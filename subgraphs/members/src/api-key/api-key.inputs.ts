@@ -2,8 +2,6 @@ import { ArrayMaxSize, ArrayMinSize, IsIn, MaxLength, MinLength } from 'class-va
 import { Field, InputType } from 'type-graphql';
 import { SCOPES } from '@loyalty/kit';
 
-export const API_KEY_SCOPES = SCOPES;
-
 @InputType()
 export class ApiKeyInput {
   @Field({ description: 'What the key is for, shown in the list of keys' })
@@ -18,7 +16,7 @@ export class ApiKeyInput {
   })
   @ArrayMinSize(1)
   @ArrayMaxSize(10)
-  @IsIn(API_KEY_SCOPES, { each: true, message: `each scope must be one of: ${API_KEY_SCOPES.join(', ')}` })
+  @IsIn(SCOPES, { each: true, message: `each scope must be one of: ${SCOPES.join(', ')}` })
   scopes!: string[];
 
   @Field(() => Date, { nullable: true, description: 'When the key stops working (in the future); omitted: valid until revoked' })
