@@ -66,6 +66,7 @@ describe('event catalogue', () => {
       'ORDER_RETURNED',
       'REDEMPTION_COMPLETED',
       'REDEMPTION_CANCELLED',
+      'REDEMPTION_FULFILLED',
       'CAMPAIGN_STATUS_CHANGED',
     ]);
     for (const type of EVENT_TYPES) assert.ok(EVENT_CATALOG[type].producer, type);

@@ -24,6 +24,9 @@ export const access = {
   'Mutation.updateReward': MANAGE_CATALOG,
   'Mutation.redeemReward': ['admin', 'agent', 'integration', REDEEMING_KEYS, 'self'],
   'Mutation.cancelRedemption': ['admin', 'agent'],
+  /** A till looks up and takes a code. */
+  'Query.redemptionByCode': ['admin', 'agent', 'integration', REDEEMING_KEYS],
+  'Mutation.fulfilRedemption': ['admin', 'agent', 'integration', REDEEMING_KEYS],
   'Query.redemption': [...READ_REDEMPTIONS, REDEEMING_KEYS, 'self'],
   '_entities.Redemption': [...READ_REDEMPTIONS, REDEEMING_KEYS, 'self'],
   'Redemption.reward': [...READ_CATALOG, REDEEMING_KEYS],

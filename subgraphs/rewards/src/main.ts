@@ -5,6 +5,7 @@ import { createLoaders, type RewardsContext, type Services } from './context';
 import { RewardsInitial1763800000201 } from './migrations/1763800000201-rewards-initial';
 import { Redemptions1763800000202 } from './migrations/1763800000202-redemptions';
 import { RedemptionCancelling1763800000203 } from './migrations/1763800000203-redemption-cancelling';
+import { RedemptionCodes1763800000204 } from './migrations/1763800000204-redemption-codes';
 import { RedemptionEntity } from './redemption/redemption.entity';
 import { RedemptionRepository } from './redemption/redemption.repository';
 import { RedemptionService, startRecovery } from './redemption/redemption.service';
@@ -27,7 +28,7 @@ main(() =>
     {
       name: 'rewards',
       entities: [RewardEntity, RedemptionEntity],
-      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203],
+      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203, RedemptionCodes1763800000204],
       buildSchema: buildRewardsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret }) => {

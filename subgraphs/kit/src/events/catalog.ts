@@ -118,6 +118,12 @@ export const EVENT_CATALOG = {
     consumers: ['analytics'],
     payload: redemption,
   },
+  REDEMPTION_FULFILLED: {
+    description: "A till took a completed redemption's code: the reward was handed over.",
+    producer: 'rewards',
+    consumers: [],
+    payload: redemption,
+  },
   CAMPAIGN_STATUS_CHANGED: {
     description: "A campaign's status was changed by staff.",
     producer: 'campaigns',

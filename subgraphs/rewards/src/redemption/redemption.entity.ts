@@ -51,6 +51,17 @@ export class RedemptionEntity {
   @Column('boolean', { name: 'member_checked' })
   memberChecked!: boolean;
 
+  /** When the code stops being accepted at a till; null: until used. */
+  @Column('timestamptz', { name: 'code_expires_at', nullable: true })
+  codeExpiresAt!: Date | null;
+
+  /** When a till took the code (once). */
+  @Column('timestamptz', { name: 'fulfilled_at', nullable: true })
+  fulfilledAt!: Date | null;
+
+  @Column('text', { name: 'fulfilled_store_id', nullable: true })
+  fulfilledStoreId!: string | null;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 }

@@ -110,7 +110,8 @@ export class RedemptionRepository {
   /** PENDING → COMPLETED with its code and the ledger's debit; true if this call did it. */
   async complete(manager: EntityManager, id: string, code: string, transactionId: string): Promise<boolean> {
     const [, changed] = await manager.query<Updated>(
-      `UPDATE redemptions SET status = 'COMPLETED', code = $2, transaction_id = $3, updated_at = now()
+      `UPDATE redemptions SET status = 'COMPLETED', code = $2, transaction_id = $3, updated_at = now(),
+              code_expires_at = now() + make_interval(days => (SELECT code_valid_days FROM rewards WHERE rewards.id = redemptions.reward_id))
        WHERE id = $1 AND status = 'PENDING' RETURNING id`,
       [id, code, transactionId],
     );
@@ -126,9 +127,25 @@ export class RedemptionRepository {
     return changed > 0;
   }
 
-  /** COMPLETED → CANCELLING, with the reason. */
+  /** The tenant's redemption with this code, if any (the code's unique index: one lookup, hit or miss). */
+  async byCode(tenant: string, code: string): Promise<RedemptionEntity | null> {
+    return this.db.getRepository(RedemptionEntity).findOneBy({ tenant, code });
+  }
+
+  /** Marks a COMPLETED, unexpired, unused code fulfilled; its id if this call did it. */
+  async fulfil(tenant: string, code: string, storeId: string | null): Promise<string | null> {
+    const [rows] = await this.db.query<[{ id: string }[], number]>(
+      `UPDATE redemptions SET fulfilled_at = now(), fulfilled_store_id = $3, updated_at = now()
+       WHERE tenant = $1 AND code = $2 AND status = 'COMPLETED' AND fulfilled_at IS NULL AND (code_expires_at IS NULL OR code_expires_at > now())
+       RETURNING id`,
+      [tenant, code, storeId],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  /** COMPLETED → CANCELLING, with the reason; never once a till has fulfilled the code. */
   async startCancel(manager: EntityManager, id: string, reason: string | null): Promise<void> {
-    await manager.query(`UPDATE redemptions SET status = 'CANCELLING', cancel_reason = $2, updated_at = now() WHERE id = $1 AND status = 'COMPLETED'`, [
+    await manager.query(`UPDATE redemptions SET status = 'CANCELLING', cancel_reason = $2, updated_at = now() WHERE id = $1 AND status = 'COMPLETED' AND fulfilled_at IS NULL`, [
       id,
       reason,
     ]);

@@ -17,6 +17,22 @@ export class RedemptionResolver {
     return toRedemption(entity);
   }
 
+  @Authorized(access['Query.redemptionByCode'])
+  @Query(() => Redemption, { nullable: true, description: 'The redemption a code belongs to, for a till; null for an unknown code (unknown codes are rate-limited per caller)' })
+  redemptionByCode(@Arg('code', () => String, { description: 'as printed, any case, dashes optional' }) code: string, @Ctx() { identity, services }: RewardsContext): Promise<Redemption | null> {
+    return services.redemptions.byCode(identity, code);
+  }
+
+  @Authorized(access['Mutation.fulfilRedemption'])
+  @Mutation(() => Redemption, { description: 'A till takes a code: once (CONFLICT after), NOT_FOUND for an unknown code, REWARD_UNAVAILABLE past codeExpiresAt' })
+  fulfilRedemption(
+    @Arg('code', () => String) code: string,
+    @Arg('storeId', () => String, { nullable: true, description: 'the store taking the code' }) storeId: string | null,
+    @Ctx() { identity, services }: RewardsContext,
+  ): Promise<Redemption> {
+    return services.redemptions.fulfil(identity, code, storeId);
+  }
+
   /** The member itself, or integration/agent/admin on its behalf. */
   @Authorized(gate(access['Mutation.redeemReward']))
   @Mutation(() => Redemption, { description: 'REDEEM' })

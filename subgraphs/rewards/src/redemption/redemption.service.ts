@@ -24,7 +24,8 @@ import { kindsAround, refusal, type RewardTerms } from '../reward/reward.eligibi
 import { OutOfStockError } from './redemption.errors';
 import type { RewardRepository } from '../reward/reward.repository';
 import type { RedemptionEntity } from './redemption.entity';
-import { redemptionCode } from './redemption.code';
+import { normalizeCode, redemptionCode } from './redemption.code';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedeemRewardInput } from './redemption.inputs';
 import type { RedemptionRepository } from './redemption.repository';
 import { toRedemption, type Redemption } from './redemption.type';
@@ -43,6 +44,9 @@ const debitKey = (redemptionId: string) => `redemption:${redemptionId}`;
 const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}`;
 
 /** Codes a FAILED redemption is replayed with, and the input field each names. */
+/** Unknown redemption codes a caller may try per minute before RATE_LIMITED. */
+export const CODE_MISSES_PER_MINUTE = 20;
+
 const failureField = (code: string) => (code === 'NOT_ELIGIBLE' || code === 'NOT_FOUND' ? 'memberId' : 'rewardId');
 
 /**
@@ -68,6 +72,51 @@ export class RedemptionService {
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
   ) {}
+
+  /** Unknown codes per caller and minute (in memory, per replica). */
+  private readonly codeMisses = new RateLimiterMemory({ points: CODE_MISSES_PER_MINUTE, duration: 60 });
+
+  /**
+   * The redemption a code belongs to, or null (unknown, malformed, another tenant's). Misses are
+   * counted per caller: past CODE_MISSES_PER_MINUTE a caller gets RATE_LIMITED, so codes cannot be
+   * guessed by trying them (at ≈59 bits a guess succeeds once in 10^17 anyway).
+   */
+  async byCode(identity: Identity, input: string): Promise<Redemption | null> {
+    return this.lookUp(identity, input).then((entity) => (entity ? toRedemption(entity) : null));
+  }
+
+  /**
+   * A till takes a code: a COMPLETED redemption's code is marked fulfilled, once. The same code
+   * again is CONFLICT, an unknown one (or another tenant's) NOT_FOUND, one past its codeExpiresAt
+   * REWARD_UNAVAILABLE, a cancelled one CONFLICT. A fulfilled redemption can no longer be cancelled.
+   */
+  async fulfil(identity: Identity, input: string, storeId: string | null): Promise<Redemption> {
+    const code = normalizeCode(input);
+    const fulfilledId = code ? await this.redemptions.fulfil(identity.tenant, code, storeId?.slice(0, 200) ?? null) : null;
+    const entity = fulfilledId ? await this.redemptions.get(this.db.manager, fulfilledId) : await this.lookUp(identity, input);
+    if (!entity) throw new NotFoundError('Redemption code', 'code');
+    if (fulfilledId) {
+      await appendOutbox(this.db.manager, [this.event('REDEMPTION_FULFILLED', entity)]);
+      return toRedemption(entity);
+    }
+    if (entity.fulfilledAt) throw new ConflictError('code', `This code was already used on ${new Date(entity.fulfilledAt).toISOString()}`);
+    if (entity.status !== 'COMPLETED') throw new ConflictError('code', 'This redemption was cancelled');
+    throw new DomainError('REWARD_UNAVAILABLE', `This code expired on ${new Date(entity.codeExpiresAt!).toISOString()}`, 'code');
+  }
+
+  private async lookUp(identity: Identity, input: string): Promise<RedemptionEntity | null> {
+    const code = normalizeCode(input);
+    const entity = code ? await this.redemptions.byCode(identity.tenant, code) : null;
+    if (!entity) {
+      try {
+        await this.codeMisses.consume(`${identity.tenant}:${identity.principal}`);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        throw new DomainError('RATE_LIMITED', `Too many unknown codes; retry in ${Math.ceil(rejection.msBeforeNext / 1000)} s`, 'code');
+      }
+    }
+    return entity;
+  }
 
   async redeem(identity: Identity, input: RedeemRewardInput): Promise<Redemption> {
     const memberId = parseId(input.memberId, 'memberId');
@@ -255,6 +304,7 @@ export class RedemptionService {
     const redemptionId = parseId(id, 'id');
     let redemption = await this.redemptions.find(identity.tenant, redemptionId);
     if (!redemption) throw new NotFoundError('Redemption');
+    if (redemption.fulfilledAt) throw new ConflictError('id', 'A fulfilled redemption cannot be cancelled: the reward was handed over');
     if (redemption.status === 'COMPLETED') {
       await this.redemptions.startCancel(this.db.manager, redemption.id, reason?.slice(0, 500) ?? null);
       redemption = await this.redemptions.get(this.db.manager, redemption.id);
@@ -311,7 +361,7 @@ export class RedemptionService {
     return settled + cancelled;
   }
 
-  private event(type: 'REDEMPTION_COMPLETED' | 'REDEMPTION_CANCELLED', redemption: RedemptionEntity): OutgoingEvent {
+  private event(type: 'REDEMPTION_COMPLETED' | 'REDEMPTION_CANCELLED' | 'REDEMPTION_FULFILLED', redemption: RedemptionEntity): OutgoingEvent {
     return {
       type,
       tenant: redemption.tenant,

@@ -31,6 +31,15 @@ export class Redemption {
   @Field(() => String, { nullable: true })
   channel!: string | null;
 
+  @Field(() => Date, { nullable: true, description: 'When the code stops being accepted at a till (from the reward’s codeValidDays); null: until used' })
+  codeExpiresAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When a till fulfilled the code (fulfilRedemption); null: not yet' })
+  fulfilledAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'The store that fulfilled the code, when it said' })
+  fulfilledStoreId!: string | null;
+
   @Field()
   createdAt!: Date;
 
@@ -59,6 +68,9 @@ export const toRedemption = (entity: RedemptionEntity): Redemption => ({
   code: entity.code,
   storeId: entity.storeId,
   channel: entity.channel,
+  codeExpiresAt: entity.codeExpiresAt ? new Date(entity.codeExpiresAt) : null,
+  fulfilledAt: entity.fulfilledAt ? new Date(entity.fulfilledAt) : null,
+  fulfilledStoreId: entity.fulfilledStoreId,
   createdAt: new Date(entity.createdAt),
   memberId: entity.memberId,
   rewardId: entity.rewardId,

@@ -26,6 +26,10 @@ export class RewardEntity {
   @Column('integer', { name: 'min_tier_rank', nullable: true })
   minTierRank!: number | null;
 
+  /** Days a redemption's code stays valid; null: until used. */
+  @Column('integer', { name: 'code_valid_days', nullable: true })
+  codeValidDays!: number | null;
+
   @Column('integer', { name: 'limit_per_member', nullable: true })
   limitPerMember!: number | null;
 

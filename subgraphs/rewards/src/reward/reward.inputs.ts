@@ -42,6 +42,13 @@ export class RewardInput {
   @Min(1)
   limitPerMember?: number | null;
 
+  @Field(() => Int, { nullable: true, description: 'Days a redemption code stays valid at the till (1–3650); null: until used' })
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'must be at least 1' })
+  @Max(3650, { message: 'must be at most 3650' })
+  codeValidDays?: number | null;
+
   @Field(() => Date, { nullable: true })
   validFrom?: Date | null;
 

@@ -18,6 +18,7 @@ function columns(input: RewardInput): Partial<RewardEntity> {
     stock: input.stock ?? null,
     minTierRank: input.minTierRank ?? null,
     limitPerMember: input.limitPerMember ?? null,
+    codeValidDays: input.codeValidDays ?? null,
     validFrom: input.validFrom ?? null,
     validUntil: input.validUntil ?? null,
     active: input.active ?? true,

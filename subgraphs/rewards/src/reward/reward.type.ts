@@ -40,6 +40,9 @@ export class Reward {
   @Field(() => Int, { nullable: true })
   limitPerMember!: number | null;
 
+  @Field(() => Int, { nullable: true, description: 'Days a redemption code stays valid at the till; null: until used' })
+  codeValidDays!: number | null;
+
   @Field(() => Date, { nullable: true })
   validFrom!: Date | null;
 
@@ -61,6 +64,7 @@ export const toReward = (entity: RewardEntity): Reward => ({
   stock: entity.stock,
   minTierRank: entity.minTierRank,
   limitPerMember: entity.limitPerMember,
+  codeValidDays: entity.codeValidDays,
   validFrom: entity.validFrom,
   validUntil: entity.validUntil,
   active: entity.active,
