@@ -114,7 +114,7 @@ describe('identity and access', () => {
     assert.deepEqual(names, [
       'activateCampaign', 'activatePendingPoints', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
       'enrollMember', 'fulfilRedemption', 'pauseCampaign', 'recordActivity', 'recordReturn', 'redeemReward', 'revokeApiKey', 'runPointsMaintenance', 'updateCampaign',
-      'updateMember', 'updateProgram', 'updateReward', 'upsertTier',
+      'updateConsents', 'updateMember', 'updateProgram', 'updateReward', 'upsertTier',
     ]);
   });
 

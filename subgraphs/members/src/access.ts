@@ -21,6 +21,7 @@ export const access = {
   'Query.pointsLiability': ['admin', 'marketer', 'agent'],
   'Mutation.enrollMember': ['admin', 'integration'],
   'Mutation.updateMember': ['admin', 'agent', 'integration'],
+  'Mutation.updateConsents': ['admin', 'agent', 'integration', 'self'],
   'Mutation.adjustPoints': ['admin', 'agent'],
   'Mutation.activatePendingPoints': ['admin', 'agent', 'integration'],
   'Mutation.runPointsMaintenance': ['admin'],

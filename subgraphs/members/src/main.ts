@@ -26,6 +26,7 @@ import { MemberSearch1763800000009 } from './migrations/1763800000009-member-sea
 import { EntryCounts1763800000010 } from './migrations/1763800000010-entry-counts';
 import { AllocationKeys1763800000011 } from './migrations/1763800000011-allocation-keys';
 import { ApiKeyLifetime1763800000012 } from './migrations/1763800000012-api-key-lifetime';
+import { Consents1763800000013 } from './migrations/1763800000013-consents';
 import { TierReview1763800000007 } from './migrations/1763800000007-tier-review';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
@@ -55,7 +56,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011, ApiKeyLifetime1763800000012],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011, ApiKeyLifetime1763800000012, Consents1763800000013],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db, log }) => {

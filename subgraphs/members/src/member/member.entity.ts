@@ -38,4 +38,16 @@ export class MemberEntity {
 
   @Column('timestamptz', { name: 'updated_at' })
   updatedAt!: Date;
+
+  @Column('boolean', { name: 'consent_marketing_email' })
+  consentMarketingEmail!: boolean;
+
+  @Column('boolean', { name: 'consent_marketing_sms' })
+  consentMarketingSms!: boolean;
+
+  @Column('boolean', { name: 'consent_marketing_push' })
+  consentMarketingPush!: boolean;
+
+  @Column('timestamptz', { name: 'consents_updated_at', nullable: true })
+  consentsUpdatedAt!: Date | null;
 }

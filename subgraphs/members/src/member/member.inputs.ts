@@ -83,3 +83,15 @@ export class MemberFilter {
   @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' })
   country?: string | null;
 }
+
+@InputType({ description: 'The consents to set; an omitted channel keeps its value.' })
+export class ConsentInput {
+  @Field(() => Boolean, { nullable: true, description: 'marketing by e-mail' })
+  marketingEmail?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'marketing by SMS' })
+  marketingSms?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'marketing by push notification' })
+  marketingPush?: boolean | null;
+}

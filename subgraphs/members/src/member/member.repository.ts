@@ -81,6 +81,23 @@ export class MemberRepository {
     return created;
   }
 
+  async find(manager: EntityManager, tenant: string, id: string): Promise<MemberEntity | null> {
+    return manager.getRepository(MemberEntity).findOneBy({ tenant, id });
+  }
+
+  /** Sets the given consents and records the change; false when the tenant has no such member. */
+  async setConsents(manager: EntityManager, tenant: string, memberId: string, changes: Record<string, boolean>, actor: string): Promise<boolean> {
+    const [, changed] = await manager.query<[unknown[], number]>(
+      `UPDATE members SET consent_marketing_email = COALESCE($3, consent_marketing_email), consent_marketing_sms = COALESCE($4, consent_marketing_sms),
+              consent_marketing_push = COALESCE($5, consent_marketing_push), consents_updated_at = now(), updated_at = now()
+       WHERE tenant = $1 AND id = $2`,
+      [tenant, memberId, changes.marketingEmail ?? null, changes.marketingSms ?? null, changes.marketingPush ?? null],
+    );
+    if (changed === 0) return false;
+    await manager.query('INSERT INTO consent_changes (tenant, member_id, changes, actor) VALUES ($1, $2, $3, $4)', [tenant, memberId, JSON.stringify(changes), actor]);
+    return true;
+  }
+
   async update(tenant: string, id: string, changes: Partial<MemberEntity>): Promise<MemberEntity | null> {
     const repository = this.db.getRepository(MemberEntity);
     if (Object.keys(changes).length > 0) {

@@ -1,11 +1,11 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { BadInputError, decodeCursor, encodeCursor, pageSize } from '@loyalty/kit';
+import { BadInputError, decodeCursor, encodeCursor, gate, pageSize } from '@loyalty/kit';
 import { access } from '../access';
 import type { MembersContext } from '../context';
 import { PointsExpiry } from '../ledger/lifecycle.type';
 import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
 import { Tier, TierProgress } from '../tier/tier.type';
-import { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
+import { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
 import { Member, MemberConnection, PointsAccount } from './member.type';
 
 @ArgsType()
@@ -54,6 +54,16 @@ export class MemberResolver {
     @Ctx() { identity, services }: MembersContext,
   ): Promise<Member> {
     return services.members.update(identity, id, input);
+  }
+
+  @Authorized(gate(access['Mutation.updateConsents']))
+  @Mutation(() => Member, { description: 'Sets marketing consents (the member itself, or staff and systems on its behalf); every change is recorded' })
+  updateConsents(
+    @Arg('memberId', () => ID) memberId: string,
+    @Arg('input', () => ConsentInput) input: ConsentInput,
+    @Ctx() { identity, services }: MembersContext,
+  ): Promise<Member> {
+    return services.members.updateConsents(identity, memberId, input);
   }
 
   @FieldResolver(() => PointsAccount)

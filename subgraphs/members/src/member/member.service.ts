@@ -16,7 +16,7 @@ import { access } from '../access';
 import type { Loaders } from '../context';
 import type { TierService } from '../tier/tier.service';
 import type { MemberEntity } from './member.entity';
-import type { EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
+import type { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
 import type { MemberRepository } from './member.repository';
 import { MemberConnection, toMember, type Member } from './member.type';
 
@@ -98,6 +98,24 @@ export class MemberService {
         return member;
       })
       .catch(duplicateField);
+    return toMember(entity);
+  }
+
+  /**
+   * Sets the consents given, and records the change (what was set, by whom, when) in the same
+   * transaction. Nothing given: the member as it is, nothing recorded.
+   */
+  async updateConsents(identity: Identity, id: string, input: ConsentInput): Promise<Member> {
+    const memberId = parseId(id, 'memberId');
+    requireMemberAccess(identity, memberId, access['Mutation.updateConsents']);
+    const changes = Object.fromEntries(
+      (['marketingEmail', 'marketingSms', 'marketingPush'] as const).flatMap((channel) => (typeof input[channel] === 'boolean' ? [[channel, input[channel]]] : [])),
+    );
+    const entity = await this.db.transaction(async (manager) => {
+      if (Object.keys(changes).length > 0 && !(await this.repository.setConsents(manager, identity.tenant, memberId, changes, identity.principal))) return null;
+      return this.repository.find(manager, identity.tenant, memberId);
+    });
+    if (!entity) throw new NotFoundError('Member', 'memberId');
     return toMember(entity);
   }
 

@@ -8,6 +8,21 @@ export enum MemberStatus {
 }
 registerEnumType(MemberStatus, { name: 'MemberStatus' });
 
+@ObjectType({ description: 'What a member agreed to be contacted by for marketing. Every channel is off until given.' })
+export class Consents {
+  @Field({ description: 'marketing by e-mail' })
+  marketingEmail!: boolean;
+
+  @Field({ description: 'marketing by SMS' })
+  marketingSms!: boolean;
+
+  @Field({ description: 'marketing by push notification' })
+  marketingPush!: boolean;
+
+  @Field(() => Date, { nullable: true, description: 'When a consent was last set; null: never asked' })
+  updatedAt!: Date | null;
+}
+
 @ObjectType({ description: 'A member of a loyalty program.' })
 @Directive('@key(fields: "id")')
 export class Member {
@@ -35,6 +50,9 @@ export class Member {
   @Field()
   enrolledAt!: Date;
 
+  @Field(() => Consents)
+  consents!: Consents;
+
   /** Not exposed: resolved into `tier` by the tier loader. */
   tierId!: string | null;
   /** Not exposed: `tierProgress.retainedUntil`. */
@@ -51,6 +69,12 @@ export const toMember = (entity: MemberEntity): Member => ({
   attributes: entity.attributes,
   status: MemberStatus[entity.status],
   enrolledAt: new Date(entity.enrolledAt),
+  consents: {
+    marketingEmail: entity.consentMarketingEmail,
+    marketingSms: entity.consentMarketingSms,
+    marketingPush: entity.consentMarketingPush,
+    updatedAt: entity.consentsUpdatedAt ? new Date(entity.consentsUpdatedAt) : null,
+  },
   tierId: entity.tierId,
   tierRetainedUntil: entity.tierRetainedUntil ? new Date(entity.tierRetainedUntil) : null,
   tenant: entity.tenant,
