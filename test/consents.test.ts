@@ -32,6 +32,7 @@ describe('consents', () => {
       { changes: { marketingEmail: true }, actor: 'member-app' },
       { changes: { marketingEmail: false, marketingSms: true }, actor: 'agent-7' },
     ]);
+    await assert.rejects(sql('members', 'DELETE FROM consent_changes WHERE member_id = $1', [member]), /consent_changes is append-only/);
   });
 
   it('refuse another member, another tenant and roles without the right, and change nothing', async () => {

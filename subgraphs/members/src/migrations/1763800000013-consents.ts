@@ -24,15 +24,16 @@ export class Consents1763800000013 implements MigrationInterface {
         at timestamptz NOT NULL DEFAULT now()
       )`);
     await runner.query('CREATE INDEX consent_changes_member ON consent_changes (member_id, id)');
+    // One refusal for every append-only record of this database (the ledger keeps its own, older one).
     await runner.query(`
-      CREATE FUNCTION consent_changes_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'consent_changes is append-only'; END $$`);
-    await runner.query('CREATE TRIGGER consent_changes_append_only BEFORE UPDATE OR DELETE ON consent_changes FOR EACH ROW EXECUTE FUNCTION consent_changes_append_only()');
+      CREATE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$`);
+    await runner.query('CREATE TRIGGER consent_changes_append_only BEFORE UPDATE OR DELETE ON consent_changes FOR EACH ROW EXECUTE FUNCTION append_only()');
   }
 
   async down(runner: QueryRunner): Promise<void> {
     await runner.query('DROP TABLE consent_changes');
-    await runner.query('DROP FUNCTION consent_changes_append_only()');
+    await runner.query('DROP FUNCTION append_only()');
     await runner.query('ALTER TABLE members DROP COLUMN consent_marketing_email, DROP COLUMN consent_marketing_sms, DROP COLUMN consent_marketing_push, DROP COLUMN consents_updated_at');
   }
 }
