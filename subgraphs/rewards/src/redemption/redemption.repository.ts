@@ -133,8 +133,8 @@ export class RedemptionRepository {
   }
 
   /** Marks a COMPLETED, unexpired, unused code fulfilled; its id if this call did it. */
-  async fulfil(tenant: string, code: string, storeId: string | null): Promise<string | null> {
-    const [rows] = await this.db.query<[{ id: string }[], number]>(
+  async fulfil(manager: EntityManager, tenant: string, code: string, storeId: string | null): Promise<string | null> {
+    const [rows] = await manager.query<[{ id: string }[], number]>(
       `UPDATE redemptions SET fulfilled_at = now(), fulfilled_store_id = $3, updated_at = now()
        WHERE tenant = $1 AND code = $2 AND status = 'COMPLETED' AND fulfilled_at IS NULL AND (code_expires_at IS NULL OR code_expires_at > now())
        RETURNING id`,

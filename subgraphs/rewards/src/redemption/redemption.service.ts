@@ -82,7 +82,8 @@ export class RedemptionService {
    * guessed by trying them (at ≈59 bits a guess succeeds once in 10^17 anyway).
    */
   async byCode(identity: Identity, input: string): Promise<Redemption | null> {
-    return this.lookUp(identity, input).then((entity) => (entity ? toRedemption(entity) : null));
+    const entity = await this.lookUp(identity, normalizeCode(input));
+    return entity ? toRedemption(entity) : null;
   }
 
   /**
@@ -92,20 +93,27 @@ export class RedemptionService {
    */
   async fulfil(identity: Identity, input: string, storeId: string | null): Promise<Redemption> {
     const code = normalizeCode(input);
-    const fulfilledId = code ? await this.redemptions.fulfil(identity.tenant, code, storeId?.slice(0, 200) ?? null) : null;
-    const entity = fulfilledId ? await this.redemptions.get(this.db.manager, fulfilledId) : await this.lookUp(identity, input);
+    // The take and its event commit together: a crash between them can lose neither.
+    const fulfilled = !code
+      ? null
+      : await this.db.transaction(async (manager) => {
+          const id = await this.redemptions.fulfil(manager, identity.tenant, code, storeId?.slice(0, 200) ?? null);
+          if (!id) return null;
+          const taken = await this.redemptions.get(manager, id);
+          await appendOutbox(manager, [this.event('REDEMPTION_FULFILLED', taken)]);
+          return taken;
+        });
+    if (fulfilled) return toRedemption(fulfilled);
+    // Not taken: say why.
+    const entity = await this.lookUp(identity, code);
     if (!entity) throw new NotFoundError('Redemption code', 'code');
-    if (fulfilledId) {
-      await appendOutbox(this.db.manager, [this.event('REDEMPTION_FULFILLED', entity)]);
-      return toRedemption(entity);
-    }
     if (entity.fulfilledAt) throw new ConflictError('code', `This code was already used on ${new Date(entity.fulfilledAt).toISOString()}`);
     if (entity.status !== 'COMPLETED') throw new ConflictError('code', 'This redemption was cancelled');
     throw new DomainError('REWARD_UNAVAILABLE', `This code expired on ${new Date(entity.codeExpiresAt!).toISOString()}`, 'code');
   }
 
-  private async lookUp(identity: Identity, input: string): Promise<RedemptionEntity | null> {
-    const code = normalizeCode(input);
+  /** The redemption of a normalized code (null: malformed), counting a miss against the caller. */
+  private async lookUp(identity: Identity, code: string | null): Promise<RedemptionEntity | null> {
     const entity = code ? await this.redemptions.byCode(identity.tenant, code) : null;
     if (!entity) {
       try {
