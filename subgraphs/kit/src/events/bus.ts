@@ -47,6 +47,11 @@ export interface ConsumeOptions {
   batch?: number;
   /** How often to look for events when no wake-up arrives. */
   pollMs?: number;
+  /**
+   * Only events of these types reach `onEvents` (a consumer of one rare event need not read them
+   * all); the position still moves past the others, so `position()` is where reading resumes.
+   */
+  types?: readonly string[];
 }
 
 export interface BusConsumer {

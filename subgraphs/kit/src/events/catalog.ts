@@ -19,6 +19,8 @@ interface EventSpec {
   /** Who reads it; consumers' handler tables are typed by this list, so code and catalogue agree. */
   consumers: readonly Service[];
   payload: z.ZodObject;
+  /** Its name for webhook subscribers (docs/integrations.md); an event without one is internal. */
+  webhook?: string;
 }
 
 const id = z.guid();
@@ -36,12 +38,14 @@ export const EVENT_CATALOG = {
     description: 'A member was enrolled.',
     producer: 'members',
     consumers: ['analytics'],
+    webhook: 'member.enrolled',
     payload: z.object({ memberId: id, country: z.string().nullable() }),
   },
   POINTS_BALANCE_CHANGED: {
     description: "A ledger entry moved a member's points (any entry type), or pending points became spendable.",
     producer: 'members',
     consumers: ['analytics', 'gateway'],
+    webhook: 'points.balance_changed',
     payload: z.object({
       memberId: id,
       balance: z.number().int().min(0),
@@ -54,6 +58,7 @@ export const EVENT_CATALOG = {
     description: "A member's tier changed: an EARN credit upgraded it, or a tier review moved it up or down.",
     producer: 'members',
     consumers: ['gateway'],
+    webhook: 'tier.changed',
     payload: z.object({
       memberId: id,
       tierId: z.string().min(1).describe('"base": the built-in base tier (a tenant without an entry tier)'),
@@ -64,6 +69,7 @@ export const EVENT_CATALOG = {
     description: "A reminder: some of a member's points expire soon (once per lot and reminder day of the program).",
     producer: 'members',
     consumers: [],
+    webhook: 'points.expiring',
     payload: z.object({
       memberId: id,
       lotId: id.describe('the credit lot whose points expire'),
@@ -76,6 +82,7 @@ export const EVENT_CATALOG = {
     description: 'An activity (purchase or custom event) was recorded, with the points its campaigns award.',
     producer: 'campaigns',
     consumers: ['analytics'],
+    webhook: 'activity.recorded',
     payload: z.object({
       activityId: id,
       memberId: id,
@@ -110,19 +117,29 @@ export const EVENT_CATALOG = {
     description: 'A redemption was settled: its points are debited.',
     producer: 'rewards',
     consumers: ['analytics'],
+    webhook: 'redemption.completed',
     payload: redemption,
   },
   REDEMPTION_CANCELLED: {
     description: 'A completed redemption was cancelled: its points are refunded.',
     producer: 'rewards',
     consumers: ['analytics'],
+    webhook: 'redemption.cancelled',
     payload: redemption,
   },
   REDEMPTION_FULFILLED: {
     description: "A till took a completed redemption's code: the reward was handed over.",
     producer: 'rewards',
     consumers: [],
+    webhook: 'redemption.fulfilled',
     payload: redemption,
+  },
+  MEMBER_ERASED: {
+    description: "A member's personal data was erased on request: every subgraph removes what it holds and confirms.",
+    producer: 'members',
+    consumers: [],
+    webhook: 'member.erased',
+    payload: z.object({ memberId: id }),
   },
   CAMPAIGN_STATUS_CHANGED: {
     description: "A campaign's status was changed by staff.",

@@ -15,6 +15,19 @@ interface BusRow {
   occurred_at: string;
 }
 
+const OCCURRED_AT = `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
+
+const toBusEvent = (row: BusRow): BusEvent => ({
+  position: String(row.position),
+  source: row.source,
+  sourceId: row.source_id,
+  type: row.type,
+  tenant: row.tenant,
+  key: row.key,
+  payload: row.payload,
+  occurredAt: row.occurred_at,
+});
+
 /** The default bus: a table in its own database (`loyalty_events`), NOTIFY to wake listeners. */
 export class PostgresEventBus implements EventBus {
   private constructor(
@@ -62,21 +75,28 @@ export class PostgresEventBus implements EventBus {
 
   async read(after: string, limit: number): Promise<BusEvent[]> {
     const { rows } = await this.db.query<BusRow>(
-      `SELECT position, source, source_id, type, tenant, key, payload,
-              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
+      `SELECT position, source, source_id, type, tenant, key, payload, ${OCCURRED_AT}
        FROM bus_events WHERE position > $1 ORDER BY position LIMIT $2`,
       [after, limit],
     );
-    return rows.map((row) => ({
-      position: String(row.position),
-      source: row.source,
-      sourceId: row.source_id,
-      type: row.type,
-      tenant: row.tenant,
-      key: row.key,
-      payload: row.payload,
-      occurredAt: row.occurred_at,
-    }));
+    return rows.map(toBusEvent);
+  }
+
+  /**
+   * The events of `types` among the next `limit` after `after`, and the position of the last one
+   * looked at (whatever its type), so a filtered consumer moves on past events it does not read.
+   */
+  private async readTypes(after: string, limit: number, types: readonly string[]): Promise<{ events: BusEvent[]; scanned: string | undefined }> {
+    const { rows } = await this.db.query<BusRow & { scanned: string }>(
+      `WITH scan AS (SELECT position FROM bus_events WHERE position > $1 ORDER BY position LIMIT $2),
+            last AS (SELECT max(position) AS scanned FROM scan)
+       SELECT e.position, e.source, e.source_id, e.type, e.tenant, e.key, e.payload, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, last.scanned
+       FROM last LEFT JOIN bus_events e ON e.position IN (SELECT position FROM scan) AND e.type = ANY($3::text[])
+       ORDER BY e.position`,
+      [after, limit, types],
+    );
+    const scanned = rows[0]?.scanned ?? undefined;
+    return { events: rows.filter((row) => row.position !== null).map(toBusEvent), scanned: scanned === null ? undefined : String(scanned) };
   }
 
   /** Safe to start from: positions are committed in order (see SerializeBusPositions), so none below it can still appear. */
@@ -93,6 +113,7 @@ export class PostgresEventBus implements EventBus {
   async consume(from: string, onEvents: (events: BusEvent[]) => Promise<void>, options: ConsumeOptions = {}): Promise<BusConsumer> {
     const pollMs = options.pollMs ?? 1000;
     const batch = options.batch ?? 500;
+    const types = options.types;
     let position = from;
     let closed = false;
     let listener: Client | undefined;
@@ -109,6 +130,13 @@ export class PostgresEventBus implements EventBus {
           again = false;
           for (;;) {
             if (closed) return;
+            if (types) {
+              const { events, scanned } = await this.readTypes(position, batch, types);
+              if (scanned === undefined) break;
+              if (events.length > 0) await onEvents(events);
+              position = scanned;
+              continue;
+            }
             const events = await this.read(position, batch);
             if (events.length === 0) break;
             await onEvents(events);
