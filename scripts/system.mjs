@@ -103,6 +103,8 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
     EVENT_BUS_URL: kit.siblingDatabaseUrl(serverUrl, `${dbPrefix}events`),
     SEED_DEMO: name === 'members' && seedDemo ? 'true' : 'false',
     MEMBERS_URL: urls.members,
+    CAMPAIGNS_URL: urls.campaigns,
+    REWARDS_URL: urls.rewards,
   });
   const startSubgraph = async (name) => {
     const child = spawnService(name, join(root, 'subgraphs', name, 'dist', 'main.js'), subgraphEnv(name));

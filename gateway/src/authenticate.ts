@@ -28,6 +28,29 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
   const keys = ttlCache<Authenticated | null>(config.apiKeyCacheMs);
   const verifyJwt = createUserTokenVerifier(config.jwtSecret);
 
+  // Whether a member may still sign in (an erased one may not), per member for the same period.
+  const signIns = ttlCache<Promise<boolean>>(config.apiKeyCacheMs);
+  const maySignIn = (tenant: string, memberId: string): Promise<boolean> => {
+    const key = `${tenant}|${memberId}`;
+    let allowed = signIns.get(key);
+    if (!allowed) {
+      allowed = (async () => {
+        const credential = await signIdentity(serviceIdentity('gateway', '*'), config.serviceSecret);
+        const response = await fetch(`${config.subgraphs.members}/internal/members/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: credential },
+          body: JSON.stringify({ tenant, memberId }),
+          signal: AbortSignal.timeout(config.subgraphTimeoutMs),
+        });
+        if (!response.ok) throw new Error(`Member sign-in check answered ${response.status}`);
+        return ((await response.json()) as { allowed: boolean }).allowed;
+      })();
+      signIns.set(key, allowed);
+      allowed.catch(() => signIns.delete(key));
+    }
+    return allowed;
+  };
+
   const verifyApiKey = async (secret: string): Promise<Authenticated> => {
     const cached = keys.get(secret);
     if (cached !== undefined) {
@@ -47,7 +70,7 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
     }
     if (!response.ok) throw new Error(`API key verification answered ${response.status}`);
     const { apiKey } = (await response.json()) as { apiKey: { id: string; tenant: string; scopes: string[]; expiresAt: string | null } };
-    const identity: Identity = { tenant: apiKey.tenant, principal: `api-key:${apiKey.id}`, roles: ['partner'], scopes: apiKey.scopes };
+    const identity: Identity = { tenant: apiKey.tenant, principal: `apikey:${apiKey.id}`, roles: ['partner'], scopes: apiKey.scopes };
     const expiresAt = apiKey.expiresAt ? Date.parse(apiKey.expiresAt) : undefined;
     const authenticated: Authenticated = { identity, expiresAt };
     // Never remembered past its expiry: an expired key stops at once, not a cache period later.
@@ -60,6 +83,9 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
       const [scheme, token] = authorization.split(' ');
       if (scheme?.toLowerCase() !== 'bearer' || !token) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
       const { identity, exp } = await verifyJwt(token);
+      if (identity.memberId && identity.roles.includes('member') && !(await maySignIn(identity.tenant, identity.memberId))) {
+        throw new UnauthenticatedError('This member was erased');
+      }
       return { identity, expiresAt: exp * 1000 };
     }
     if (apiKey) return verifyApiKey(apiKey);

@@ -12,4 +12,7 @@ export const access = {
   'Query.redemptionsByStore': READ_ANALYTICS,
   'Query.pointsTimeline': READ_ANALYTICS,
   'Campaign.performance': READ_ANALYTICS,
+  'Query.auditLog': ['admin'],
+  /** The member's own data, for the member too (GDPR Art. 15). */
+  'Query.memberDataExport': ['admin', 'self'],
 } as const satisfies AccessTable;

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { RequestContext } from '@loyalty/kit';
+import type { ComplianceService } from './compliance/compliance.service';
 import type { Projector } from './projection/projector';
 import type { StatsRepository } from './stats/stats.repository';
 import type { StatsService } from './stats/stats.service';
@@ -10,6 +11,7 @@ export interface Services {
   stats: StatsService;
   statsRepository: StatsRepository;
   projector: Projector;
+  compliance: ComplianceService;
 }
 
 /** Per request: every list or reference field goes through one of these, so SQL does not grow with lists. */

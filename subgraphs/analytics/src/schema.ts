@@ -1,11 +1,12 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '@loyalty/kit';
+import { ComplianceResolver } from './compliance/compliance.resolver';
 import { CampaignPerformanceResolver, StatsResolver } from './stats/stats.resolver';
 import { Campaign } from './stats/stats.type';
 
 export function buildAnalyticsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [StatsResolver, CampaignPerformanceResolver],
+    resolvers: [StatsResolver, CampaignPerformanceResolver, ComplianceResolver],
     // Reachable from no query here: Campaign is only extended with its performance.
     orphanedTypes: [Campaign],
     references: {

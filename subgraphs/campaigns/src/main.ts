@@ -13,6 +13,8 @@ import { BigBudgets1763800000103 } from './migrations/1763800000103-big-budgets'
 import { UniquePurchaseOrders1763800000104 } from './migrations/1763800000104-unique-purchase-orders';
 import { Returns1763800000105 } from './migrations/1763800000105-returns';
 import { CapGrants1763800000106 } from './migrations/1763800000106-cap-grants';
+import { AuditAndErasure1763800000107 } from './migrations/1763800000107-audit-and-erasure';
+import { campaignsPrivacy } from './activity/activity.privacy';
 import { ReturnRepository } from './return/return.repository';
 import { ReturnService, startReturnRecovery } from './return/return.service';
 import { buildCampaignsSchema } from './schema';
@@ -33,22 +35,23 @@ main(() =>
     {
       name: 'campaigns',
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106, AuditAndErasure1763800000107],
       buildSchema: buildCampaignsSchema,
       outbox: true,
-      createServices: ({ db, log, membersUrl, serviceSecret }) => {
+      createServices: ({ db, log, membersUrl, serviceSecret, audit }) => {
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'campaigns' });
         const repository = new CampaignRepository(db);
         const activityRepository = new ActivityRepository(db);
-        const activities = new ActivityService(db, activityRepository, repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS });
+        const activities = new ActivityService(db, activityRepository, repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }, audit);
         return {
-          campaigns: new CampaignService(db, repository),
+          campaigns: new CampaignService(db, repository, audit),
           activities,
-          returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, ledger, log),
+          returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, ledger, log, audit),
           repository,
           ledger,
         };
       },
+      privacy: (_services, { db }) => campaignsPrivacy(db),
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // Credits activities, and reverses returns, that a crash or an unreachable members subgraph left PENDING.
       onStart: async (services, { log }) => {

@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { DataSource, EntitySchema, MixedList } from 'typeorm';
+import { AuditLog } from './audit';
 import { resolveSecret, siblingDatabaseUrl, type SubgraphConfig } from './config';
 import { connectAndMigrate, createDataSource } from './db';
 import type { EventBus } from './events/bus';
@@ -9,6 +10,7 @@ import { migrateEventBus } from './events/bus-migrations';
 import { PostgresEventBus } from './events/postgres-bus';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
+import { privacyRoutes, startErasureConsumer, type MemberPrivacy } from './privacy';
 import { closeOnSignals, startSubgraphServer, type RequestContext, type RunningServer } from './server';
 
 export interface SubgraphDeps {
@@ -18,6 +20,10 @@ export interface SubgraphDeps {
   bus: EventBus;
   log: Logger;
   serviceSecret: string;
+  /** Where services append audit entries of staff and API-key mutations. */
+  audit: AuditLog;
+  /** Base URLs of the other subgraphs' internal APIs (analytics gathers audit entries and exports). */
+  urls: { members: string; campaigns: string; rewards: string };
 }
 
 export interface SubgraphDefinition<TServices, TContext extends RequestContext> {
@@ -34,6 +40,8 @@ export interface SubgraphDefinition<TServices, TContext extends RequestContext> 
   onStart?: (services: TServices, deps: SubgraphDeps) => Promise<void | (() => Promise<void>)>;
   /** Whether this subgraph writes an outbox to relay to the event bus. */
   outbox?: boolean;
+  /** What it holds about members, for exports and erasures (see privacy.ts). */
+  privacy?: (services: TServices, deps: SubgraphDeps) => MemberPrivacy;
 }
 
 /**
@@ -48,6 +56,7 @@ export async function runSubgraph<TServices, TContext extends RequestContext>(
   const production = config.NODE_ENV === 'production';
   const serviceSecret = resolveSecret('SERVICE_SECRET', config.SERVICE_SECRET, { production, dataDir: config.DATA_DIR });
   const log = createLogger(definition.name, config.LOG_LEVEL);
+  if (production && config.AUDIT_LOG === 'off') throw new Error('AUDIT_LOG=off is for measuring only; production keeps the audit log');
   const metrics = createMetrics(definition.name);
 
   const db = await connectAndMigrate(
@@ -63,10 +72,30 @@ export async function runSubgraph<TServices, TContext extends RequestContext>(
   );
   const busUrl = config.EVENT_BUS_URL ?? siblingDatabaseUrl(config.DATABASE_URL, 'loyalty_events');
   await migrateEventBus(busUrl);
-  const bus = await PostgresEventBus.connect(busUrl);
-  const deps: SubgraphDeps = { db, bus, log, serviceSecret, membersUrl: config.MEMBERS_URL };
+  const bus = await PostgresEventBus.connect(busUrl, log);
+  const deps: SubgraphDeps = {
+    db,
+    bus,
+    log,
+    serviceSecret,
+    membersUrl: config.MEMBERS_URL,
+    audit: new AuditLog({ enabled: config.AUDIT_LOG === 'on' }),
+    urls: { members: config.MEMBERS_URL, campaigns: config.CAMPAIGNS_URL, rewards: config.REWARDS_URL },
+  };
   const services = await definition.createServices(deps);
   const stopBackground = await definition.onStart?.(services, deps);
+  const privacy = definition.privacy?.(services, deps);
+  const erasures = privacy?.eraseMember
+    ? await startErasureConsumer({
+        service: definition.name,
+        db,
+        bus,
+        privacy: privacy as Required<MemberPrivacy>,
+        membersUrl: config.MEMBERS_URL,
+        serviceSecret,
+        log,
+      })
+    : undefined;
 
   const relay: OutboxRelay | undefined = definition.outbox
     ? startOutboxRelay({ source: definition.name, dataSource: db, databaseUrl: config.DATABASE_URL, bus, log })
@@ -83,12 +112,16 @@ export async function runSubgraph<TServices, TContext extends RequestContext>(
     healthCheck: async () => {
       await db.query('SELECT 1');
     },
-    internalRoutes: definition.internalRoutes ? (router) => definition.internalRoutes!(router, services) : undefined,
+    internalRoutes: (router) => {
+      privacyRoutes(router, db, definition.name, privacy);
+      definition.internalRoutes?.(router, services);
+    },
   });
 
   closeOnSignals(log, async () => {
     await server.close();
     if (stopBackground) await stopBackground();
+    await erasures?.close();
     await relay?.stop();
     await bus.close();
     await db.destroy();

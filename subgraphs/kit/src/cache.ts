@@ -19,5 +19,8 @@ export function ttlCache<V>(defaultTtlMs: number, max = 10_000) {
       if (entries.size >= max) entries.delete(entries.keys().next().value!);
       entries.set(key, { value, expires: Date.now() + ttlMs });
     },
+    delete(key: string): void {
+      entries.delete(key);
+    },
   };
 }

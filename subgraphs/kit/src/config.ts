@@ -34,6 +34,10 @@ export const subgraphEnv = (defaultPort: number, defaultDatabase: string) =>
     DATA_DIR: z.string().default('.data'),
     /** Where services reach the members subgraph's internal API (ledger, member snapshots). */
     MEMBERS_URL: z.string().url().default('http://127.0.0.1:4001'),
+    CAMPAIGNS_URL: z.string().url().default('http://127.0.0.1:4002'),
+    REWARDS_URL: z.string().url().default('http://127.0.0.1:4003'),
+    /** `off` only to measure what the audit log costs (`npm run bench`); refused in production. */
+    AUDIT_LOG: z.enum(['on', 'off']).default('on'),
   });
 
 /** The settings every subgraph shares, parsed: what `runSubgraph` needs to boot one. */

@@ -40,8 +40,8 @@ export class BadInputError extends DomainError {
   }
 }
 export class NotFoundError extends DomainError {
-  constructor(what: string, field = 'id') {
-    super('NOT_FOUND', `${what} not found`, field);
+  constructor(what: string, field = 'id', message = `${what} not found`) {
+    super('NOT_FOUND', message, field);
   }
 }
 export class ConflictError extends DomainError {

@@ -13,6 +13,8 @@ export interface Identity {
   roles: Role[];
   memberId?: string;
   scopes: string[];
+  /** The request this identity arrived with (subgraphs set it per request): audit entries name it. */
+  requestId?: string;
 }
 
 const encoder = new TextEncoder();

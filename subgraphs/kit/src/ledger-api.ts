@@ -64,7 +64,7 @@ export const ledgerTransaction = z.object({
 /** What another service may know of a member, in one call (campaigns: eligibility; rewards: gates). */
 export const memberSnapshot = z.object({
   id: z.guid(),
-  status: z.enum(['ACTIVE', 'SUSPENDED']),
+  status: z.enum(['ACTIVE', 'SUSPENDED', 'ERASED']),
   country: z.string().nullable(),
   attributes: z.record(z.string(), z.unknown()),
   tier: z.object({ id: z.string(), name: z.string(), rank: z.number().int(), earnMultiplier: z.number() }),

@@ -39,10 +39,14 @@ interface Reply {
   error?: { code: ErrorCode; message: string; field?: string };
 }
 
-/** Reference client for campaigns, rewards and any other service that moves points or reads members. */
-export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
+/**
+ * Calls another service's internal API as `service` on behalf of a tenant: a signed service
+ * credential per tenant (reused while fresh, so the callee verifies it once), JSON both ways. A
+ * GET's 404 is null; a refusal by the callee's rules is its DomainError; anything else
+ * (network, timeout, 5xx) is `unavailable`, which is safe to retry.
+ */
+export function createServiceCaller(options: LedgerClientOptions, unavailable: (message: string) => Error = (m) => new LedgerUnavailableError(m)) {
   const http = createHttpClient(options.timeoutMs ?? 5000);
-  // One credential per tenant, reused while it is fresh: members verifies a token once, not per call.
   const credentials = ttlCache<Promise<string>>(30_000);
   const credential = (tenant: string) => {
     let signed = credentials.get(tenant);
@@ -52,7 +56,7 @@ export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
     }
     return signed;
   };
-  const call = async (tenant: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply | null> => {
+  return async <T = Reply>(tenant: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T | null> => {
     let response: Awaited<ReturnType<HttpClient>>;
     try {
       response = await http(`${options.url}/internal${path}`, {
@@ -61,14 +65,19 @@ export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new LedgerUnavailableError(`members unreachable: ${(error as Error).message}`);
+      throw unavailable(`internal API unreachable: ${(error as Error).message}`);
     }
     if (response.status === 404 && method === 'GET') return null;
-    const json = (await response.json().catch(() => ({}))) as Reply;
+    const json = (await response.json().catch(() => ({}))) as T & Pick<Reply, 'error'>;
     if (response.ok) return json;
     if (json.error && response.status < 500) throw new DomainError(json.error.code, json.error.message, json.error.field);
-    throw new LedgerUnavailableError(`members answered ${response.status}`);
+    throw unavailable(`internal API answered ${response.status}`);
   };
+}
+
+/** Reference client for campaigns, rewards and any other service that moves points or reads members. */
+export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
+  const call = createServiceCaller(options);
   const transaction = (reply: Reply | null) => {
     if (reply && !reply.transaction) throw new LedgerUnavailableError('members answered without a transaction');
     return reply?.transaction ?? null;

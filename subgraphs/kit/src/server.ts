@@ -159,7 +159,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     expressMiddleware(apollo, {
       context: async ({ req }) =>
         options.createContext({
-          identity: req.identity!,
+          // A copy per request: verified identities are cached and shared between requests.
+          identity: { ...req.identity!, requestId: req.requestId },
           requestId: req.requestId!,
           log: log.child({ requestId: req.requestId }),
         }),

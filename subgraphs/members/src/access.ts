@@ -22,6 +22,7 @@ export const access = {
   'Mutation.enrollMember': ['admin', 'integration'],
   'Mutation.updateMember': ['admin', 'agent', 'integration'],
   'Mutation.updateConsents': ['admin', 'agent', 'integration', 'self'],
+  'Mutation.eraseMember': ['admin'],
   'Mutation.adjustPoints': ['admin', 'agent'],
   'Mutation.activatePendingPoints': ['admin', 'agent', 'integration'],
   'Mutation.runPointsMaintenance': ['admin'],

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { RequestContext } from '@loyalty/kit';
+import type { AuditLog, RequestContext } from '@loyalty/kit';
 import type { ApiKeyService } from './api-key/api-key.service';
 import type { LedgerEntryEntity, PointAccountEntity } from './ledger/ledger.entity';
 import type { LedgerRepository } from './ledger/ledger.repository';
@@ -24,6 +24,7 @@ export interface Services {
   memberRepository: MemberRepository;
   ledgerRepository: LedgerRepository;
   tierRepository: TierRepository;
+  audit: AuditLog;
 }
 
 interface EntriesKey {
@@ -77,6 +78,10 @@ export function createLoaders(services: Services, tenant: string) {
       (sample, ids) => ledgerRepository.latestEntries(tenant, ids, sample.first, sample.beforeSeq),
       [],
     ),
+    erasure: new DataLoader<string, { requestedAt: Date; completedAt: Date | null; confirmedBy: string[] } | null>(async (ids) => {
+      const erasures = await memberRepository.erasures(tenant, ids);
+      return ids.map((id) => erasures.get(id) ?? null);
+    }),
     entry: new DataLoader<string, LedgerEntryEntity | null>((ids) => ledgerRepository.entriesByIds(tenant, ids)),
     entryCount: new DataLoader<string, number>(async (ids) => {
       const counts = await ledgerRepository.entryCounts(tenant, ids);

@@ -12,6 +12,7 @@ import { ledgerRoutes } from './ledger/ledger.routes';
 import { LedgerService } from './ledger/ledger.service';
 import { LifecycleService } from './ledger/lifecycle.service';
 import { MemberEntity } from './member/member.entity';
+import { membersPrivacy } from './member/member.privacy';
 import { MemberRepository } from './member/member.repository';
 import { memberRoutes } from './member/member.routes';
 import { MemberService } from './member/member.service';
@@ -27,6 +28,7 @@ import { EntryCounts1763800000010 } from './migrations/1763800000010-entry-count
 import { AllocationKeys1763800000011 } from './migrations/1763800000011-allocation-keys';
 import { ApiKeyLifetime1763800000012 } from './migrations/1763800000012-api-key-lifetime';
 import { Consents1763800000013 } from './migrations/1763800000013-consents';
+import { AuditAndErasure1763800000014 } from './migrations/1763800000014-audit-and-erasure';
 import { TierReview1763800000007 } from './migrations/1763800000007-tier-review';
 import { buildMembersSchema } from './schema';
 import { seedDemo } from './seed';
@@ -56,31 +58,33 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011, ApiKeyLifetime1763800000012, Consents1763800000013],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011, ApiKeyLifetime1763800000012, Consents1763800000013, AuditAndErasure1763800000014],
       buildSchema: buildMembersSchema,
       outbox: true,
-      createServices: ({ db, log }) => {
+      createServices: ({ db, log, audit }) => {
         const memberRepository = new MemberRepository(db);
         const tierRepository = new TierRepository(db);
-        const programs = new ProgramService(db, new ProgramRepository(db));
+        const programs = new ProgramService(db, new ProgramRepository(db), audit);
         const policyOf = (tenant: string, manager?: EntityManager) => programs.policy(tenant, manager);
         const tierReviews = new TierReviewService(db, new TierReviewRepository(), tierRepository, policyOf, log);
-        const tiers = new TierService(db, tierRepository, policyOf, tierReviews);
+        const tiers = new TierService(db, tierRepository, policyOf, tierReviews, audit);
         const ledgerRepository = new LedgerRepository(db);
-        const members = new MemberService(db, memberRepository, tiers);
+        const members = new MemberService(db, memberRepository, tiers, audit);
         const ledger = new LedgerService(db, ledgerRepository, tiers, (manager, tenant, now) => programs.creditTerms(manager, tenant, now));
         return {
           members,
           tiers,
           ledger,
-          lifecycle: new LifecycleService(ledger, members, tierReviews),
-          apiKeys: new ApiKeyService(db),
+          lifecycle: new LifecycleService(ledger, members, tierReviews, db, audit),
+          audit,
+          apiKeys: new ApiKeyService(db, audit),
           programs,
           memberRepository,
           ledgerRepository,
           tierRepository,
         };
       },
+      privacy: (_services, { db }) => membersPrivacy(db),
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       internalRoutes: (router, services) => {
         ledgerRoutes(router, services);

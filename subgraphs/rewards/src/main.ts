@@ -13,6 +13,8 @@ import { RewardEntity } from './reward/reward.entity';
 import { RewardRepository } from './reward/reward.repository';
 import { RewardService } from './reward/reward.service';
 import { buildRewardsSchema } from './schema';
+import { AuditAndErasure1763800000205 } from './migrations/1763800000205-audit-and-erasure';
+import { rewardsPrivacy } from './redemption/redemption.privacy';
 
 // Parsed once, before anything starts: a bad setting stops the process with every problem listed.
 const config = parseEnv(
@@ -28,21 +30,22 @@ main(() =>
     {
       name: 'rewards',
       entities: [RewardEntity, RedemptionEntity],
-      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203, RedemptionCodes1763800000204],
+      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203, RedemptionCodes1763800000204, AuditAndErasure1763800000205],
       buildSchema: buildRewardsSchema,
       outbox: true,
-      createServices: ({ db, log, membersUrl, serviceSecret }) => {
+      createServices: ({ db, log, membersUrl, serviceSecret, audit }) => {
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'rewards' });
         const rewardRepository = new RewardRepository(db);
         const redemptionRepository = new RedemptionRepository(db);
         return {
-          rewards: new RewardService(db, rewardRepository),
-          redemptions: new RedemptionService(db, redemptionRepository, rewardRepository, ledger, log),
+          rewards: new RewardService(db, rewardRepository, audit),
+          redemptions: new RedemptionService(db, redemptionRepository, rewardRepository, ledger, log, audit),
           rewardRepository,
           redemptionRepository,
           ledger,
         };
       },
+      privacy: (_services, { db }) => rewardsPrivacy(db),
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
       // Settles redemptions a crash or an unreachable ledger left PENDING, and finishes cancellations left CANCELLING.
       onStart: async (services, { log }) =>

@@ -11,9 +11,11 @@ import {
   parseId,
   recoverPending,
   requestFingerprint,
+  requireWritableMember,
   retryTransaction,
   runLedgerStep,
   startRecoveryJob,
+  type AuditLog,
   type Identity,
   type LedgerClient,
   type Logger,
@@ -78,6 +80,7 @@ export class ActivityService {
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
     private readonly options: ActivityOptions,
+    private readonly audit: AuditLog,
   ) {}
 
   async record(identity: Identity, input: ActivityInput): Promise<EarnOutcome> {
@@ -114,6 +117,7 @@ export class ActivityService {
     }
 
     const member = await this.snapshot(tenant, memberId);
+    if (member.status === 'ERASED') throw new NotFoundError('Member', 'memberId', 'The member was erased');
     const facts: ActivityFacts = {
       type: input.type,
       amount: input.type === ActivityType.PURCHASE ? input.amount! : null,
@@ -129,6 +133,7 @@ export class ActivityService {
       // Reservations of one member take the same counters: one that PostgreSQL picks as a
       // deadlock's victim is run again.
       outcome = await retryTransaction(() => this.db.transaction(async (manager) => {
+        await requireWritableMember(manager, tenant, memberId);
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
         const awards = campaigns.length > 0 ? await this.reserve(manager, campaigns, member, facts, input.type === ActivityType.PURCHASE ? 'amount' : 'eventName') : [];
@@ -174,6 +179,13 @@ export class ActivityService {
             },
           },
         ]);
+        await this.audit.record(manager, identity, {
+          action: 'recordActivity',
+          targetType: 'Activity',
+          targetId: activityId,
+          memberId,
+          after: { ...activity, occurredAt: occurredAt.toISOString(), pointsEarned: points },
+        });
         return { activityId, memberId, pointsEarned: points, transactionId: null, awards, terms };
       }));
     } catch (error) {

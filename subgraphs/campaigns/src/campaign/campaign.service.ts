@@ -7,6 +7,7 @@ import {
   appendOutbox,
   parseId,
   timeIdPage,
+  type AuditLog,
   type Identity,
 } from '@loyalty/kit';
 import { isTimeZone, type EligibilitySpec, type RuleSpec } from '../rules/rules';
@@ -64,6 +65,7 @@ export class CampaignService {
   constructor(
     private readonly db: DataSource,
     private readonly repository: CampaignRepository,
+    private readonly audit: AuditLog,
   ) {}
 
   async list(identity: Identity, status: CampaignStatus | null, first: number, after: string | null): Promise<CampaignConnection> {
@@ -77,7 +79,12 @@ export class CampaignService {
   }
 
   async create(identity: Identity, input: CampaignInput): Promise<Campaign> {
-    return toCampaign(await this.repository.insert(this.db.manager, { tenant: identity.tenant, status: 'DRAFT', ...toColumns(input) }));
+    const columns = toColumns(input);
+    return this.db.transaction(async (manager) => {
+      const campaign = toCampaign(await this.repository.insert(manager, { tenant: identity.tenant, status: 'DRAFT', ...columns }));
+      await this.audit.record(manager, identity, { action: 'createCampaign', targetType: 'Campaign', targetId: campaign.id, after: campaign });
+      return campaign;
+    });
   }
 
   /**
@@ -93,7 +100,9 @@ export class CampaignService {
         throw new BadInputError('budget.maxPoints', `maxPoints cannot go below the ${campaign.pointsIssued} points already issued`);
       }
       await this.repository.update(manager, campaign.id, { ...columns, updatedAt: new Date() });
-      return toCampaign(await this.repository.get(manager, campaign.id));
+      const after = toCampaign(await this.repository.get(manager, campaign.id));
+      await this.audit.record(manager, identity, { action: 'updateCampaign', targetType: 'Campaign', targetId: campaign.id, before: toCampaign(campaign), after });
+      return after;
     });
   }
 
@@ -119,6 +128,13 @@ export class CampaignService {
         await appendOutbox(manager, [
           { type: 'CAMPAIGN_STATUS_CHANGED', tenant: identity.tenant, key: campaign.id, payload: { campaignId: campaign.id, status: to } },
         ]);
+        await this.audit.record(manager, identity, {
+          action: to === 'ACTIVE' ? 'activateCampaign' : 'pauseCampaign',
+          targetType: 'Campaign',
+          targetId: campaign.id,
+          before: { status: current.status },
+          after: { status: to },
+        });
       }
       return toCampaign(await this.repository.get(manager, campaign.id));
     });

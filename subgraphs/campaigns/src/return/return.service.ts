@@ -8,10 +8,12 @@ import {
   parseId,
   recoverPending,
   requestFingerprint,
+  requireWritableMember,
   retryTransaction,
   runLedgerCall,
   startRecoveryJob,
   type ErrorCode,
+  type AuditLog,
   type Identity,
   type LedgerClient,
   type Logger,
@@ -61,6 +63,7 @@ export class ReturnService {
     private readonly earning: ActivityService,
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
+    private readonly audit: AuditLog,
   ) {}
 
   async record(identity: Identity, input: ReturnInput): Promise<ReturnResultData> {
@@ -77,7 +80,18 @@ export class ReturnService {
 
     let stored: OrderReturn;
     try {
-      stored = await this.db.transaction((manager) => this.reserve(manager, tenant, memberId, input, hash));
+      stored = await this.db.transaction(async (manager) => {
+        await requireWritableMember(manager, tenant, memberId);
+        const reserved = await this.reserve(manager, tenant, memberId, input, hash);
+        await this.audit.record(manager, identity, {
+          action: 'recordReturn',
+          targetType: 'Return',
+          targetId: reserved.id,
+          memberId,
+          after: { orderId: input.orderId, amount: input.amount, points: reserved.points, status: reserved.status },
+        });
+        return reserved;
+      });
     } catch (error) {
       if (!(error instanceof KeyTaken)) throw error;
       const twin = await this.returns.byKey(tenant, input.idempotencyKey);

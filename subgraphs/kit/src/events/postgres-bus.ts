@@ -95,8 +95,9 @@ export class PostgresEventBus implements EventBus {
        ORDER BY e.position`,
       [after, limit, types],
     );
-    const scanned = rows[0]?.scanned ?? undefined;
-    return { events: rows.filter((row) => row.position !== null).map(toBusEvent), scanned: scanned === null ? undefined : String(scanned) };
+    // No row at all, or one whose `scanned` is null: nothing after `after` yet.
+    const scanned = rows[0]?.scanned;
+    return { events: rows.filter((row) => row.position !== null).map(toBusEvent), scanned: scanned == null ? undefined : String(scanned) };
   }
 
   /** Safe to start from: positions are committed in order (see SerializeBusPositions), so none below it can still appear. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { BadInputError, NotFoundError, type Identity, parseId } from '@loyalty/kit';
+import { BadInputError, NotFoundError, type AuditLog, type Identity, parseId } from '@loyalty/kit';
 import { ApiKeyEntity } from './api-key.entity';
 import type { ApiKeyInput } from './api-key.inputs';
 import { toApiKey, type ApiKey, type ApiKeyCreated } from './api-key.type';
@@ -16,34 +16,48 @@ export interface VerifiedApiKey {
 }
 
 export class ApiKeyService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly audit: AuditLog,
+  ) {}
 
   async create(identity: Identity, input: ApiKeyInput): Promise<ApiKeyCreated> {
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new BadInputError('expiresAt', 'expiresAt must lie in the future');
     const secret = `lk_${randomBytes(32).toString('base64url')}`;
-    const entity = await this.db.getRepository(ApiKeyEntity).save({
-      tenant: identity.tenant,
-      name: input.name,
-      scopes: [...new Set(input.scopes)],
-      keyHash: hash(secret),
-      createdBy: identity.principal,
-      createdAt: new Date(),
-      expiresAt: input.expiresAt ?? null,
+    const apiKey = await this.db.transaction(async (manager) => {
+      const entity = await manager.getRepository(ApiKeyEntity).save({
+        tenant: identity.tenant,
+        name: input.name,
+        scopes: [...new Set(input.scopes)],
+        keyHash: hash(secret),
+        createdBy: identity.principal,
+        createdAt: new Date(),
+        expiresAt: input.expiresAt ?? null,
+      });
+      const created = toApiKey(entity);
+      await this.audit.record(manager, identity, { action: 'createApiKey', targetType: 'ApiKey', targetId: created.id, after: created });
+      return created;
     });
-    return { apiKey: toApiKey(entity), secret };
+    return { apiKey, secret };
   }
 
   /** Revoking twice is harmless: the first revocation time stays. */
   async revoke(identity: Identity, id: string): Promise<ApiKey> {
     const keyId = parseId(id, 'id');
-    const repository = this.db.getRepository(ApiKeyEntity);
-    await repository
-      .createQueryBuilder()
-      .update()
-      .set({ revokedAt: () => 'now()' })
-      .where('tenant = :tenant AND id = :keyId AND revoked_at IS NULL', { tenant: identity.tenant, keyId })
-      .execute();
-    const entity = await repository.findOneBy({ tenant: identity.tenant, id: keyId });
+    const entity = await this.db.transaction(async (manager) => {
+      const repository = manager.getRepository(ApiKeyEntity);
+      const { affected } = await repository
+        .createQueryBuilder()
+        .update()
+        .set({ revokedAt: () => 'now()' })
+        .where('tenant = :tenant AND id = :keyId AND revoked_at IS NULL', { tenant: identity.tenant, keyId })
+        .execute();
+      const revoked = await repository.findOneBy({ tenant: identity.tenant, id: keyId });
+      if (revoked && affected) {
+        await this.audit.record(manager, identity, { action: 'revokeApiKey', targetType: 'ApiKey', targetId: keyId, before: { revokedAt: null }, after: { revokedAt: revoked.revokedAt } });
+      }
+      return revoked;
+    });
     if (!entity) throw new NotFoundError('API key');
     return toApiKey(entity);
   }

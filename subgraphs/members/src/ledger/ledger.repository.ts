@@ -78,6 +78,8 @@ export interface LockedAccount {
   balance: number;
   pending: number;
   lifetimeEarned: number;
+  /** The member was erased: the account takes no new moves (its points stay, for exact sums). */
+  closed: boolean;
 }
 
 /**
@@ -194,11 +196,18 @@ export class LedgerRepository {
   }
 
   private async lockAccounts(manager: EntityManager, where: string, params: unknown[], wait = ''): Promise<LockedAccount[]> {
-    const rows = await manager.query<{ member_id: string; tenant: string; balance: number; pending: number; lifetime_earned: number }[]>(
-      `SELECT member_id, tenant, balance, pending, lifetime_earned FROM point_accounts WHERE ${where} FOR UPDATE ${wait}`,
+    const rows = await manager.query<{ member_id: string; tenant: string; balance: number; pending: number; lifetime_earned: number; closed: boolean }[]>(
+      `SELECT member_id, tenant, balance, pending, lifetime_earned, closed FROM point_accounts WHERE ${where} FOR UPDATE ${wait}`,
       params,
     );
-    return rows.map((row) => ({ memberId: row.member_id, tenant: row.tenant, balance: row.balance, pending: row.pending, lifetimeEarned: row.lifetime_earned }));
+    return rows.map((row) => ({
+      memberId: row.member_id,
+      tenant: row.tenant,
+      balance: row.balance,
+      pending: row.pending,
+      lifetimeEarned: row.lifetime_earned,
+      closed: row.closed,
+    }));
   }
 
   /** The members' lots with something due now: pending time over, or expiry passed. */

@@ -22,6 +22,14 @@ export class LedgerResolver {
       expiresAt: input.expiresAt ?? null,
       scope: 'api',
       source: `api:${identity.principal}`,
+      written: (manager, written) =>
+        services.audit.record(manager, identity, {
+          action: 'adjustPoints',
+          targetType: 'Member',
+          targetId: written.memberId,
+          memberId: written.memberId,
+          after: { transactionId: written.id, points: written.points, balanceAfter: written.balanceAfter, reason: written.reason },
+        }),
     });
     return toTransaction(entry);
   }
@@ -47,6 +55,6 @@ export class LedgerResolver {
   @Authorized(access['Mutation.runPointsMaintenance'])
   @Mutation(() => MaintenanceRun, { description: "runs the tenant's points maintenance now: expiry, activation of pending points, reminders, tier review" })
   runPointsMaintenance(@Ctx() { identity, services }: MembersContext): Promise<MaintenanceRun> {
-    return services.lifecycle.maintain(identity.tenant);
+    return services.lifecycle.runNow(identity);
   }
 }

@@ -47,6 +47,8 @@ export interface MoveRequest {
   pendingUntil?: Date | null;
   /** The order an EARN credit was earned on: pending points activate, and returns reverse, by order. */
   orderId?: string | null;
+  /** Runs in the move's transaction once its entry is written (a replay runs nothing): the audit entry. */
+  written?: (manager: EntityManager, entry: LedgerEntryEntity) => Promise<void>;
 }
 
 /** A return's debit: take back `points` the order earned (campaigns computed them from the amounts). */
@@ -180,7 +182,9 @@ export class LedgerService {
         await appendOutbox(manager, events);
         return { refused: error };
       }
-      return this.write(manager, request, key, debit, checked, events);
+      const result = await this.write(manager, request, key, debit, checked, events);
+      await request.written?.(manager, result.entry);
+      return result;
     });
     if ('refused' in outcome) throw outcome.refused;
     return outcome;
@@ -199,6 +203,7 @@ export class LedgerService {
 
   /** Applies the ledger's rules to the locked account. Writes nothing, so a refusal can be kept with the key. */
   private check(account: LockedAccount, request: MoveRequest, debit: boolean): Checked {
+    if (account.closed) throw new NotFoundError('Member', 'memberId', 'The member was erased');
     if (debit && account.balance < -request.points) throw new InsufficientPointsError(account.balance, -request.points);
     const pending = Boolean(request.pendingUntil);
     const balanceAfter = pending ? account.balance : account.balance + request.points;
@@ -344,14 +349,22 @@ export class LedgerService {
   }
 
   /** Makes a member's pending points spendable now: one order's, or all of them. Returns the points activated. */
-  async activatePending(tenant: string, memberId: string, orderId: string | null): Promise<number> {
+  /** `written`: runs in the same transaction with the points activated (the audit entry). */
+  async activatePending(
+    tenant: string,
+    memberId: string,
+    orderId: string | null,
+    written?: (manager: EntityManager, points: number) => Promise<void>,
+  ): Promise<number> {
     return this.db.transaction(async (manager) => {
       const events: OutgoingEvent[] = [];
       const account = await this.lockSettled(manager, tenant, memberId, events);
       const lots = await this.repository.pendingLots(manager, memberId, orderId);
       await this.settleAccounts(manager, [account], events, lots);
       await appendOutbox(manager, events);
-      return lots.filter((lot) => !lot.expires).reduce((sum, lot) => sum + lot.remaining, 0);
+      const points = lots.filter((lot) => !lot.expires).reduce((sum, lot) => sum + lot.remaining, 0);
+      await written?.(manager, points);
+      return points;
     });
   }
 

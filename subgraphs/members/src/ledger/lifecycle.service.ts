@@ -1,4 +1,5 @@
-import { parseId, requireMemberAccess, type Identity } from '@loyalty/kit';
+import type { DataSource } from 'typeorm';
+import { parseId, requireMemberAccess, type AuditLog, type Identity } from '@loyalty/kit';
 import { access } from '../access';
 import type { Loaders } from '../context';
 import type { MemberService } from '../member/member.service';
@@ -18,7 +19,18 @@ export class LifecycleService {
     private readonly ledger: LedgerService,
     private readonly members: MemberService,
     private readonly tierReviews: TierReviewService,
+    private readonly db: DataSource,
+    private readonly audit: AuditLog,
   ) {}
+
+  /** `runPointsMaintenance`: the tenant's maintenance now, and one audit entry for the run (its batches commit on their own). */
+  async runNow(identity: Identity): Promise<MaintenanceRun> {
+    const run = await this.maintain(identity.tenant);
+    await this.db.transaction((manager) =>
+      this.audit.record(manager, identity, { action: 'runPointsMaintenance', targetType: 'Program', targetId: null, after: run }),
+    );
+    return run;
+  }
 
   async maintain(tenant: string | null): Promise<MaintenanceRun> {
     const { activated, expired } = await this.ledger.settleDue(tenant);
@@ -31,7 +43,9 @@ export class LifecycleService {
     const memberId = parseId(input.memberId, 'memberId');
     requireMemberAccess(identity, memberId, access['Mutation.activatePendingPoints']);
     const member = await this.members.getOrFail(identity, loaders, memberId, 'memberId');
-    const pointsActivated = await this.ledger.activatePending(identity.tenant, memberId, input.orderId ?? null);
+    const pointsActivated = await this.ledger.activatePending(identity.tenant, memberId, input.orderId ?? null, (manager, points) =>
+      this.audit.record(manager, identity, { action: 'activatePendingPoints', targetType: 'Member', targetId: memberId, memberId, after: { orderId: input.orderId ?? null, pointsActivated: points } }),
+    );
     loaders.account.clear(memberId);
     return { pointsActivated, member };
   }

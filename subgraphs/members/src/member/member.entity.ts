@@ -8,8 +8,9 @@ export class MemberEntity {
   @Column('text')
   tenant!: string;
 
-  @Column('text')
-  email!: string;
+  /** Null once erased. */
+  @Column('text', { nullable: true })
+  email!: string | null;
 
   @Column('text', { nullable: true })
   name!: string | null;
@@ -24,7 +25,7 @@ export class MemberEntity {
   attributes!: Record<string, unknown>;
 
   @Column('text')
-  status!: 'ACTIVE' | 'SUSPENDED';
+  status!: 'ACTIVE' | 'SUSPENDED' | 'ERASED';
 
   @Column('uuid', { name: 'tier_id', nullable: true })
   tierId!: string | null;

@@ -57,7 +57,7 @@ export class UpdateMemberInput {
 
   @Field(() => MemberStatus, { nullable: true })
   @IsOptional()
-  @IsIn(Object.values(MemberStatus))
+  @IsIn([MemberStatus.ACTIVE, MemberStatus.SUSPENDED], { message: "status may be ACTIVE or SUSPENDED (erasure is eraseMember)" })
   status?: MemberStatus | null;
 }
 

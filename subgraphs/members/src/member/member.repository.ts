@@ -98,11 +98,59 @@ export class MemberRepository {
     return true;
   }
 
-  async update(tenant: string, id: string, changes: Partial<MemberEntity>): Promise<MemberEntity | null> {
-    const repository = this.db.getRepository(MemberEntity);
-    if (Object.keys(changes).length > 0) {
-      await repository.update({ tenant, id }, { ...changes, updatedAt: new Date() } as QueryDeepPartialEntity<MemberEntity>);
-    }
+  /** The member, row-locked until the transaction ends (changes of one member queue behind each other). */
+  async lock(manager: EntityManager, tenant: string, id: string): Promise<MemberEntity | null> {
+    return manager.getRepository(MemberEntity).findOne({ where: { tenant, id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(manager: EntityManager, tenant: string, id: string, changes: Partial<MemberEntity>): Promise<MemberEntity | null> {
+    const repository = manager.getRepository(MemberEntity);
+    await repository.update({ tenant, id }, { ...changes, updatedAt: new Date() } as QueryDeepPartialEntity<MemberEntity>);
     return repository.findOneBy({ tenant, id });
+  }
+
+  /**
+   * Closes the member's account to new moves, taking its lock first as every move of points does
+   * (account, then member row: one lock order, no deadlock with a move that changes the tier).
+   */
+  async closeAccount(manager: EntityManager, tenant: string, id: string): Promise<void> {
+    await manager.query('UPDATE point_accounts SET closed = true WHERE member_id = $1 AND tenant = $2', [id, tenant]);
+  }
+
+  /** Removes the personal data, sets ERASED, and opens the erasure with this service's confirmation. */
+  async erase(manager: EntityManager, tenant: string, id: string, requestedBy: string, service: string): Promise<MemberEntity> {
+    await manager.query(
+      `UPDATE members SET email = NULL, name = NULL, external_id = NULL, attributes = '{}', status = 'ERASED',
+              consent_marketing_email = false, consent_marketing_sms = false, consent_marketing_push = false,
+              consents_updated_at = now(), updated_at = now()
+       WHERE tenant = $1 AND id = $2`,
+      [tenant, id],
+    );
+    await manager.query(
+      `INSERT INTO member_erasures (member_id, tenant, requested_by, confirmations) VALUES ($1, $2, $3, jsonb_build_object($4::text, now()))`,
+      [id, tenant, requestedBy, service],
+    );
+    return (await this.find(manager, tenant, id))!;
+  }
+
+  /** Records a service's confirmation; completes the erasure once every one of `services` confirmed. False: no such erasure. */
+  async confirmErasure(tenant: string, memberId: string, service: string, services: readonly string[]): Promise<boolean> {
+    const [, changed] = await this.db.query<[unknown[], number]>(
+      `UPDATE member_erasures SET confirmations = confirmations || jsonb_build_object($3::text, now()),
+              completed_at = CASE WHEN (confirmations || jsonb_build_object($3::text, now())) ?& $4::text[] THEN COALESCE(completed_at, now()) END
+       WHERE tenant = $1 AND member_id = $2`,
+      [tenant, memberId, service, services],
+    );
+    return changed > 0;
+  }
+
+  /** Erasures of members by id (batch for DataLoader). */
+  async erasures(tenant: string, ids: readonly string[]): Promise<Map<string, { requestedAt: Date; completedAt: Date | null; confirmedBy: string[] }>> {
+    const rows = await this.db.query<{ member_id: string; requested_at: Date; completed_at: Date | null; confirmed_by: string[] }[]>(
+      `SELECT member_id, requested_at, completed_at, ARRAY(SELECT jsonb_object_keys(confirmations) ORDER BY 1) AS confirmed_by
+       FROM member_erasures WHERE tenant = $1 AND member_id = ANY($2::uuid[])`,
+      [tenant, ids],
+    );
+    return new Map(rows.map((row) => [row.member_id, { requestedAt: row.requested_at, completedAt: row.completed_at, confirmedBy: row.confirmed_by }]));
   }
 }

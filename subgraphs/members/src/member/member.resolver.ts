@@ -6,7 +6,7 @@ import { PointsExpiry } from '../ledger/lifecycle.type';
 import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
 import { Tier, TierProgress } from '../tier/tier.type';
 import { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
-import { Member, MemberConnection, PointsAccount } from './member.type';
+import { Member, MemberConnection, MemberErasure, MemberStatus, PointsAccount } from './member.type';
 
 @ArgsType()
 class PageArgs {
@@ -64,6 +64,20 @@ export class MemberResolver {
     @Ctx() { identity, services }: MembersContext,
   ): Promise<Member> {
     return services.members.updateConsents(identity, memberId, input);
+  }
+
+  @Authorized(access['Mutation.eraseMember'])
+  @Mutation(() => Member, {
+    description:
+      "Erases the member's personal data in every subgraph (GDPR Art. 17): it becomes ERASED and can no longer earn, redeem or sign in. Points and reports stay exact. Progress: `erasure`",
+  })
+  eraseMember(@Arg('id', () => ID) id: string, @Ctx() { identity, services }: MembersContext): Promise<Member> {
+    return services.members.erase(identity, id);
+  }
+
+  @FieldResolver(() => MemberErasure, { nullable: true, description: 'The erasure of an ERASED member and which subgraphs confirmed it; null for others' })
+  async erasure(@Root() member: Member, @Ctx() { loaders }: MembersContext): Promise<MemberErasure | null> {
+    return member.status === MemberStatus.ERASED ? loaders.erasure.load(member.id) : null;
   }
 
   @FieldResolver(() => PointsAccount)

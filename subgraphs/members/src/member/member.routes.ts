@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { BadInputError, snapshotsBody, type MemberSnapshot } from '@loyalty/kit';
+import { BadInputError, parseId, snapshotsBody, type MemberSnapshot } from '@loyalty/kit';
 import type { Services } from '../context';
 import { effectiveTier } from '../tier/tier.rule';
 
@@ -26,5 +26,21 @@ export function memberRoutes(router: Router, services: Services): void {
       };
     });
     res.json({ members: snapshots });
+  });
+
+  /** A subgraph confirms it erased what it held of a member (docs/integrations.md, GDPR). */
+  router.post('/erasures/:memberId/confirm', async (req, res) => {
+    const service = (req.body as { service?: unknown }).service;
+    if (typeof service !== 'string') throw new BadInputError('service', 'service is required');
+    await services.members.confirmErasure(req.identity!.tenant, parseId(req.params.memberId, 'memberId'), service);
+    res.json({ confirmed: true });
+  });
+
+  /** For the gateway: whether a member token still speaks for someone who may sign in (not erased). */
+  router.post('/members/sign-in', async (req, res) => {
+    const { tenant, memberId } = req.body as { tenant?: unknown; memberId?: unknown };
+    if (typeof tenant !== 'string' || typeof memberId !== 'string') throw new BadInputError('memberId', 'tenant and memberId are required');
+    const [member] = await services.memberRepository.findByIds(tenant, [memberId]).catch(() => [null]);
+    res.json({ allowed: member ? member.status !== 'ERASED' : true });
   });
 }

@@ -5,6 +5,8 @@ import {
   NotFoundError,
   appendOutbox,
   decodeCursor,
+  redactAuditEntries,
+  type AuditLog,
   encodeCursor,
   pageSize,
   parseId,
@@ -33,6 +35,19 @@ function checkAttributes(attributes: Record<string, unknown>): Record<string, un
   return attributes;
 }
 
+/** A member as audit entries show it before and after a change (personal fields are redacted on erasure). */
+const auditView = (member: MemberEntity) => ({
+  email: member.email,
+  name: member.name,
+  country: member.country,
+  externalId: member.externalId,
+  attributes: member.attributes,
+  status: member.status,
+});
+
+/** Every subgraph that holds data about members, and so confirms an erasure. */
+export const ERASING_SERVICES = ['members', 'campaigns', 'rewards', 'analytics'] as const;
+
 /** Maps a unique-index violation to the field a client sent. */
 function duplicateField(error: unknown): never {
   const constraint = uniqueViolation(error);
@@ -46,6 +61,7 @@ export class MemberService {
     private readonly db: DataSource,
     private readonly repository: MemberRepository,
     private readonly tiers: TierService,
+    private readonly audit: AuditLog,
   ) {}
 
   async get(identity: Identity, loaders: Loaders, id: string, field = 'id'): Promise<Member | null> {
@@ -95,6 +111,7 @@ export class MemberService {
         await appendOutbox(manager, [
           { type: 'MEMBER_ENROLLED', tenant: identity.tenant, key: member.id, payload: { memberId: member.id, country: member.country } },
         ]);
+        await this.audit.record(manager, identity, { action: 'enrollMember', targetType: 'Member', targetId: member.id, memberId: member.id, after: auditView(member) });
         return member;
       })
       .catch(duplicateField);
@@ -112,8 +129,14 @@ export class MemberService {
       (['marketingEmail', 'marketingSms', 'marketingPush'] as const).flatMap((channel) => (typeof input[channel] === 'boolean' ? [[channel, input[channel]]] : [])),
     );
     const entity = await this.db.transaction(async (manager) => {
-      if (Object.keys(changes).length > 0 && !(await this.repository.setConsents(manager, identity.tenant, memberId, changes, identity.principal))) return null;
-      return this.repository.find(manager, identity.tenant, memberId);
+      const before = await this.repository.lock(manager, identity.tenant, memberId);
+      if (!before) return null;
+      if (Object.keys(changes).length === 0) return before;
+      if (before.status === 'ERASED') throw new ConflictError('memberId', 'The member was erased');
+      await this.repository.setConsents(manager, identity.tenant, memberId, changes, identity.principal);
+      const after = (await this.repository.find(manager, identity.tenant, memberId))!;
+      await this.audit.record(manager, identity, { action: 'updateConsents', targetType: 'Member', targetId: memberId, memberId, before: consentsOf(before), after: consentsOf(after) });
+      return after;
     });
     if (!entity) throw new NotFoundError('Member', 'memberId');
     return toMember(entity);
@@ -127,8 +150,51 @@ export class MemberService {
     if (input.country !== undefined) changes.country = input.country?.toUpperCase() ?? null;
     if (input.attributes != null) changes.attributes = checkAttributes(input.attributes);
     if (input.status != null) changes.status = input.status;
-    const entity = await this.repository.update(identity.tenant, memberId, changes).catch(duplicateField);
-    if (!entity) throw new NotFoundError('Member', 'id');
+    const entity = await this.db
+      .transaction(async (manager) => {
+        const before = await this.repository.lock(manager, identity.tenant, memberId);
+        if (!before) throw new NotFoundError('Member', 'id');
+        if (Object.keys(changes).length === 0) return before;
+        if (before.status === 'ERASED') throw new ConflictError('id', 'The member was erased');
+        const after = (await this.repository.update(manager, identity.tenant, memberId, changes))!;
+        await this.audit.record(manager, identity, { action: 'updateMember', targetType: 'Member', targetId: memberId, memberId, before: auditView(before), after: auditView(after) });
+        return after;
+      })
+      .catch(duplicateField);
     return toMember(entity);
   }
+
+  /**
+   * Erases the member's personal data here (email, name, external id, attributes, consents) and
+   * in the audit entries about it, sets ERASED, and sends MEMBER_ERASED, which every other
+   * subgraph acts on and confirms (`confirmErasure`). Points, tier and country stay: ledger sums
+   * and reports do not change. Erasing an erased member changes nothing.
+   */
+  async erase(identity: Identity, id: string): Promise<Member> {
+    const memberId = parseId(id, 'id');
+    const entity = await this.db.transaction(async (manager) => {
+      await this.repository.closeAccount(manager, identity.tenant, memberId);
+      const before = await this.repository.lock(manager, identity.tenant, memberId);
+      if (!before) throw new NotFoundError('Member', 'id');
+      if (before.status === 'ERASED') return before;
+      await redactAuditEntries(manager, identity.tenant, memberId);
+      const after = await this.repository.erase(manager, identity.tenant, memberId, identity.principal, 'members');
+      await this.audit.record(manager, identity, { action: 'eraseMember', targetType: 'Member', targetId: memberId, memberId, before: { status: before.status }, after: { status: after.status } });
+      await appendOutbox(manager, [{ type: 'MEMBER_ERASED', tenant: identity.tenant, key: memberId, payload: { memberId } }]);
+      return after;
+    });
+    return toMember(entity);
+  }
+
+  /** A subgraph confirms it erased what it held of the member; the erasure completes with the last one. */
+  async confirmErasure(tenant: string, memberId: string, service: string): Promise<void> {
+    if (!(ERASING_SERVICES as readonly string[]).includes(service)) throw new BadInputError('service', `service must be one of: ${ERASING_SERVICES.join(', ')}`);
+    if (!(await this.repository.confirmErasure(tenant, memberId, service, ERASING_SERVICES))) throw new NotFoundError('Erasure', 'memberId');
+  }
 }
+
+const consentsOf = (member: MemberEntity) => ({
+  marketingEmail: member.consentMarketingEmail,
+  marketingSms: member.consentMarketingSms,
+  marketingPush: member.consentMarketingPush,
+});

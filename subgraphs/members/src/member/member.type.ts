@@ -5,8 +5,28 @@ import type { MemberEntity } from './member.entity';
 export enum MemberStatus {
   ACTIVE = 'ACTIVE',
   SUSPENDED = 'SUSPENDED',
+  ERASED = 'ERASED',
 }
-registerEnumType(MemberStatus, { name: 'MemberStatus' });
+registerEnumType(MemberStatus, {
+  name: 'MemberStatus',
+  valuesConfig: {
+    ACTIVE: { description: 'earns and redeems' },
+    SUSPENDED: { description: 'earns nothing and cannot redeem until reactivated' },
+    ERASED: { description: 'personal data erased on request (eraseMember): cannot earn, redeem or sign in, for good' },
+  },
+});
+
+@ObjectType({ description: "The progress of a member's erasure: every subgraph confirms it removed what it held." })
+export class MemberErasure {
+  @Field()
+  requestedAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: 'When the last subgraph confirmed; null while some have not' })
+  completedAt!: Date | null;
+
+  @Field(() => [String], { description: 'The subgraphs that confirmed, e.g. members, campaigns, rewards, analytics' })
+  confirmedBy!: string[];
+}
 
 @ObjectType({ description: 'What a member agreed to be contacted by for marketing. Every channel is off until given.' })
 export class Consents {
@@ -29,7 +49,7 @@ export class Member {
   @Field(() => ID)
   id!: string;
 
-  @Field()
+  @Field({ description: 'empty once the member is erased' })
   email!: string;
 
   @Field(() => String, { nullable: true })
@@ -62,7 +82,7 @@ export class Member {
 
 export const toMember = (entity: MemberEntity): Member => ({
   id: entity.id,
-  email: entity.email,
+  email: entity.email ?? '',
   name: entity.name,
   country: entity.country,
   externalId: entity.externalId,

@@ -2,7 +2,7 @@ import type { CreditTerms } from '../ledger/ledger.service';
 import { lotExpiry } from './expiry.rule';
 import { isDeepStrictEqual } from 'node:util';
 import type { DataSource, EntityManager } from 'typeorm';
-import { BadInputError, type Identity } from '@loyalty/kit';
+import { BadInputError, type AuditLog, type Identity } from '@loyalty/kit';
 import { canonicalTimeZone, isTimeZone } from './calendar';
 import type { ExpiryPolicyInput, ProgramInput, TierPolicyInput } from './program.inputs';
 import { defaultProgramPolicy, type ExpiryPolicySpec, type ProgramPolicy, type TierPolicySpec } from './program.policy';
@@ -55,6 +55,7 @@ export class ProgramService {
   constructor(
     private readonly db: DataSource,
     private readonly repository: ProgramRepository,
+    private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -83,6 +84,7 @@ export class ProgramService {
       if (isDeepStrictEqual(before, after)) return before;
       await this.repository.save(manager, identity.tenant, after);
       await this.repository.recordChange(manager, identity.tenant, identity.principal, before, after);
+      await this.audit.record(manager, identity, { action: 'updateProgram', targetType: 'Program', targetId: null, before, after });
       return after;
     });
   }

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Identity } from '@loyalty/kit';
+import type { AuditLog, Identity } from '@loyalty/kit';
 import type { Loaders } from '../context';
 import type { PolicyOf, TierReviewService } from './tier-review.service';
 import type { TierInput } from './tier.inputs';
@@ -14,6 +14,7 @@ export class TierService {
     private readonly repository: TierRepository,
     private readonly policyOf: PolicyOf,
     private readonly reviews: TierReviewService,
+    private readonly audit: AuditLog,
   ) {}
 
   async list(loaders: Loaders): Promise<Tier[]> {
@@ -29,6 +30,7 @@ export class TierService {
     const { tier, thresholdChanged } = await this.db.transaction(async (manager) => {
       const saved = await this.repository.upsert(manager, identity.tenant, input);
       if (saved.thresholdChanged) await this.reviews.reopen(manager, identity.tenant);
+      await this.audit.record(manager, identity, { action: 'upsertTier', targetType: 'Tier', targetId: saved.tier.id, after: toTier(saved.tier) });
       return saved;
     });
     if (thresholdChanged) await this.reviews.afterThresholdChange(identity.tenant);

@@ -144,11 +144,13 @@ export class RedemptionRepository {
   }
 
   /** COMPLETED → CANCELLING, with the reason; never once a till has fulfilled the code. */
-  async startCancel(manager: EntityManager, id: string, reason: string | null): Promise<void> {
-    await manager.query(`UPDATE redemptions SET status = 'CANCELLING', cancel_reason = $2, updated_at = now() WHERE id = $1 AND status = 'COMPLETED' AND fulfilled_at IS NULL`, [
-      id,
-      reason,
-    ]);
+  /** COMPLETED → CANCELLING with the reason; true if this call did it. */
+  async startCancel(manager: EntityManager, id: string, reason: string | null): Promise<boolean> {
+    const [, changed] = await manager.query<[unknown[], number]>(
+      `UPDATE redemptions SET status = 'CANCELLING', cancel_reason = $2, updated_at = now() WHERE id = $1 AND status = 'COMPLETED' AND fulfilled_at IS NULL`,
+      [id, reason],
+    );
+    return changed > 0;
   }
 
   /** CANCELLING → CANCELLED with the ledger's refund; true if this call did it. */

@@ -9,10 +9,12 @@ import {
   parseId,
   recoverPending,
   requestFingerprint,
+  requireWritableMember,
   requireMemberAccess,
   runLedgerStep,
   startRecoveryJob,
   uniqueViolation,
+  type AuditLog,
   type Identity,
   type LedgerClient,
   type Logger,
@@ -71,6 +73,7 @@ export class RedemptionService {
     private readonly rewards: RewardRepository,
     private readonly ledger: LedgerClient,
     private readonly log: Logger,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Unknown codes per caller and minute (in memory, per replica). */
@@ -101,6 +104,14 @@ export class RedemptionService {
           if (!id) return null;
           const taken = await this.redemptions.get(manager, id);
           await appendOutbox(manager, [this.event('REDEMPTION_FULFILLED', taken)]);
+          await this.audit.record(manager, identity, {
+            action: 'fulfilRedemption',
+            targetType: 'Redemption',
+            targetId: id,
+            memberId: taken.memberId,
+            before: { fulfilledAt: null },
+            after: { fulfilledAt: new Date(taken.fulfilledAt!).toISOString(), storeId: taken.fulfilledStoreId },
+          });
           return taken;
         });
     if (fulfilled) return toRedemption(fulfilled);
@@ -141,6 +152,7 @@ export class RedemptionService {
       const since = await this.redemptions.clock();
       const member = await this.snapshot(tenant, memberId);
       if (member === null) throw new NotFoundError('Member', 'memberId');
+      if (member?.status === 'ERASED') throw new NotFoundError('Member', 'memberId', 'The member was erased');
       // Only the gates that need nothing but the member can be decided yet.
       const early = member ? refusal({ member }) : null;
       if (early) throw early;
@@ -152,6 +164,7 @@ export class RedemptionService {
       let reserved: RedemptionEntity;
       try {
         reserved = await this.db.transaction(async (manager) => {
+          await requireWritableMember(manager, tenant, memberId);
           // One member's redemptions are serialised (across rewards and replicas), so the points its
           // unfinished ones hold, and its redemptions counting towards the reward's limit, are known.
           await this.redemptions.lockMember(manager, tenant, memberId);
@@ -189,6 +202,13 @@ export class RedemptionService {
           // Last, so the reward row is locked only for the commit.
           const out = await this.takeStock(manager, reward, rewardId);
           if (out) throw out; // rolls back the redemption stored above
+          await this.audit.record(manager, identity, {
+            action: 'redeemReward',
+            targetType: 'Redemption',
+            targetId: stored.id,
+            memberId,
+            after: { rewardId, pointsSpent: stored.pointsSpent, storeId: stored.storeId, channel: stored.channel, status: stored.status },
+          });
           return stored;
         });
       } catch (error) {
@@ -314,8 +334,21 @@ export class RedemptionService {
     if (!redemption) throw new NotFoundError('Redemption');
     if (redemption.fulfilledAt) throw new ConflictError('id', 'A fulfilled redemption cannot be cancelled: the reward was handed over');
     if (redemption.status === 'COMPLETED') {
-      await this.redemptions.startCancel(this.db.manager, redemption.id, reason?.slice(0, 500) ?? null);
-      redemption = await this.redemptions.get(this.db.manager, redemption.id);
+      const started = redemption;
+      redemption = await this.db.transaction(async (manager) => {
+        const cancelling = await this.redemptions.startCancel(manager, started.id, reason?.slice(0, 500) ?? null);
+        if (cancelling) {
+          await this.audit.record(manager, identity, {
+            action: 'cancelRedemption',
+            targetType: 'Redemption',
+            targetId: started.id,
+            memberId: started.memberId,
+            before: { status: 'COMPLETED' },
+            after: { status: 'CANCELLING', reason: reason ?? null },
+          });
+        }
+        return this.redemptions.get(manager, started.id);
+      });
     }
     if (redemption.status === 'CANCELLING') redemption = await this.finishCancel(redemption);
     if (redemption.status === 'CANCELLED' || redemption.status === 'CANCELLING') return toRedemption(redemption);

@@ -62,6 +62,11 @@ export class RewardRepository {
   }
 
   /** Writes `columns` and reads the reward back as stored; null if the tenant has no reward by that id. */
+  /** The reward, row-locked until the transaction ends. */
+  lock(manager: EntityManager, tenant: string, id: string): Promise<RewardEntity | null> {
+    return manager.getRepository(RewardEntity).findOne({ where: { tenant, id }, lock: { mode: 'pessimistic_write' } });
+  }
+
   async update(manager: EntityManager, tenant: string, id: string, columns: Partial<RewardEntity>): Promise<RewardEntity | null> {
     const repository = manager.getRepository(RewardEntity);
     const result = await repository.update({ tenant, id }, columns);

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { BadInputError, NotFoundError, parseId, timeIdPage, type Identity } from '@loyalty/kit';
+import { BadInputError, NotFoundError, parseId, timeIdPage, type AuditLog, type Identity } from '@loyalty/kit';
 import { seesWholeCatalog } from './reward.availability';
 import type { RewardEntity } from './reward.entity';
 import type { RewardInput } from './reward.inputs';
@@ -30,6 +30,7 @@ export class RewardService {
   constructor(
     private readonly db: DataSource,
     private readonly repository: RewardRepository,
+    private readonly audit: AuditLog,
   ) {}
 
   /** The catalog as `identity` may see it: a member or a catalog key gets what `activeOnly: true` lists, whatever it asks for. */
@@ -45,12 +46,23 @@ export class RewardService {
   }
 
   async create(identity: Identity, input: RewardInput): Promise<Reward> {
-    return toReward(await this.repository.insert(this.db.manager, { tenant: identity.tenant, ...columns(input) }));
+    const values = columns(input);
+    return this.db.transaction(async (manager) => {
+      const reward = toReward(await this.repository.insert(manager, { tenant: identity.tenant, ...values }));
+      await this.audit.record(manager, identity, { action: 'createReward', targetType: 'Reward', targetId: reward.id, after: reward });
+      return reward;
+    });
   }
 
   async update(identity: Identity, id: string, input: RewardInput): Promise<Reward> {
-    const updated = await this.repository.update(this.db.manager, identity.tenant, parseId(id, 'id'), columns(input));
-    if (!updated) throw new NotFoundError('Reward');
-    return toReward(updated);
+    const rewardId = parseId(id, 'id');
+    const values = columns(input);
+    return this.db.transaction(async (manager) => {
+      const before = await this.repository.lock(manager, identity.tenant, rewardId);
+      if (!before) throw new NotFoundError('Reward');
+      const after = toReward((await this.repository.update(manager, identity.tenant, rewardId, values))!);
+      await this.audit.record(manager, identity, { action: 'updateReward', targetType: 'Reward', targetId: rewardId, before: toReward(before), after });
+      return after;
+    });
   }
 }

@@ -1,0 +1,24 @@
+import type { DataSource } from 'typeorm';
+import type { MemberPrivacy } from '@loyalty/kit';
+
+/**
+ * What the reports keep about a member: the days it was active and the campaigns it earned from,
+ * by id only. They hold no personal data, so an erasure removes nothing here (and totals stay
+ * exact); analytics still confirms it, like every subgraph.
+ */
+export function analyticsPrivacy(db: DataSource): MemberPrivacy {
+  return {
+    async exportMember(tenant, memberId) {
+      const [days, campaigns] = await Promise.all([
+        db.query<{ day: string }[]>(`SELECT to_char(day, 'YYYY-MM-DD') AS day FROM member_days WHERE tenant = $1 AND member_id = $2 ORDER BY day`, [tenant, memberId]),
+        db.query<{ campaignId: string }[]>(
+          `SELECT m.campaign_id AS "campaignId" FROM campaign_members m JOIN campaign_stats s ON s.campaign_id = m.campaign_id
+           WHERE s.tenant = $1 AND m.member_id = $2 ORDER BY 1`,
+          [tenant, memberId],
+        ),
+      ]);
+      return { activeDays: days.map((d) => d.day), campaignsEarnedFrom: campaigns.map((c) => c.campaignId) };
+    },
+    eraseMember: async () => undefined,
+  };
+}

@@ -1,0 +1,33 @@
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Int, Query, Resolver } from 'type-graphql';
+import { JSONScalar, gate } from '@loyalty/kit';
+import { access } from '../access';
+import type { AnalyticsContext } from '../context';
+import { AuditEntry, AuditEntryConnection, AuditFilter } from './compliance.type';
+
+@ArgsType()
+class PageArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20 })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+}
+
+@Resolver(() => AuditEntry)
+export class ComplianceResolver {
+  @Authorized(access['Query.auditLog'])
+  @Query(() => AuditEntryConnection, { description: 'Every staff and API-key mutation of every subgraph, newest first' })
+  auditLog(
+    @Arg('filter', () => AuditFilter, { nullable: true }) filter: AuditFilter | null,
+    @Args(() => PageArgs) { first, after }: PageArgs,
+    @Ctx() { identity, services }: AnalyticsContext,
+  ): Promise<AuditEntryConnection> {
+    return services.compliance.auditLog(identity, filter, first ?? 20, after ?? null);
+  }
+
+  @Authorized(gate(access['Query.memberDataExport']))
+  @Query(() => JSONScalar, { description: 'Everything every subgraph holds about the member, as one JSON document (GDPR Art. 15 and 20)' })
+  memberDataExport(@Arg('memberId', () => ID) memberId: string, @Ctx() { identity, services }: AnalyticsContext): Promise<Record<string, unknown>> {
+    return services.compliance.memberDataExport(identity, memberId);
+  }
+}
