@@ -106,8 +106,8 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
     CAMPAIGNS_URL: urls.campaigns,
     REWARDS_URL: urls.rewards,
   });
-  const startSubgraph = async (name) => {
-    const child = spawnService(name, join(root, 'subgraphs', name, 'dist', 'main.js'), subgraphEnv(name));
+  const startSubgraph = async (name, extraEnv = {}) => {
+    const child = spawnService(name, join(root, 'subgraphs', name, 'dist', 'main.js'), { ...subgraphEnv(name), ...extraEnv });
     await waitHealthy(urls[name], child, name);
   };
   const stopChild = async (name, signal = 'SIGTERM') => {
@@ -144,10 +144,10 @@ export async function startSystem({ serverUrl, dataDir, dbPrefix = 'loyalty_', p
       stop,
       /** The process id of a running service (for reading its CPU time from /proc). */
       pid: (name) => children.get(name)?.pid,
-      /** Stops one service (SIGKILL for a crash) and returns a function that starts it again. */
+      /** Stops one service (SIGKILL for a crash) and returns a function that starts it again (with `extraEnv` on top). */
       async kill(name, signal = 'SIGKILL') {
         await stopChild(name, signal);
-        return () => startSubgraph(name);
+        return (extraEnv) => startSubgraph(name, extraEnv);
       },
     };
   } catch (error) {

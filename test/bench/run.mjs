@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { EVENTS, REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
+import { printAudit, runAudit } from './audit.mjs';
 import { runExpiryBench } from './expiry.mjs';
 import { runFanout } from './fanout.mjs';
 import { printGatewayComparison, runGatewayComparison } from './gateways.mjs';
@@ -188,6 +189,7 @@ await runBench(async (system) => {
   const activities = pool(writeRounds.map((r) => r[2]));
   const lifecycle = await runReturns({ kit, system, runId, runPhase, pool, graphql, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / ROUNDS, warmup: WARMUP_SECONDS });
   const writesAtScale = await runWrites({ kit, system, runId, runPhase, pool, graphql, log, rounds: 2, seconds: 4, warmup: WARMUP_SECONDS });
+  const audit = await runAudit({ kit, system, runId, runPhase, pool, graphql, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / ROUNDS, warmup: WARMUP_SECONDS });
 
   // The ledger must agree with itself and with every answer: balance = sum of entries = sum of
   // open lots, and at least one entry per answered write (requests still in flight when a run
@@ -276,6 +278,7 @@ await runBench(async (system) => {
   }
   printTierReview(tierReview, verdict);
   printWrites(writesAtScale, verdict);
+  printAudit(audit, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
   printGatewayComparison(peers);
 });
