@@ -138,15 +138,15 @@ export class ActivityRepository {
   }
 
   /** Stores the activity; null when one with its idempotency key is stored already (nothing written). */
-  async insert(manager: EntityManager, activity: NewActivity): Promise<string | null> {
+  async insert(manager: EntityManager, id: string, activity: NewActivity): Promise<string | null> {
     const [row] = await manager.query<{ id: string }[]>(
       `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
-         occurred_at, idempotency_key, request_hash, points_earned, credit_status, credit_order_id, credit_pending_until)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         occurred_at, idempotency_key, request_hash, points_earned, credit_status, credit_order_id, credit_pending_until, id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
        ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
       [activity.tenant, activity.memberId, activity.type, activity.amount, activity.currency, activity.orderId, activity.storeId, activity.channel,
         activity.eventName, activity.occurredAt, activity.idempotencyKey, activity.requestHash, activity.pointsEarned, activity.creditStatus,
-        activity.creditOrderId, activity.creditPendingUntil],
+        activity.creditOrderId, activity.creditPendingUntil, id],
     );
     return row?.id ?? null;
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   BadInputError,
@@ -132,8 +133,18 @@ export class ActivityService {
     try {
       // Reservations of one member take the same counters: one that PostgreSQL picks as a
       // deadlock's victim is run again.
+      // Its id is chosen here, so its audit entry is written before the reservation takes the
+      // campaigns' budget rows (which every activity of the tenant queues on until commit).
+      const id = randomUUID();
       outcome = await retryTransaction(() => this.db.transaction(async (manager) => {
         await requireWritableMember(manager, tenant, memberId);
+        await this.audit.record(manager, identity, {
+          action: 'recordActivity',
+          targetType: 'Activity',
+          targetId: id,
+          memberId,
+          after: { ...activity, occurredAt: occurredAt.toISOString() },
+        });
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
         const awards = campaigns.length > 0 ? await this.reserve(manager, campaigns, member, facts, input.type === ActivityType.PURCHASE ? 'amount' : 'eventName') : [];
@@ -144,7 +155,7 @@ export class ActivityService {
           creditPendingUntil: points > 0 ? pendingUntil(facts, awards) : null,
         };
         const activityId = await this.activities
-          .insert(manager, {
+          .insert(manager, id, {
             tenant,
             ...activity,
             occurredAt,
@@ -179,13 +190,6 @@ export class ActivityService {
             },
           },
         ]);
-        await this.audit.record(manager, identity, {
-          action: 'recordActivity',
-          targetType: 'Activity',
-          targetId: activityId,
-          memberId,
-          after: { ...activity, occurredAt: occurredAt.toISOString(), pointsEarned: points },
-        });
         return { activityId, memberId, pointsEarned: points, transactionId: null, awards, terms };
       }));
     } catch (error) {

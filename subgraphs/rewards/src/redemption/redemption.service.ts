@@ -199,9 +199,6 @@ export class RedemptionService {
             memberChecked: member !== undefined,
           });
           if (!stored) throw new KeyTaken();
-          // Last, so the reward row is locked only for the commit.
-          const out = await this.takeStock(manager, reward, rewardId);
-          if (out) throw out; // rolls back the redemption stored above
           await this.audit.record(manager, identity, {
             action: 'redeemReward',
             targetType: 'Redemption',
@@ -209,6 +206,9 @@ export class RedemptionService {
             memberId,
             after: { rewardId, pointsSpent: stored.pointsSpent, storeId: stored.storeId, channel: stored.channel, status: stored.status },
           });
+          // Last, so the reward row is locked only for the commit.
+          const out = await this.takeStock(manager, reward, rewardId);
+          if (out) throw out; // rolls back the redemption and its audit entry stored above
           return stored;
         });
       } catch (error) {
