@@ -1,4 +1,4 @@
-import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { ArgsType, Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { BadInputError } from './errors';
 import { UUID } from './ids';
@@ -67,6 +67,16 @@ export function ConnectionType<T extends object>(name: string, node: ClassType<T
     }
   }
   return ConnectionClass;
+}
+
+/** `first` and `after` of a Relay connection field (`@Args(() => PageArgs)`). */
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20 })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
 }
 
 export const MAX_PAGE_SIZE = 100;

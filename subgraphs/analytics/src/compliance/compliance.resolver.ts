@@ -1,17 +1,8 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Int, Query, Resolver } from 'type-graphql';
-import { JSONScalar, gate } from '@loyalty/kit';
+import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { JSONScalar, PageArgs, gate } from '@loyalty/kit';
 import { access } from '../access';
 import type { AnalyticsContext } from '../context';
 import { AuditEntry, AuditEntryConnection, AuditFilter } from './compliance.type';
-
-@ArgsType()
-class PageArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20 })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true })
-  after?: string | null;
-}
 
 @Resolver(() => AuditEntry)
 export class ComplianceResolver {

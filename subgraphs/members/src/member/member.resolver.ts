@@ -1,5 +1,5 @@
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { BadInputError, decodeCursor, encodeCursor, gate, pageSize } from '@loyalty/kit';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { BadInputError, PageArgs, decodeCursor, encodeCursor, gate, pageSize } from '@loyalty/kit';
 import { access } from '../access';
 import type { MembersContext } from '../context';
 import { PointsExpiry } from '../ledger/lifecycle.type';
@@ -7,15 +7,6 @@ import { PointsTransactionConnection, toTransaction } from '../ledger/transactio
 import { Tier, TierProgress } from '../tier/tier.type';
 import { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
 import { Member, MemberConnection, MemberErasure, MemberStatus, PointsAccount } from './member.type';
-
-@ArgsType()
-class PageArgs {
-  @Field(() => Int, { nullable: true, defaultValue: 20 })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true })
-  after?: string | null;
-}
 
 @Resolver(() => Member)
 export class MemberResolver {
