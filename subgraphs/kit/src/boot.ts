@@ -63,7 +63,7 @@ export async function runSubgraph<TServices, TContext extends RequestContext>(
   );
   const busUrl = config.EVENT_BUS_URL ?? siblingDatabaseUrl(config.DATABASE_URL, 'loyalty_events');
   await migrateEventBus(busUrl);
-  const bus = await PostgresEventBus.connect(busUrl);
+  const bus = await PostgresEventBus.connect(busUrl, log);
   const deps: SubgraphDeps = { db, bus, log, serviceSecret, membersUrl: config.MEMBERS_URL };
   const services = await definition.createServices(deps);
   const stopBackground = await definition.onStart?.(services, deps);

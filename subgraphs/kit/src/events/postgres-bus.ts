@@ -95,7 +95,8 @@ export class PostgresEventBus implements EventBus {
        ORDER BY e.position`,
       [after, limit, types],
     );
-    const scanned = rows[0]?.scanned ?? undefined;
+    // Nothing after `after`: the one row of `last` carries a NULL.
+    const scanned = rows[0]?.scanned ?? null;
     return { events: rows.filter((row) => row.position !== null).map(toBusEvent), scanned: scanned === null ? undefined : String(scanned) };
   }
 
