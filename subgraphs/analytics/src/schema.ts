@@ -2,10 +2,11 @@ import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '@loyalty/kit';
 import { CampaignPerformanceResolver, StatsResolver } from './stats/stats.resolver';
 import { Campaign } from './stats/stats.type';
+import { WebhookResolver } from './webhook/webhook.resolver';
 
 export function buildAnalyticsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [StatsResolver, CampaignPerformanceResolver],
+    resolvers: [StatsResolver, CampaignPerformanceResolver, WebhookResolver],
     // Reachable from no query here: Campaign is only extended with its performance.
     orphanedTypes: [Campaign],
     references: {
