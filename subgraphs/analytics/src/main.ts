@@ -31,7 +31,7 @@ const config = parseEnv(
       // No answer within this is a failed attempt.
       WEBHOOK_TIMEOUT_MS: ms(10_000, 100).pipe(z.number().max(120_000)),
       // Deliveries in flight per endpoint (all replicas together), and per replica (all endpoints).
-      WEBHOOK_CONCURRENCY: ms(8),
+      WEBHOOK_CONCURRENCY: ms(16),
       WEBHOOK_CAPACITY: ms(256),
       WEBHOOK_POLL_MS: ms(250, 10),
       // How long a claimed delivery is held before another replica may take it (its sender died):

@@ -210,11 +210,14 @@ export class WebhookRepository {
    */
   async claim(owner: string, limit: number, perEndpoint: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const [rows] = await this.db.query<[ClaimedDelivery[], number]>(
+      // Written so the plan does not depend on statistics (a fresh table has none): each check is a
+      // scalar subquery that reads one index range, never a join the planner may turn inside out.
       `WITH endpoints AS (
-         SELECT e.id, $3::int - (SELECT count(*) FROM webhook_deliveries f
-                                 WHERE f.endpoint_id = e.id AND f.lease_until > now() AND f.status IN ${OPEN})::int AS slots
+         SELECT e.id, $3::int - (SELECT count(*) FROM webhook_deliveries f WHERE f.endpoint_id = e.id AND f.lease_until > now())::int AS slots
          FROM webhook_endpoints e
-         WHERE e.active AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status IN ${OPEN} AND d.next_attempt_at <= now())
+         WHERE e.active
+           AND (SELECT d.next_attempt_at FROM webhook_deliveries d
+                WHERE d.endpoint_id = e.id AND d.status IN ${OPEN} ORDER BY d.next_attempt_at LIMIT 1) <= now()
          ORDER BY random()
          FOR NO KEY UPDATE OF e SKIP LOCKED
        ),
@@ -222,8 +225,9 @@ export class WebhookRepository {
          SELECT d.id FROM endpoints e CROSS JOIN LATERAL (
            SELECT d.id FROM webhook_deliveries d
            WHERE d.endpoint_id = e.id AND d.status IN ${OPEN} AND d.next_attempt_at <= now()
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-                             WHERE p.endpoint_id = d.endpoint_id AND p.key = d.key AND p.position < d.position AND p.status IN ${OPEN})
+             -- the first undelivered of its key: no earlier one is PENDING or FAILED
+             AND d.position = (SELECT min(p.position) FROM webhook_deliveries p
+                               WHERE p.endpoint_id = d.endpoint_id AND p.key = d.key AND p.status IN ${OPEN})
            ORDER BY d.next_attempt_at, d.position
            LIMIT greatest(e.slots, 0)
            FOR UPDATE OF d SKIP LOCKED
