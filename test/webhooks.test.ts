@@ -287,6 +287,33 @@ describe('webhooks', () => {
     assert.ok(r.held() <= 16, `${r.held()} requests held`);
   });
 
+  it('sends a failing endpoint fewer requests at once until it answers again', async () => {
+    const t = await newTenant();
+    const admin = { token: t.admin };
+    const r = await receiver();
+    // Every answer a slow 503. Once a retry arrives the endpoint is failing (a delivery of it is
+    // FAILED, or that retry would not have been claimed): from then on at most 2 requests at once.
+    let failingSince: number | undefined;
+    let most = 0;
+    r.behave('/sick', (request, attempt) => {
+      if (attempt > 1) failingSince ??= request.arrived;
+      if (failingSince !== undefined) {
+        const open = r.at('/sick').filter((q) => q.arrived >= failingSince! && q.status === undefined).length;
+        most = Math.max(most, open);
+      }
+      return { status: 503, delayMs: 150 };
+    });
+    const endpoint = await createEndpoint(admin, r.url('/sick'), ['member.enrolled']);
+    await Promise.all(Array.from({ length: 20 }, () => t.enroll()));
+    await waitFor('every delivery DEAD', async () => {
+      const list = await deliveries(admin, endpoint.id);
+      return list.length === 20 && list.every((d) => d.status === 'DEAD');
+    }, WAIT_MS);
+    assert.ok(failingSince !== undefined && r.at('/sick').filter((q) => q.arrived > failingSince!).length > 10, 'retries were sent');
+    assert.ok(most <= 2, `${most} requests at once to a failing endpoint`);
+    assert.ok(most >= 1);
+  });
+
   it('loses nothing when a dispatcher is SIGKILLed in the middle of deliveries', async () => {
     const t = await newTenant();
     const admin = { token: t.admin };

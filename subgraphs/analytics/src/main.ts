@@ -32,6 +32,8 @@ const config = parseEnv(
       WEBHOOK_TIMEOUT_MS: ms(10_000, 100).pipe(z.number().max(120_000)),
       // Deliveries in flight per endpoint (all replicas together), and per replica (all endpoints).
       WEBHOOK_CONCURRENCY: ms(16),
+      // …and per endpoint while one of its deliveries is FAILED (awaiting a retry).
+      WEBHOOK_FAILING_CONCURRENCY: ms(2),
       WEBHOOK_CAPACITY: ms(256),
       WEBHOOK_POLL_MS: ms(250, 10),
       // How long a claimed delivery is held before another replica may take it (its sender died):
@@ -69,6 +71,7 @@ main(() =>
                 schedule: { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: config.WEBHOOK_RETRY_MAX_DELAY_MS, retryForMs: config.WEBHOOK_RETRY_FOR_MS },
                 timeoutMs: config.WEBHOOK_TIMEOUT_MS,
                 perEndpoint: config.WEBHOOK_CONCURRENCY,
+                perFailingEndpoint: Math.min(config.WEBHOOK_FAILING_CONCURRENCY, config.WEBHOOK_CONCURRENCY),
                 capacity: config.WEBHOOK_CAPACITY,
                 pollMs: config.WEBHOOK_POLL_MS,
                 leaseMs: config.WEBHOOK_LEASE_MS ?? config.WEBHOOK_TIMEOUT_MS + 30_000,

@@ -63,6 +63,8 @@ export class Webhooks1763800000302 implements MigrationInterface {
       CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint_id, key, position) WHERE status IN ('PENDING', 'FAILED');
       -- Deliveries in flight per endpoint (its concurrency bound).
       CREATE INDEX webhook_deliveries_leased ON webhook_deliveries (endpoint_id, lease_until) WHERE lease_until IS NOT NULL;
+      -- Whether an endpoint is failing (it then gets fewer requests in flight).
+      CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (endpoint_id) WHERE status = 'FAILED';
       -- An endpoint's history, page by page.
       CREATE INDEX webhook_deliveries_history ON webhook_deliveries (endpoint_id, created_at, id);
     `);

@@ -13,6 +13,8 @@ export interface DispatcherOptions {
   timeoutMs: number;
   /** Deliveries in flight per endpoint, across every replica. */
   perEndpoint: number;
+  /** The same, for an endpoint with a FAILED delivery (it failed lately and has not answered since). */
+  perFailingEndpoint: number;
   /** Deliveries in flight in this replica, over all endpoints. */
   capacity: number;
   /** How often an idle dispatcher looks for due deliveries (another replica's, or retries coming due). */
@@ -42,6 +44,8 @@ export class WebhookDispatcher {
   private flushing: Promise<void> | undefined;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** Aborts requests in flight at shutdown: recorded as failed attempts, retried by whichever replica is up. */
+  private readonly stopping = new AbortController();
   private readonly sending = new Set<Promise<void>>();
 
   constructor(
@@ -85,7 +89,7 @@ export class WebhookDispatcher {
     while (!this.stopped) {
       const free = this.options.capacity - this.inFlight;
       if (free <= 0) return;
-      const claimed = await this.repository.claim(this.owner, free, this.options.perEndpoint, this.options.leaseMs);
+      const claimed = await this.repository.claim(this.owner, free, this.options.perEndpoint, this.options.perFailingEndpoint, this.options.leaseMs);
       for (const delivery of claimed) {
         this.inFlight++;
         const sent: Promise<void> = this.send(delivery)
@@ -125,7 +129,7 @@ export class WebhookDispatcher {
         body: delivery.body,
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopping.signal]),
       });
       statusCode = response.statusCode;
       // The answer's body is not read: drained (up to a bound), so the connection can be reused.
@@ -174,6 +178,7 @@ export class WebhookDispatcher {
     this.stopped = true;
     clearInterval(this.timer);
     await this.claiming;
+    this.stopping.abort(new Error('the dispatcher stopped'));
     await Promise.allSettled([...this.sending]);
     await this.flushing;
     await this.agent.close();

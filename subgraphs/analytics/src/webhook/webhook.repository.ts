@@ -201,19 +201,23 @@ export class WebhookRepository {
 
   /**
    * Claims up to `limit` due deliveries for `owner`, at most `perEndpoint` in flight per endpoint
-   * across every replica, each endpoint taking its share in turn (endpoints in random order, each
+   * across every replica (`perFailingEndpoint` while one of its deliveries is FAILED), each endpoint taking its share in turn (endpoints in random order, each
    * its own LIMIT), so an endpoint with a deep queue never crowds out the others. Endpoint rows
    * are locked for the statement (`SKIP LOCKED`: a replica claiming for one leaves it to the
    * other), so two replicas never exceed its bound together. A delivery with an earlier undelivered
    * one of the same endpoint and key waits for it (order per member). A claim leases the delivery:
    * `next_attempt_at` moves to the lease's end, when it comes due again unless a result arrived.
    */
-  async claim(owner: string, limit: number, perEndpoint: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claim(owner: string, limit: number, perEndpoint: number, perFailingEndpoint: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const [rows] = await this.db.query<[ClaimedDelivery[], number]>(
       // Written so the plan does not depend on statistics (a fresh table has none): each check is a
       // scalar subquery that reads one index range, never a join the planner may turn inside out.
       `WITH endpoints AS (
-         SELECT e.id, $3::int - (SELECT count(*) FROM webhook_deliveries f WHERE f.endpoint_id = e.id AND f.lease_until > now())::int AS slots
+         SELECT e.id,
+                -- An endpoint with a failed delivery waiting for its retry gets fewer requests at once
+                -- until it answers again: many dead endpoints cannot fill a replica's capacity.
+                CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.endpoint_id = e.id AND x.status = 'FAILED') THEN least($3::int, $5::int) ELSE $3::int END
+                - (SELECT count(*) FROM webhook_deliveries f WHERE f.endpoint_id = e.id AND f.lease_until > now())::int AS slots
          FROM webhook_endpoints e
          WHERE e.active
            AND (SELECT d.next_attempt_at FROM webhook_deliveries d
@@ -244,7 +248,7 @@ export class WebhookRepository {
        WHERE d.id = picked.id AND e.id = d.endpoint_id
        RETURNING d.id, d.endpoint_id, d.event_id, d.attempts, d.failures, d.retry_from, d.body,
                  e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`,
-      [owner, limit, perEndpoint, leaseMs],
+      [owner, limit, perEndpoint, leaseMs, perFailingEndpoint],
     );
     return rows;
   }
