@@ -113,8 +113,9 @@ describe('identity and access', () => {
     const names = result.__schema.mutationType.fields.map((f) => f.name).sort();
     assert.deepEqual(names, [
       'activateCampaign', 'activatePendingPoints', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
-      'enrollMember', 'eraseMember', 'fulfilRedemption', 'pauseCampaign', 'recordActivity', 'recordReturn', 'redeemReward', 'revokeApiKey', 'runPointsMaintenance', 'updateCampaign',
-      'updateConsents', 'updateMember', 'updateProgram', 'updateReward', 'upsertTier',
+      'createWebhookEndpoint', 'deleteWebhookEndpoint', 'enrollMember', 'eraseMember', 'fulfilRedemption', 'pauseCampaign', 'recordActivity', 'recordReturn',
+      'redeemReward', 'redeliverWebhook', 'revokeApiKey', 'rotateWebhookSecret', 'runPointsMaintenance', 'updateCampaign',
+      'updateConsents', 'updateMember', 'updateProgram', 'updateReward', 'updateWebhookEndpoint', 'upsertTier',
     ]);
   });
 

@@ -25,6 +25,7 @@ import { kit, log, runBench } from './harness.mjs';
 import { graphql, pool, printTable, runPhase } from './load.mjs';
 import { ADJUST_MUTATION, CATALOG_QUERY, DASHBOARD_QUERY, ENROLL_MUTATION, REDEEM_MUTATION } from './queries.mjs';
 import { printWrites, runWrites } from './writes.mjs';
+import { printWebhooks, runWebhookBench } from './webhooks.mjs';
 
 const TENANT = 'bench';
 const WARMUP_SECONDS = 2;
@@ -236,6 +237,7 @@ await runBench(async (system) => {
   const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const expiry = await runExpiryBench({ kit, system, log });
+  const webhooks = await runWebhookBench({ system });
   const peers = await runGatewayComparison({ system, tenant: TENANT });
 
   printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...search.flatMap((read) => [read.large, read.small]), ...lifecycle.phases, ...writesAtScale.phases, reportsLoad, reports]);
@@ -279,6 +281,7 @@ await runBench(async (system) => {
   printTierReview(tierReview, verdict);
   printWrites(writesAtScale, verdict);
   printAudit(audit, verdict);
+  printWebhooks(webhooks, verdict);
   console.log(`ledger consistent (balance = entries = lots = ${member.points.balance}): ${debited} debits, ${redeemed} redemptions, ${credited} earn credits`);
   printGatewayComparison(peers);
 });

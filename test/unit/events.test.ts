@@ -67,6 +67,7 @@ describe('event catalogue', () => {
       'REDEMPTION_COMPLETED',
       'REDEMPTION_CANCELLED',
       'REDEMPTION_FULFILLED',
+      'MEMBER_ERASED',
       'CAMPAIGN_STATUS_CHANGED',
     ]);
     for (const type of EVENT_TYPES) assert.ok(EVENT_CATALOG[type].producer, type);

@@ -1,6 +1,8 @@
 import type { AccessTable } from '@loyalty/kit';
 
 const READ_ANALYTICS = ['admin', 'marketer'] as const;
+/** Webhooks reach outside the platform with every member's events: admin only. */
+const WEBHOOKS = ['admin'] as const;
 
 /**
  * Who may do what in the analytics subgraph: the one table read by the resolvers' `@Authorized`
@@ -15,4 +17,11 @@ export const access = {
   'Query.auditLog': ['admin'],
   /** The member's own data, for the member too (GDPR Art. 15). */
   'Query.memberDataExport': ['admin', 'self'],
+  'Query.webhookEndpoints': WEBHOOKS,
+  'Query.webhookDeliveries': WEBHOOKS,
+  'Mutation.createWebhookEndpoint': WEBHOOKS,
+  'Mutation.updateWebhookEndpoint': WEBHOOKS,
+  'Mutation.deleteWebhookEndpoint': WEBHOOKS,
+  'Mutation.rotateWebhookSecret': WEBHOOKS,
+  'Mutation.redeliverWebhook': WEBHOOKS,
 } as const satisfies AccessTable;

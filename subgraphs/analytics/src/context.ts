@@ -5,6 +5,9 @@ import type { Projector } from './projection/projector';
 import type { StatsRepository } from './stats/stats.repository';
 import type { StatsService } from './stats/stats.service';
 import type { CampaignPerformance } from './stats/stats.type';
+import type { WebhookConsumer } from './webhook/webhook.consumer';
+import type { WebhookDispatcher } from './webhook/webhook.dispatcher';
+import type { WebhookService } from './webhook/webhook.service';
 
 /** Process-wide: created once in main.ts. */
 export interface Services {
@@ -12,6 +15,10 @@ export interface Services {
   statsRepository: StatsRepository;
   projector: Projector;
   compliance: ComplianceService;
+  webhooks: WebhookService;
+  webhookConsumer: WebhookConsumer;
+  /** Absent when this replica does not send (WEBHOOK_DISPATCH=false). */
+  webhookDispatcher?: WebhookDispatcher;
 }
 
 /** Per request: every list or reference field goes through one of these, so SQL does not grow with lists. */

@@ -3,10 +3,11 @@ import { buildFederatedSchema } from '@loyalty/kit';
 import { ComplianceResolver } from './compliance/compliance.resolver';
 import { CampaignPerformanceResolver, StatsResolver } from './stats/stats.resolver';
 import { Campaign } from './stats/stats.type';
+import { WebhookResolver } from './webhook/webhook.resolver';
 
 export function buildAnalyticsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [StatsResolver, CampaignPerformanceResolver, ComplianceResolver],
+    resolvers: [StatsResolver, CampaignPerformanceResolver, ComplianceResolver, WebhookResolver],
     // Reachable from no query here: Campaign is only extended with its performance.
     orphanedTypes: [Campaign],
     references: {

@@ -1,10 +1,11 @@
 import type { DataSource } from 'typeorm';
-import type { MemberPrivacy } from '@loyalty/kit';
+import { PERSONAL_FIELDS, type MemberPrivacy } from '@loyalty/kit';
 
 /**
  * What the reports keep about a member: the days it was active and the campaigns it earned from,
- * by id only. They hold no personal data, so an erasure removes nothing here (and totals stay
- * exact); analytics still confirms it, like every subgraph.
+ * by id only; they hold no personal data, and totals stay exact. The webhook deliveries of the
+ * member's events lose the personal fields of their payload (store ids, channels, event names),
+ * delivered or not.
  */
 export function analyticsPrivacy(db: DataSource): MemberPrivacy {
   return {
@@ -19,6 +20,12 @@ export function analyticsPrivacy(db: DataSource): MemberPrivacy {
       ]);
       return { activeDays: days.map((d) => d.day), campaignsEarnedFrom: campaigns.map((c) => c.campaignId) };
     },
-    eraseMember: async () => undefined,
+    async eraseMember(manager, tenant, memberId) {
+      await manager.query(
+        `UPDATE webhook_deliveries SET body = jsonb_set(body::jsonb, '{data}', (body::jsonb -> 'data') - $3::text[])::text
+         WHERE tenant = $1 AND key = $2 AND (body::jsonb -> 'data') ?| $3::text[]`,
+        [tenant, memberId, PERSONAL_FIELDS],
+      );
+    },
   };
 }

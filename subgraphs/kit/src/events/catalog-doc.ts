@@ -5,6 +5,8 @@ import { EVENT_CATALOG, EVENT_TYPES } from './catalog';
 const CONSUMER_ROLE: Record<string, string> = {
   analytics: 'analytics (the projector, `subgraphs/analytics/src/projection/projector.ts`)',
   gateway: 'gateway (subscriptions, `gateway/src/subscriptions/hub.ts`)',
+  erasure: 'erasure (campaigns, rewards and analytics each remove what they hold and confirm to members, `subgraphs/kit/src/privacy.ts`)',
+  webhooks: "webhooks (queued for subscribers' endpoints, `subgraphs/analytics/src/webhook/webhook.consumer.ts`)",
 };
 
 type JsonSchema = {
@@ -41,7 +43,7 @@ function describe(schema: JsonSchema): string {
 /** The "Events" catalogue of docs/architecture.md, rendered from EVENT_CATALOG. */
 export function renderEventCatalog(): string {
   const sections = EVENT_TYPES.map((type) => {
-    const spec = EVENT_CATALOG[type];
+    const spec: { description: string; producer: string; consumers: readonly string[]; payload: z.ZodObject; webhook?: string } = EVENT_CATALOG[type];
     const json = z.toJSONSchema(spec.payload, { io: 'input' }) as JsonSchema;
     const rows = Object.entries(json.properties ?? {}).map(([name, field]) => `| \`${name}\` | ${describe(field)} | ${field.description ?? ''} |`);
     const consumers = spec.consumers.length > 0 ? spec.consumers.map((c) => CONSUMER_ROLE[c] ?? c).join('; ') : 'none yet';
@@ -52,6 +54,7 @@ export function renderEventCatalog(): string {
       '',
       `- Producer: ${spec.producer}`,
       `- Consumers: ${consumers}`,
+      ...(spec.webhook ? [`- Webhook: \`${spec.webhook}\``] : []),
       '',
       '| payload field | type | note |',
       '|---|---|---|',

@@ -11,7 +11,7 @@ import { ledgerTransaction } from '../ledger-api';
  */
 
 /** The services that produce or consume events. */
-export type Service = 'members' | 'campaigns' | 'rewards' | 'analytics' | 'gateway';
+export type Service = 'members' | 'campaigns' | 'rewards' | 'analytics' | 'gateway' | 'webhooks' | 'erasure';
 
 interface EventSpec {
   description: string;
@@ -37,14 +37,14 @@ export const EVENT_CATALOG = {
   MEMBER_ENROLLED: {
     description: 'A member was enrolled.',
     producer: 'members',
-    consumers: ['analytics'],
+    consumers: ['analytics', 'webhooks'],
     webhook: 'member.enrolled',
     payload: z.object({ memberId: id, country: z.string().nullable() }),
   },
   POINTS_BALANCE_CHANGED: {
     description: "A ledger entry moved a member's points (any entry type), or pending points became spendable.",
     producer: 'members',
-    consumers: ['analytics', 'gateway'],
+    consumers: ['analytics', 'gateway', 'webhooks'],
     webhook: 'points.balance_changed',
     payload: z.object({
       memberId: id,
@@ -57,7 +57,7 @@ export const EVENT_CATALOG = {
   TIER_CHANGED: {
     description: "A member's tier changed: an EARN credit upgraded it, or a tier review moved it up or down.",
     producer: 'members',
-    consumers: ['gateway'],
+    consumers: ['gateway', 'webhooks'],
     webhook: 'tier.changed',
     payload: z.object({
       memberId: id,
@@ -68,7 +68,7 @@ export const EVENT_CATALOG = {
   POINTS_EXPIRING: {
     description: "A reminder: some of a member's points expire soon (once per lot and reminder day of the program).",
     producer: 'members',
-    consumers: [],
+    consumers: ['webhooks'],
     webhook: 'points.expiring',
     payload: z.object({
       memberId: id,
@@ -81,7 +81,7 @@ export const EVENT_CATALOG = {
   ACTIVITY_RECORDED: {
     description: 'An activity (purchase or custom event) was recorded, with the points its campaigns award.',
     producer: 'campaigns',
-    consumers: ['analytics'],
+    consumers: ['analytics', 'webhooks'],
     webhook: 'activity.recorded',
     payload: z.object({
       activityId: id,
@@ -116,28 +116,28 @@ export const EVENT_CATALOG = {
   REDEMPTION_COMPLETED: {
     description: 'A redemption was settled: its points are debited.',
     producer: 'rewards',
-    consumers: ['analytics'],
+    consumers: ['analytics', 'webhooks'],
     webhook: 'redemption.completed',
     payload: redemption,
   },
   REDEMPTION_CANCELLED: {
     description: 'A completed redemption was cancelled: its points are refunded.',
     producer: 'rewards',
-    consumers: ['analytics'],
+    consumers: ['analytics', 'webhooks'],
     webhook: 'redemption.cancelled',
     payload: redemption,
   },
   REDEMPTION_FULFILLED: {
     description: "A till took a completed redemption's code: the reward was handed over.",
     producer: 'rewards',
-    consumers: [],
+    consumers: ['webhooks'],
     webhook: 'redemption.fulfilled',
     payload: redemption,
   },
   MEMBER_ERASED: {
     description: "A member's personal data was erased on request: every subgraph removes what it holds and confirms.",
     producer: 'members',
-    consumers: [],
+    consumers: ['erasure', 'webhooks'],
     webhook: 'member.erased',
     payload: z.object({ memberId: id }),
   },
@@ -166,6 +166,17 @@ export type ConsumedBy<S extends Service> = {
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
 
 export const isEventType = (type: string): type is EventType => Object.hasOwn(EVENT_CATALOG, type);
+
+/** The event types webhook subscribers may receive: those with a `webhook` name. */
+export type WebhookEventType = { [K in EventType]: Catalog[K] extends { webhook: string } ? K : never }[EventType];
+
+/** Bus type → webhook name (`POINTS_BALANCE_CHANGED` → `points.balance_changed`), in catalogue order. */
+export const WEBHOOK_NAMES = Object.fromEntries(
+  EVENT_TYPES.flatMap((type) => {
+    const spec: EventSpec = EVENT_CATALOG[type];
+    return spec.webhook ? [[type, spec.webhook]] : [];
+  }),
+) as Record<WebhookEventType, string>;
 
 /** A producer's event that does not match its schema: a bug of ours, never the client's. */
 export class InvalidEventError extends Error {
