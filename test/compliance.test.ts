@@ -114,6 +114,11 @@ describe('audit log', () => {
     assert.equal(codes(await purchase(member, { apiKey: till.key })).length, 0);
     const redeemed = await redeem(member, rewardId, { apiKey: till.key });
     assert.equal(redeemed.data?.redeemReward.status, 'COMPLETED');
+    const { createWebhookEndpoint } = await ok<{ createWebhookEndpoint: { endpoint: { id: string } } }>(
+      'mutation { createWebhookEndpoint(input: { url: "http://127.0.0.1:9/hooks", eventTypes: ["member.erased"], active: false }) { endpoint { id } secret } }',
+      {},
+      { token: t.admin },
+    );
     // A member acting on itself and a failed mutation write nothing.
     const self = await token(t.tenant, ['member'], { memberId: member });
     await ok('mutation($id: ID!) { updateConsents(memberId: $id, input: { marketingEmail: true }) { id } }', { id: member }, { token: self });
@@ -122,6 +127,7 @@ describe('audit log', () => {
     const log = await auditLog(t);
     const actions = log.edges.map((e) => `${e.node.service}:${e.node.action}`).sort();
     assert.deepEqual(actions, [
+      'analytics:createWebhookEndpoint',
       'campaigns:activateCampaign',
       'campaigns:createCampaign',
       'campaigns:recordActivity',
@@ -132,7 +138,7 @@ describe('audit log', () => {
       'rewards:createReward',
       'rewards:redeemReward',
     ]);
-    assert.equal(log.totalCount, 9);
+    assert.equal(log.totalCount, 10);
     const byAction = Object.fromEntries(log.edges.map((e) => [e.node.action, e.node]));
     assert.equal(byAction.updateMember!.actor, 'agent-7');
     assert.deepEqual(byAction.updateMember!.roles, ['agent']);
@@ -145,6 +151,8 @@ describe('audit log', () => {
     assert.deepEqual(byAction.recordActivity!.roles.sort(), ['scope:activities:write', 'scope:redemptions:write']);
     assert.equal(byAction.redeemReward!.targetId, redeemed.data.redeemReward.id);
     assert.equal(byAction.activateCampaign!.targetId, campaignId);
+    assert.equal(byAction.createWebhookEndpoint!.targetId, createWebhookEndpoint.endpoint.id);
+    assert.ok(!JSON.stringify(byAction.createWebhookEndpoint!.after).includes('whsec_'), 'no secret in the audit log');
     // Newest first across subgraphs.
     const times = log.edges.map((e) => Date.parse(e.node.at));
     assert.deepEqual(times, [...times].sort((a, b) => b - a));
@@ -171,7 +179,7 @@ describe('audit log', () => {
     assert.equal((await auditLog(other)).totalCount, 0);
     assert.deepEqual(codes(await gql(AUDIT, {}, { token: agent })), ['FORBIDDEN']);
     // Append-only in every database.
-    for (const db of ['members', 'campaigns', 'rewards']) {
+    for (const db of ['members', 'campaigns', 'rewards', 'analytics']) {
       await assert.rejects(sql(db, 'DELETE FROM audit_entries WHERE tenant = $1', [t.tenant]), /append-only/);
       await assert.rejects(sql(db, `UPDATE audit_entries SET actor = 'someone else' WHERE tenant = $1`, [t.tenant]), /append-only/);
     }
@@ -227,7 +235,10 @@ describe('erasure', () => {
     await ok('mutation($id: ID!) { updateConsents(memberId: $id, input: { marketingEmail: true }) { id } }', { id: member }, { token: self });
     await t.adjust(member, 500);
     await campaign(t);
+    await ok('mutation { createWebhookEndpoint(input: { url: "http://127.0.0.1:9/hooks", eventTypes: ["activity.recorded"] }) { secret } }', {}, { token: t.admin });
     await purchase(member, { token: t.admin }, 'order-erase-1');
+    const queued = () => sql<{ body: string }>('analytics', 'SELECT body FROM webhook_deliveries WHERE tenant = $1 AND key = $2', [t.tenant, member]);
+    await eventually(queued, (rows) => rows.length === 1 && rows[0]!.body.includes('store-berlin-1'), 'the activity webhook to be queued');
     const rewardId = await reward(t);
     await redeem(member, rewardId, { token: t.admin });
     await ok('mutation($id: ID!) { updateMember(id: $id, input: { name: "Alan T." }) { id } }', { id: member }, { token: t.admin });
@@ -263,6 +274,10 @@ describe('erasure', () => {
       const leaks = await sql(db, `SELECT id FROM audit_entries WHERE member_id = $1 AND (before::text ~ '(Alan|crm-|order-erase|store-berlin|${email})' OR after::text ~ '(Alan|crm-|order-erase|store-berlin|${email})')`, [member]);
       assert.deepEqual(leaks, [], `${db} audit entries keep personal data`);
     }
+    const [delivery] = await queued();
+    const { data } = JSON.parse(delivery!.body) as { data: { storeId?: string; memberId: string } };
+    assert.equal(data.storeId, undefined, 'the webhook payload keeps no store id');
+    assert.equal(data.memberId, member);
     const [sums] = await sql<{ balance: number; total: number }>('members', 'SELECT a.balance, (SELECT sum(points)::int FROM ledger_entries WHERE member_id = $1) AS total FROM point_accounts a WHERE a.member_id = $1', [member]);
     assert.equal(sums!.balance, sums!.total);
     assert.deepEqual((await ok<{ programStats: Record<string, number> }>(stats, {}, { token: t.admin })).programStats, before.programStats);
