@@ -3,6 +3,9 @@
 // concurrency 10, with the campaigns subgraph running with the audit log on and, restarted, with
 // AUDIT_LOG=off, alternated in rounds so a noisy neighbour slows both alike.
 import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { kit, log, runBench } from './harness.mjs';
+import { graphql, pool, runPhase } from './load.mjs';
 
 export const TARGET_AUDIT_RATIO = 0.9; // recordActivity req/s with its audit entry ÷ without
 
@@ -59,4 +62,13 @@ export function printAudit({ withAudit, without, ratio }, verdict) {
   console.log(
     `audit entry cost, recordActivity with ÷ without: ${ratio.toFixed(2)} (${withAudit.rps.toFixed(0)} vs ${without.rps.toFixed(0)} req/s)  target ≥ ${TARGET_AUDIT_RATIO.toFixed(2)}   ${verdict(ratio >= TARGET_AUDIT_RATIO)}`,
   );
+}
+
+// Run alone: `npm run bench:audit`.
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runBench(async (system) => {
+    const result = await runAudit({ kit, system, runId: randomUUID(), runPhase, pool, graphql, log, rounds: 4, seconds: 3, warmup: 2 });
+    console.log('');
+    printAudit(result, (pass) => (pass ? 'PASS' : 'MISS'));
+  });
 }
