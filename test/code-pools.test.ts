@@ -147,6 +147,12 @@ describe('reward code pools', () => {
         assert.equal(refused.errors![0]!.extensions!.field, field);
       }
     }
+    // A generated code already given out (as a till would type it) cannot be imported either.
+    const plain = await reward(t);
+    const given = (await redeem(await member(t), plain, { token: t.admin })).data!.redeemReward.code!;
+    const clash = await gql(ADD, { rewardId: other, codes: ['NEW-1', given.replaceAll('-', '').toLowerCase()] }, { token: t.admin });
+    assert.deepEqual(codes(clash), ['BAD_USER_INPUT']);
+    assert.equal(clash.errors![0]!.extensions!.field, 'codes.1');
     assert.equal(await poolRows(rewardId), 2);
     assert.equal(await poolRows(other), 0);
     assert.equal(await codesAvailable(t, other), null, 'a refused import leaves no pool behind');

@@ -106,7 +106,7 @@ export class RewardRepository {
     return new Set(rows.map((row) => row.code_key));
   }
 
-  /** Of `codes`, those a redemption of the tenant's already has as its code. */
+  /** Of `codes` (generated codes' stored form), those a redemption of the tenant's already has as its code. */
   async issuedCodes(manager: EntityManager, tenant: string, codes: string[]): Promise<Set<string>> {
     const rows = await manager.query<{ code: string }[]>('SELECT code FROM redemptions WHERE tenant = $1 AND code = ANY($2)', [tenant, codes]);
     return new Set(rows.map((row) => row.code));

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { BadInputError, NotFoundError, parseId, timeIdPage, uniqueViolation, type AuditLog, type Identity } from '@loyalty/kit';
 import { seesWholeCatalog } from './reward.availability';
+import { normalizeCode } from '../redemption/redemption.code';
 import { checkPoolCodes } from './reward.codes';
 import type { RewardEntity } from './reward.entity';
 import type { RewardInput } from './reward.inputs';
@@ -81,8 +82,10 @@ export class RewardService {
       const before = await this.repository.lock(manager, tenant, rewardId);
       if (!before) throw new NotFoundError('Reward', 'rewardId');
       const known = await this.repository.knownCodeKeys(manager, tenant, codes.map((c) => c.key));
-      const issued = await this.repository.issuedCodes(manager, tenant, codes.map((c) => c.code));
-      const clash = codes.findIndex((c) => known.has(c.key) || issued.has(c.code));
+      // A code a till would read as a generated one must not be one given out already.
+      const generated = codes.map((c) => normalizeCode(c.code));
+      const issued = await this.repository.issuedCodes(manager, tenant, generated.filter((g): g is string => g !== null));
+      const clash = codes.findIndex((c, i) => known.has(c.key) || issued.has(generated[i] ?? ''));
       if (clash >= 0) throw new BadInputError(`codes.${clash}`, 'This code was imported already');
       try {
         await this.repository.addCodes(manager, tenant, rewardId, codes);
