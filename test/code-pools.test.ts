@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from '@jest/globals';
-import { codes, gql, newTenant, ok, sql, token, type Caller } from './support/system';
+import { afterEach, describe, it } from '@jest/globals';
+import { faultyProxy, startService, waitFor as waitUntil, type Service } from './support/processes';
+import { codes, gatewayCredential, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token, type Caller } from './support/system';
 
 // Reward code pools: imported codes (coupons, gift cards) handed out one per redemption.
 
@@ -36,6 +37,29 @@ const codesAvailable = async (t: Tenant, rewardId: string, caller: Caller = { to
 
 const poolRows = async (rewardId: string) =>
   (await sql<{ n: number }>('rewards', 'SELECT count(*)::int AS n FROM reward_codes WHERE reward_id = $1', [rewardId]))[0]!.n;
+
+const databases = JSON.parse(process.env.TEST_DATABASES ?? '{}') as Record<string, string>;
+
+// A rewards replica reaching members through a proxy that can refuse debits; stopped after each test.
+const stoppable: { stop?: () => Promise<void>; close?: () => Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(stoppable.splice(0).map((s) => (s.stop ? s.stop() : s.close!())));
+});
+
+async function replicaWithoutDebits() {
+  const proxy = await faultyProxy(subgraphUrls.members, /\/internal\/ledger\/debit/);
+  stoppable.push(proxy);
+  const replica: Service = await startService('rewards', {
+    DATABASE_URL: databases.rewards!,
+    EVENT_BUS_URL: databases.events!,
+    MEMBERS_URL: proxy.url,
+    SERVICE_SECRET: serviceSecret,
+    REDEMPTION_RECOVERY_INTERVAL_MS: '200',
+    REDEMPTION_RECOVERY_AFTER_MS: '300',
+  });
+  stoppable.push(replica);
+  return { proxy, url: `${replica.url}/graphql` };
+}
 
 describe('reward code pools', () => {
   it('hand out the imported codes in import order, and work at the till', async () => {
@@ -122,6 +146,31 @@ describe('reward code pools', () => {
     assert.deepEqual(codes(await redeem(m, rewardId, { token: t.admin })), ['OUT_OF_STOCK']);
     const handedOut = await sql<{ code: string }>('rewards', `SELECT code FROM redemptions WHERE reward_id = $1 AND status IN ('COMPLETED', 'CANCELLED') ORDER BY created_at`, [rewardId]);
     assert.deepEqual(handedOut.map((r) => r.code), ['CODE-A', 'CODE-B']);
+  });
+
+  it('hold a PENDING redemption’s code until it settles: COMPLETED shows it, FAILED gives it back', async () => {
+    const t = await newTenant();
+    const rewardId = await reward(t);
+    await ok(ADD, { rewardId, codes: ['HELD-1', 'HELD-2'] }, { token: t.admin });
+    const rich = await member(t, 500);
+    const doomed = await member(t, 500);
+    const { proxy, url } = await replicaWithoutDebits();
+    const pos = { headers: await gatewayCredential({ tenant: t.tenant, principal: 'pos', roles: ['integration'], scopes: [] }) };
+    proxy.setMode('refuse');
+    const reserve = (m: string) => gql<{ redeemReward: { id: string; status: string; code: string | null } }>(REDEEM, { input: { memberId: m, rewardId, idempotencyKey: randomUUID() } }, pos, url);
+    const held = (await reserve(rich)).data!.redeemReward;
+    const lost = (await reserve(doomed)).data!.redeemReward;
+    await t.adjust(doomed, -500); // its debit will be refused once members answers
+    assert.deepEqual([held.status, held.code, lost.status, lost.code], ['PENDING', null, 'PENDING', null], 'no code handed out while PENDING');
+    assert.equal(await codesAvailable(t, rewardId), 0, 'both codes held');
+    assert.deepEqual(codes(await redeem(rich, rewardId, { token: t.admin })), ['OUT_OF_STOCK']);
+
+    proxy.setMode('pass');
+    const status = async (id: string) => (await sql<{ status: string; code: string | null }>('rewards', 'SELECT status, code FROM redemptions WHERE id = $1', [id]))[0]!;
+    assert.deepEqual(await waitUntil('the held redemption to complete', async () => ((await status(held.id)).status === 'COMPLETED' ? status(held.id) : undefined)), { status: 'COMPLETED', code: 'HELD-1' });
+    await waitUntil('the doomed redemption to fail', async () => ((await status(lost.id)).status === 'FAILED' ? true : undefined));
+    assert.equal(await codesAvailable(t, rewardId), 1, 'the failed redemption’s code is back');
+    assert.equal((await redeem(rich, rewardId, { token: t.admin })).data!.redeemReward.code, 'HELD-2');
   });
 
   it('refuse duplicates and bad codes with BAD_USER_INPUT, writing nothing', async () => {
