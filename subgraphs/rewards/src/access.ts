@@ -22,6 +22,9 @@ export const access = {
   '_entities.Reward': READ_CATALOG,
   'Mutation.createReward': MANAGE_CATALOG,
   'Mutation.updateReward': MANAGE_CATALOG,
+  'Mutation.addRewardCodes': MANAGE_CATALOG,
+  /** How many codes of a reward's pool are free: for those who import them. */
+  'Reward.codesAvailable': MANAGE_CATALOG,
   'Mutation.redeemReward': ['admin', 'agent', 'integration', REDEEMING_KEYS, 'self'],
   'Mutation.cancelRedemption': ['admin', 'agent'],
   /** A till looks up and takes a code. */

@@ -35,6 +35,11 @@ export function createLoaders(services: Services, tenant: string) {
   const snapshot = memberSnapshotLoader(ledger, tenant);
   return {
     reward: new DataLoader<string, RewardEntity | null>((ids) => rewardRepository.findByIds(tenant, ids)),
+    /** Free pool codes per reward; null for a reward without a pool. */
+    codesAvailable: new DataLoader<string, number | null>(async (ids) => {
+      const free = await rewardRepository.codesAvailable(tenant, ids);
+      return ids.map((id) => free.get(id) ?? null);
+    }),
     redemption: new DataLoader<string, RedemptionEntity | null>((ids) => redemptionRepository.byIds(tenant, ids)),
     available: new DataLoader<string, RewardEntity[]>(async (ids) => {
       const loaded = await snapshot.loadMany(ids);

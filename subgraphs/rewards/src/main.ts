@@ -15,6 +15,7 @@ import { RewardService } from './reward/reward.service';
 import { buildRewardsSchema } from './schema';
 import { AuditAndErasure1763800000205 } from './migrations/1763800000205-audit-and-erasure';
 import { rewardsPrivacy } from './redemption/redemption.privacy';
+import { CodePools1763800000206 } from './migrations/1763800000206-code-pools';
 
 // Parsed once, before anything starts: a bad setting stops the process with every problem listed.
 const config = parseEnv(
@@ -30,7 +31,7 @@ main(() =>
     {
       name: 'rewards',
       entities: [RewardEntity, RedemptionEntity],
-      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203, RedemptionCodes1763800000204, AuditAndErasure1763800000205],
+      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203, RedemptionCodes1763800000204, AuditAndErasure1763800000205, CodePools1763800000206],
       buildSchema: buildRewardsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret, audit }) => {

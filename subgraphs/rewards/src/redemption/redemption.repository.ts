@@ -17,6 +17,15 @@ export interface NewRedemption {
   memberChecked: boolean;
 }
 
+/** A code as a till typed it: a generated code's stored form (null if it cannot be one), and a pool code's key. */
+export interface TypedCode {
+  generated: string | null;
+  pooled: string;
+}
+
+/** The redemption of tenant $1 whose generated code is $2, or whose pool code's key is $3. */
+const CODE_MATCH = `tenant = $1 AND (code = $2 OR id = (SELECT redemption_id FROM reward_codes WHERE tenant = $1 AND code_key = $3))`;
+
 /** What an UPDATE hands back through TypeORM's PostgreSQL driver: the rows it returned, and how many it changed. */
 type Updated = [unknown[], number];
 
@@ -127,18 +136,33 @@ export class RedemptionRepository {
     return changed > 0;
   }
 
-  /** The tenant's redemption with this code, if any (the code's unique index: one lookup, hit or miss). */
-  async byCode(tenant: string, code: string): Promise<RedemptionEntity | null> {
-    return this.db.getRepository(RedemptionEntity).findOneBy({ tenant, code });
+  /**
+   * The tenant's redemption with this code, if any: a generated code by the code's unique index, a
+   * pool code through the pool's (one lookup each, hit or miss).
+   */
+  async byCode(tenant: string, code: TypedCode): Promise<RedemptionEntity | null> {
+    const [row] = await this.db.query<{ id: string }[]>(`SELECT id FROM redemptions WHERE ${CODE_MATCH}`, [tenant, code.generated, code.pooled]);
+    return row ? this.db.getRepository(RedemptionEntity).findOneBy({ id: row.id }) : null;
+  }
+
+  /** The pool code taken for the redemption at its reservation, if it has one. */
+  async poolCode(manager: EntityManager, id: string): Promise<string | null> {
+    const [row] = await manager.query<{ code: string }[]>('SELECT code FROM reward_codes WHERE redemption_id = $1', [id]);
+    return row?.code ?? null;
+  }
+
+  /** Gives a FAILED redemption's pool code back to the pool: it was never handed out. */
+  async releaseCode(manager: EntityManager, id: string): Promise<void> {
+    await manager.query('UPDATE reward_codes SET redemption_id = NULL WHERE redemption_id = $1', [id]);
   }
 
   /** Marks a COMPLETED, unexpired, unused code fulfilled; its id if this call did it. */
-  async fulfil(manager: EntityManager, tenant: string, code: string, storeId: string | null): Promise<string | null> {
+  async fulfil(manager: EntityManager, tenant: string, code: TypedCode, storeId: string | null): Promise<string | null> {
     const [rows] = await manager.query<[{ id: string }[], number]>(
-      `UPDATE redemptions SET fulfilled_at = now(), fulfilled_store_id = $3, updated_at = now()
-       WHERE tenant = $1 AND code = $2 AND status = 'COMPLETED' AND fulfilled_at IS NULL AND (code_expires_at IS NULL OR code_expires_at > now())
+      `UPDATE redemptions SET fulfilled_at = now(), fulfilled_store_id = $4, updated_at = now()
+       WHERE ${CODE_MATCH} AND status = 'COMPLETED' AND fulfilled_at IS NULL AND (code_expires_at IS NULL OR code_expires_at > now())
        RETURNING id`,
-      [tenant, code, storeId],
+      [tenant, code.generated, code.pooled, storeId],
     );
     return rows[0]?.id ?? null;
   }

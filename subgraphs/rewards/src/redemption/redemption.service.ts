@@ -27,9 +27,10 @@ import { OutOfStockError } from './redemption.errors';
 import type { RewardRepository } from '../reward/reward.repository';
 import type { RedemptionEntity } from './redemption.entity';
 import { normalizeCode, redemptionCode } from './redemption.code';
+import { MAX_CODE_LENGTH, poolCodeKey } from '../reward/reward.codes';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedeemRewardInput } from './redemption.inputs';
-import type { RedemptionRepository } from './redemption.repository';
+import type { RedemptionRepository, TypedCode } from './redemption.repository';
 import { toRedemption, type Redemption } from './redemption.type';
 
 /** Thrown inside the reservation transaction when a concurrent twin stored the key first. */
@@ -48,6 +49,13 @@ const reversalKey = (redemptionId: string) => `redemption-cancel:${redemptionId}
 /** Codes a FAILED redemption is replayed with, and the input field each names. */
 /** Unknown redemption codes a caller may try per minute before RATE_LIMITED. */
 export const CODE_MISSES_PER_MINUTE = 20;
+
+/** What a till typed, as looked up: null when it can be neither a generated nor a pool code (nothing is looked up). */
+function codeOf(input: string): TypedCode | null {
+  const generated = normalizeCode(input);
+  const pooled = poolCodeKey(input.trim());
+  return generated || (pooled && pooled.length <= MAX_CODE_LENGTH) ? { generated, pooled } : null;
+}
 
 const failureField = (code: string) => (code === 'NOT_ELIGIBLE' || code === 'NOT_FOUND' ? 'memberId' : 'rewardId');
 
@@ -85,7 +93,7 @@ export class RedemptionService {
    * guessed by trying them (at ≈59 bits a guess succeeds once in 10^17 anyway).
    */
   async byCode(identity: Identity, input: string): Promise<Redemption | null> {
-    const entity = await this.lookUp(identity, normalizeCode(input));
+    const entity = await this.lookUp(identity, codeOf(input));
     return entity ? toRedemption(entity) : null;
   }
 
@@ -95,7 +103,7 @@ export class RedemptionService {
    * REWARD_UNAVAILABLE, a cancelled one CONFLICT. A fulfilled redemption can no longer be cancelled.
    */
   async fulfil(identity: Identity, input: string, storeId: string | null): Promise<Redemption> {
-    const code = normalizeCode(input);
+    const code = codeOf(input);
     // The take and its event commit together: a crash between them can lose neither.
     const fulfilled = !code
       ? null
@@ -124,7 +132,7 @@ export class RedemptionService {
   }
 
   /** The redemption of a normalized code (null: malformed), counting a miss against the caller. */
-  private async lookUp(identity: Identity, code: string | null): Promise<RedemptionEntity | null> {
+  private async lookUp(identity: Identity, code: TypedCode | null): Promise<RedemptionEntity | null> {
     const entity = code ? await this.redemptions.byCode(identity.tenant, code) : null;
     if (!entity) {
       try {
@@ -186,7 +194,7 @@ export class RedemptionService {
           if (early) throw recount(early);
           // A later gate refusing must not hide an empty stock (the gates' order); the rollback gives it back.
           const late = refusal(facts, stock.after);
-          if (late) throw (await this.takeStock(manager, reward, rewardId)) ?? recount(late);
+          if (late) throw (await this.takeStock(manager, reward, rewardId)) ?? (await this.poolEmpty(manager, reward, rewardId)) ?? recount(late);
           const stored = await this.redemptions.insertPending(manager, {
             tenant,
             memberId,
@@ -206,6 +214,8 @@ export class RedemptionService {
             memberId,
             after: { rewardId, pointsSpent: stored.pointsSpent, storeId: stored.storeId, channel: stored.channel, status: stored.status },
           });
+          // The pool's next code, taken with the reservation: an empty pool refuses before any debit.
+          if (reward.codePool && !(await this.rewards.takeCode(manager, rewardId, stored.id))) throw new OutOfStockError();
           // Last, so the reward row is locked only for the commit.
           const out = await this.takeStock(manager, reward, rewardId);
           if (out) throw out; // rolls back the redemption and its audit entry stored above
@@ -223,6 +233,11 @@ export class RedemptionService {
   /** One unit of the reward's stock, unless it is unlimited; the OUT_OF_STOCK refusal when there is none left. */
   private async takeStock(manager: EntityManager, reward: RewardTerms, rewardId: string): Promise<OutOfStockError | null> {
     return reward.stock === null || (await this.rewards.takeStock(manager, rewardId)) ? null : new OutOfStockError();
+  }
+
+  /** The OUT_OF_STOCK refusal when the reward has a code pool and no code of it is free. */
+  private async poolEmpty(manager: EntityManager, reward: RewardTerms, rewardId: string): Promise<OutOfStockError | null> {
+    return reward.codePool && !(await this.rewards.hasFreeCode(manager, rewardId)) ? new OutOfStockError() : null;
   }
 
   /** The member's snapshot; null when members does not know it; undefined when members cannot be reached. */
@@ -300,7 +315,9 @@ export class RedemptionService {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction(async (manager) => {
-          if (await this.redemptions.complete(manager, redemption.id, redemptionCode(), transactionId)) {
+          // A pool code taken at reservation, or one drawn now.
+          const code = (await this.redemptions.poolCode(manager, redemption.id)) ?? redemptionCode();
+          if (await this.redemptions.complete(manager, redemption.id, code, transactionId)) {
             await appendOutbox(manager, [this.event('REDEMPTION_COMPLETED', redemption)]);
           }
           return this.redemptions.get(manager, redemption.id);
@@ -313,11 +330,14 @@ export class RedemptionService {
     }
   }
 
-  /** FAILED with the stock back, once; true if this call did it. `onlyUnchecked`: only while the member gates are not recorded as passed. */
+  /** FAILED with the stock (and its pool code, never handed out) back, once; true if this call did it. `onlyUnchecked`: only while the member gates are not recorded as passed. */
   private async fail(redemption: RedemptionEntity, code: string, onlyUnchecked = false): Promise<boolean> {
     return this.db.transaction(async (manager) => {
       const failed = await this.redemptions.fail(manager, redemption.id, code, onlyUnchecked);
-      if (failed) await this.rewards.restock(manager, redemption.rewardId);
+      if (failed) {
+        await this.rewards.restock(manager, redemption.rewardId);
+        await this.redemptions.releaseCode(manager, redemption.id);
+      }
       return failed;
     });
   }

@@ -18,6 +18,8 @@ export interface RewardTerms {
   minTierRank: number | null;
   limitPerMember: number | null;
   costPoints: number;
+  /** Redemptions take a code from the reward's pool (checked by redeemReward, with the stock). */
+  codePool?: boolean;
 }
 
 export interface GateFacts {
@@ -84,7 +86,8 @@ export const REWARD_GATES: readonly Gate[] = [
     kind: 'stock',
     needs: ['reward'],
     refuse: ({ reward }) => (reward.stock === 0 ? new OutOfStockError() : null),
-    sql: '(r.stock IS NULL OR r.stock > 0)',
+    // A reward with a code pool is also out of stock when no code of it is free (redeemReward takes one).
+    sql: `(r.stock IS NULL OR r.stock > 0) AND (NOT r.code_pool OR EXISTS (SELECT 1 FROM reward_codes c WHERE c.reward_id = r.id AND c.redemption_id IS NULL))`,
   },
   {
     kind: 'balance',

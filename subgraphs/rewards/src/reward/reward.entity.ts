@@ -42,6 +42,10 @@ export class RewardEntity {
   @Column('boolean')
   active!: boolean;
 
+  /** Has codes imported (addRewardCodes): its redemptions take their codes from the pool, and an empty pool is out of stock. */
+  @Column('boolean', { name: 'code_pool' })
+  codePool!: boolean;
+
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;
 }

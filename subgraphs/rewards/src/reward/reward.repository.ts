@@ -12,9 +12,10 @@ interface TermsRow {
   valid_from: Date | null;
   valid_until: Date | null;
   active: boolean;
+  code_pool: boolean;
 }
 
-const TERMS_COLUMNS = 'cost_points, stock, min_tier_rank, limit_per_member, valid_from, valid_until, active';
+const TERMS_COLUMNS = 'cost_points, stock, min_tier_rank, limit_per_member, valid_from, valid_until, active, code_pool';
 
 const toTerms = (row: TermsRow): RewardTerms => ({
   active: row.active,
@@ -24,6 +25,7 @@ const toTerms = (row: TermsRow): RewardTerms => ({
   minTierRank: row.min_tier_rank,
   limitPerMember: row.limit_per_member,
   costPoints: row.cost_points,
+  codePool: row.code_pool,
 });
 
 export class RewardRepository {
@@ -96,5 +98,57 @@ export class RewardRepository {
   /** One unit of stock back, unless the reward's stock is unlimited. */
   async restock(manager: EntityManager, id: string): Promise<void> {
     await manager.query('UPDATE rewards SET stock = stock + 1, updated_at = now() WHERE id = $1 AND stock IS NOT NULL', [id]);
+  }
+
+  /** Of `keys`, those the tenant's pools hold already (any reward's, free or taken). */
+  async knownCodeKeys(manager: EntityManager, tenant: string, keys: string[]): Promise<Set<string>> {
+    const rows = await manager.query<{ code_key: string }[]>('SELECT code_key FROM reward_codes WHERE tenant = $1 AND code_key = ANY($2)', [tenant, keys]);
+    return new Set(rows.map((row) => row.code_key));
+  }
+
+  /** Of `codes` (generated codes' stored form), those a redemption of the tenant's already has as its code. */
+  async issuedCodes(manager: EntityManager, tenant: string, codes: string[]): Promise<Set<string>> {
+    const rows = await manager.query<{ code: string }[]>('SELECT code FROM redemptions WHERE tenant = $1 AND code = ANY($2)', [tenant, codes]);
+    return new Set(rows.map((row) => row.code));
+  }
+
+  /** Adds the codes to the reward's pool, in the order given (their `seq`), and marks the reward as having one. */
+  async addCodes(manager: EntityManager, tenant: string, rewardId: string, codes: { code: string; key: string }[]): Promise<void> {
+    await manager.query(
+      `INSERT INTO reward_codes (tenant, reward_id, code, code_key)
+       SELECT $1, $2, c.code, c.code_key FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS c(code, code_key, n) ORDER BY c.n`,
+      [tenant, rewardId, codes.map((c) => c.code), codes.map((c) => c.key)],
+    );
+    await manager.query('UPDATE rewards SET code_pool = true, updated_at = now() WHERE id = $1', [rewardId]);
+  }
+
+  /**
+   * The reward's oldest free code, taken for the redemption (the row locked until the caller's
+   * transaction ends; concurrent takers skip it and take the next). Null when the pool is empty.
+   */
+  async takeCode(manager: EntityManager, rewardId: string, redemptionId: string): Promise<string | null> {
+    const [rows] = await manager.query<[{ code: string }[], number]>(
+      `UPDATE reward_codes SET redemption_id = $2
+       WHERE id = (SELECT id FROM reward_codes WHERE reward_id = $1 AND redemption_id IS NULL ORDER BY seq FOR UPDATE SKIP LOCKED LIMIT 1)
+       RETURNING code`,
+      [rewardId, redemptionId],
+    );
+    return rows[0]?.code ?? null;
+  }
+
+  /** Whether the reward's pool has a free code (read only; the taking is `takeCode`). */
+  async hasFreeCode(manager: EntityManager, rewardId: string): Promise<boolean> {
+    const [row] = await manager.query<{ free: boolean }[]>('SELECT EXISTS (SELECT 1 FROM reward_codes WHERE reward_id = $1 AND redemption_id IS NULL) AS free', [rewardId]);
+    return row!.free;
+  }
+
+  /** Free codes of each reward with a pool; rewards without one are left out. */
+  async codesAvailable(tenant: string, ids: readonly string[]): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ id: string; free: number }[]>(
+      `SELECT r.id, (SELECT count(*)::int FROM reward_codes c WHERE c.reward_id = r.id AND c.redemption_id IS NULL) AS free
+       FROM rewards r WHERE r.tenant = $1 AND r.id = ANY($2) AND r.code_pool`,
+      [tenant, ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.free]));
   }
 }

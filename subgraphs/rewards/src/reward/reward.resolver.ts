@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { parseId } from '@loyalty/kit';
 import { access } from '../access';
 import type { RewardsContext } from '../context';
@@ -40,5 +40,21 @@ export class RewardResolver {
     @Ctx() { identity, services }: RewardsContext,
   ): Promise<Reward> {
     return services.rewards.update(identity, id, input);
+  }
+
+  @Authorized(access['Mutation.addRewardCodes'])
+  @Mutation(() => Reward, { description: 'imports unique codes (coupons, gift cards) into the reward\'s code pool, all or none; its redemptions then hand them out in import order' })
+  addRewardCodes(
+    @Arg('rewardId', () => ID) rewardId: string,
+    @Arg('codes', () => [String]) codes: string[],
+    @Ctx() { identity, services }: RewardsContext,
+  ): Promise<Reward> {
+    return services.rewards.addCodes(identity, rewardId, codes);
+  }
+
+  @Authorized(access['Reward.codesAvailable'])
+  @FieldResolver(() => Int, { nullable: true, description: 'codes of the pool not yet handed out; null: the reward has no code pool (admin, marketer)' })
+  codesAvailable(@Root() reward: Reward, @Ctx() { loaders }: RewardsContext): Promise<number | null> {
+    return loaders.codesAvailable.load(reward.id);
   }
 }

@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { BadInputError, NotFoundError, parseId, timeIdPage, type AuditLog, type Identity } from '@loyalty/kit';
+import { BadInputError, NotFoundError, parseId, timeIdPage, uniqueViolation, type AuditLog, type Identity } from '@loyalty/kit';
 import { seesWholeCatalog } from './reward.availability';
+import { normalizeCode } from '../redemption/redemption.code';
+import { checkPoolCodes } from './reward.codes';
 import type { RewardEntity } from './reward.entity';
 import type { RewardInput } from './reward.inputs';
 import type { RewardRepository } from './reward.repository';
@@ -62,6 +64,42 @@ export class RewardService {
       if (!before) throw new NotFoundError('Reward');
       const after = toReward((await this.repository.update(manager, identity.tenant, rewardId, values))!);
       await this.audit.record(manager, identity, { action: 'updateReward', targetType: 'Reward', targetId: rewardId, before: toReward(before), after });
+      return after;
+    });
+  }
+
+  /**
+   * Imports codes into the reward's pool, all or none: a code repeated in the list, or already in
+   * one of the tenant's pools (or given out as a redemption's code), refuses the whole import naming
+   * `codes.<index>`. The audit entry has the count, never the codes.
+   */
+  async addCodes(identity: Identity, id: string, input: readonly string[]): Promise<Reward> {
+    const rewardId = parseId(id, 'rewardId');
+    const codes = checkPoolCodes(input);
+    const { tenant } = identity;
+    return this.db.transaction(async (manager) => {
+      // Imports into one reward are serialised; the unique index settles races across rewards.
+      const before = await this.repository.lock(manager, tenant, rewardId);
+      if (!before) throw new NotFoundError('Reward', 'rewardId');
+      const known = await this.repository.knownCodeKeys(manager, tenant, codes.map((c) => c.key));
+      // A code a till would read as a generated one must not be one given out already.
+      const generated = codes.map((c) => normalizeCode(c.code));
+      const issued = await this.repository.issuedCodes(manager, tenant, generated.filter((g): g is string => g !== null));
+      const clash = codes.findIndex((c, i) => known.has(c.key) || issued.has(generated[i] ?? ''));
+      if (clash >= 0) throw new BadInputError(`codes.${clash}`, 'This code was imported already');
+      try {
+        await this.repository.addCodes(manager, tenant, rewardId, codes);
+      } catch (error) {
+        if (uniqueViolation(error) === 'reward_codes_tenant_key') throw new BadInputError('codes', 'A code was imported at the same time by another call');
+        throw error;
+      }
+      const after = toReward((await this.repository.lock(manager, tenant, rewardId))!);
+      await this.audit.record(manager, identity, {
+        action: 'addRewardCodes',
+        targetType: 'Reward',
+        targetId: rewardId,
+        after: { codesAdded: codes.length },
+      });
       return after;
     });
   }
