@@ -82,6 +82,16 @@ export class MemberFilter {
   @IsOptional()
   @Matches(COUNTRY, { message: 'must be an ISO 3166-1 alpha-2 code' })
   country?: string | null;
+
+  // The lengths of the two search texts are checked by searchPatterns (member.search.ts).
+  @Field(() => String, { nullable: true, description: 'members whose email starts with this, case-insensitive; 1 to 254 characters, % _ \\ match themselves' })
+  emailPrefix?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'members whose name contains this, case-insensitive; 2 to 100 characters, % _ \\ match themselves' })
+  nameContains?: string | null;
+
+  @Field(() => MemberStatus, { nullable: true })
+  status?: MemberStatus | null;
 }
 
 @InputType({ description: 'The consents to set; an omitted channel keeps its value.' })

@@ -4,6 +4,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { SPENDABLE_BALANCE_SQL } from '../ledger/ledger.repository';
 import { entryTierSql } from '../tier/tier.repository';
 import { MemberEntity } from './member.entity';
+import { EMAIL_KEY_SQL, MemberOrder, ORDERS, type MemberCursor } from './member.search';
 
 export interface MemberListQuery {
   tenant: string;
@@ -11,9 +12,16 @@ export interface MemberListQuery {
   externalId?: string | null;
   tierId?: string | null;
   country?: string | null;
+  status?: string | null;
+  /** A LIKE pattern, wildcards of the user escaped (member.search.ts). */
+  emailLike?: string;
+  nameLike?: string;
+  order: MemberOrder;
   first: number;
-  after?: { enrolledAt: string; id: string };
+  after?: MemberCursor;
 }
+
+export type MemberCountQuery = Omit<MemberListQuery, 'first' | 'after' | 'order'>;
 
 /** SQL about members. Every query is scoped to the tenant. */
 export class MemberRepository {
@@ -37,7 +45,7 @@ export class MemberRepository {
     return rows.entities.map((member) => ({ member, balance: balances.get(member.id) ?? 0 }));
   }
 
-  private filtered(query: Omit<MemberListQuery, 'first' | 'after'>) {
+  private filtered(query: MemberCountQuery) {
     const qb = this.db.getRepository(MemberEntity).createQueryBuilder('m').where('m.tenant = :tenant', { tenant: query.tenant });
     if (query.email) qb.andWhere('lower(m.email) = lower(:email)', { email: query.email });
     if (query.externalId) qb.andWhere('m.external_id = :externalId', { externalId: query.externalId });
@@ -48,22 +56,39 @@ export class MemberRepository {
       });
     }
     if (query.country) qb.andWhere('m.country = :country', { country: query.country.toUpperCase() });
+    if (query.status) qb.andWhere('m.status = :status', { status: query.status });
+    // The same expression as the index (tenant, email key, id): a prefix is a range of that index.
+    if (query.emailLike) qb.andWhere(`m.email IS NOT NULL AND ${EMAIL_KEY_SQL('m')} LIKE :emailLike`, { emailLike: query.emailLike });
+    // The trigram index on lower(name) answers this (migration 1763800000015).
+    if (query.nameLike) qb.andWhere('lower(m.name) LIKE :nameLike', { nameLike: query.nameLike });
     return qb;
   }
 
-  /** Keyset page in enrolment order; fetches one extra row to learn whether there is a next page. */
-  async list(query: MemberListQuery): Promise<{ rows: MemberEntity[]; hasNextPage: boolean }> {
-    const qb = this.filtered(query);
+  /**
+   * Keyset page in `query.order`, ties by id; fetches one extra row to learn whether there is a
+   * next page. Each row comes with its sort key, read from SQL, for its cursor.
+   */
+  async list(query: MemberListQuery): Promise<{ rows: { member: MemberEntity; key: string }[]; hasNextPage: boolean }> {
+    const { key, direction, keyPart } = ORDERS[query.order];
+    const qb = this.filtered(query).addSelect(key('m'), 'sort_key');
     if (query.after) {
-      const { enrolledAt, id } = query.after;
-      // A row comparison: the index on (…, enrolled_at, id) starts right after the cursor.
-      qb.andWhere('(m.enrolled_at, m.id) > (:enrolledAt, :id)', { enrolledAt, id });
+      // A row comparison: the index on (…, key, id) starts right after the cursor, in either direction.
+      qb.andWhere(`(${key('m')}, m.id) ${direction === 'ASC' ? '>' : '<'} (:afterKey, :afterId)`, { afterKey: query.after.key, afterId: query.after.id });
     }
-    const rows = await qb.orderBy('m.enrolled_at', 'ASC').addOrderBy('m.id', 'ASC').take(query.first + 1).getMany();
-    return { rows: rows.slice(0, query.first), hasNextPage: rows.length > query.first };
+    const { entities, raw } = await qb
+      .orderBy(key('m'), direction)
+      .addOrderBy('m.id', direction)
+      .limit(query.first + 1)
+      .getRawAndEntities<{ m_id: string; sort_key: string }>();
+    const keys = new Map(raw.map((row) => [row.m_id, row.sort_key]));
+    const rows = entities.slice(0, query.first).map((member) => ({
+      member,
+      key: keyPart === 'timestamp' ? member.enrolledAt.toISOString() : keys.get(member.id)!,
+    }));
+    return { rows, hasNextPage: entities.length > query.first };
   }
 
-  count(query: Omit<MemberListQuery, 'first' | 'after'>): Promise<number> {
+  count(query: MemberCountQuery): Promise<number> {
     return this.filtered(query).getCount();
   }
 

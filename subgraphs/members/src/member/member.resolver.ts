@@ -6,6 +6,7 @@ import { PointsExpiry } from '../ledger/lifecycle.type';
 import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
 import { Tier, TierProgress } from '../tier/tier.type';
 import { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
+import { MemberOrder } from './member.search';
 import { Member, MemberConnection, MemberErasure, MemberStatus, PointsAccount } from './member.type';
 
 @Resolver(() => Member)
@@ -25,10 +26,11 @@ export class MemberResolver {
   @Query(() => MemberConnection)
   members(
     @Arg('filter', () => MemberFilter, { nullable: true }) filter: MemberFilter | undefined,
+    @Arg('orderBy', () => MemberOrder, { nullable: true, defaultValue: MemberOrder.ENROLLED_AT_ASC }) orderBy: MemberOrder | null,
     @Args(() => PageArgs) { first, after }: PageArgs,
     @Ctx() { identity, services }: MembersContext,
   ): Promise<MemberConnection> {
-    return services.members.list(identity, filter ?? undefined, first ?? 20, after);
+    return services.members.list(identity, filter ?? undefined, orderBy ?? MemberOrder.ENROLLED_AT_ASC, first ?? 20, after);
   }
 
   @Authorized(access['Mutation.enrollMember'])

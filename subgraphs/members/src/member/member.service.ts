@@ -4,10 +4,8 @@ import {
   ConflictError,
   NotFoundError,
   appendOutbox,
-  decodeCursor,
   redactAuditEntries,
   type AuditLog,
-  encodeCursor,
   pageSize,
   parseId,
   requireMemberAccess,
@@ -20,6 +18,7 @@ import type { TierService } from '../tier/tier.service';
 import type { MemberEntity } from './member.entity';
 import type { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
 import type { MemberRepository } from './member.repository';
+import { decodeMemberCursor, encodeMemberCursor, searchPatterns, type MemberOrder } from './member.search';
 import { MemberConnection, toMember, type Member } from './member.type';
 
 const MAX_ATTRIBUTE_KEYS = 50;
@@ -77,19 +76,23 @@ export class MemberService {
     return member;
   }
 
-  async list(identity: Identity, filter: MemberFilter | undefined, first: number, after?: string | null): Promise<MemberConnection> {
+  async list(
+    identity: Identity,
+    filter: MemberFilter | undefined,
+    order: MemberOrder,
+    first: number,
+    after?: string | null,
+  ): Promise<MemberConnection> {
     const size = pageSize(first);
-    const cursor = decodeCursor(after, ['timestamp', 'uuid']);
-    const query = { tenant: identity.tenant, ...filter };
-    const { rows, hasNextPage } = await this.repository.list({
-      ...query,
-      first: size,
-      after: cursor ? { enrolledAt: cursor[0] as string, id: cursor[1] as string } : undefined,
-    });
+    const cursor = decodeMemberCursor(order, after);
+    const { emailPrefix, nameContains, ...exact } = filter ?? {};
+    const query = { tenant: identity.tenant, ...exact, ...searchPatterns({ emailPrefix, nameContains }) };
+    const { rows, hasNextPage } = await this.repository.list({ ...query, order, first: size, after: cursor });
+    const cursors = new Map(rows.map(({ member, key }) => [member.id, encodeMemberCursor(order, { key, id: member.id })]));
     return MemberConnection.from({
-      nodes: rows.map(toMember),
+      nodes: rows.map(({ member }) => toMember(member)),
       hasNextPage,
-      cursorOf: (member) => encodeCursor([member.enrolledAt.toISOString(), member.id]),
+      cursorOf: (member) => cursors.get(member.id)!,
       count: () => this.repository.count(query),
     });
   }
