@@ -28,6 +28,15 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
   const keys = ttlCache<Authenticated | null>(config.apiKeyCacheMs);
   const verifyJwt = createUserTokenVerifier(config.jwtSecret);
 
+  /** POSTs to one of members' internal routes as the gateway (API keys, sign-in checks). */
+  const askMembers = async (path: string, body: unknown) =>
+    fetch(`${config.subgraphs.members}/internal${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: await signIdentity(serviceIdentity('gateway', '*'), config.serviceSecret) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(config.subgraphTimeoutMs),
+    });
+
   // Whether a member may still sign in (an erased one may not), per member for the same period.
   const signIns = ttlCache<Promise<boolean>>(config.apiKeyCacheMs);
   const maySignIn = (tenant: string, memberId: string): Promise<boolean> => {
@@ -35,13 +44,7 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
     let allowed = signIns.get(key);
     if (!allowed) {
       allowed = (async () => {
-        const credential = await signIdentity(serviceIdentity('gateway', '*'), config.serviceSecret);
-        const response = await fetch(`${config.subgraphs.members}/internal/members/sign-in`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: credential },
-          body: JSON.stringify({ tenant, memberId }),
-          signal: AbortSignal.timeout(config.subgraphTimeoutMs),
-        });
+        const response = await askMembers('/members/sign-in', { tenant, memberId });
         if (!response.ok) throw new Error(`Member sign-in check answered ${response.status}`);
         return ((await response.json()) as { allowed: boolean }).allowed;
       })();
@@ -57,13 +60,7 @@ export function createAuthenticator(config: GatewayConfig): Authenticate {
       if (cached) return cached;
       throw new UnauthenticatedError('Unknown, revoked or expired API key');
     }
-    const credential = await signIdentity(serviceIdentity('gateway', '*'), config.serviceSecret);
-    const response = await fetch(`${config.subgraphs.members}/internal/api-keys/verify`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: credential },
-      body: JSON.stringify({ secret }),
-      signal: AbortSignal.timeout(config.subgraphTimeoutMs),
-    });
+    const response = await askMembers('/api-keys/verify', { secret });
     if (response.status === 404) {
       keys.set(secret, null);
       throw new UnauthenticatedError('Unknown, revoked or expired API key');

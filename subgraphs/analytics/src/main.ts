@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createServiceCaller, main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
+import { ConsumerPositions, createServiceCaller, main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { analyticsPrivacy } from './compliance/analytics.privacy';
@@ -65,7 +65,7 @@ main(() =>
         const statsRepository = new StatsRepository(db);
         const peer = (url: string) => createServiceCaller({ url, serviceSecret, service: 'analytics' });
         const peers = { members: peer(urls.members), campaigns: peer(urls.campaigns), rewards: peer(urls.rewards) };
-        const positions = new ProjectionRepository(db);
+        const positions = new ConsumerPositions(db);
         const webhookRepository = new WebhookRepository(db);
         const secrets = new WebhookSecrets(serviceSecret);
         const dispatcher = config.WEBHOOK_DISPATCH
@@ -88,7 +88,7 @@ main(() =>
         return {
           stats: new StatsService(statsRepository),
           statsRepository,
-          projector: new Projector(db, positions, bus, log),
+          projector: new Projector(db, new ProjectionRepository(db), positions, bus, log),
           webhooks: new WebhookService(db, webhookRepository, secrets, { production }, audit),
           webhookConsumer: new WebhookConsumer(db, webhookRepository, positions, bus, log, () => dispatcher?.wake()),
           webhookDispatcher: dispatcher,

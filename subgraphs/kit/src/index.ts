@@ -8,6 +8,7 @@ export * from './boot';
 export * from './db';
 export * from './events/bus-migrations';
 export * from './events/outbox';
+export * from './events/positions';
 export * from './federation';
 export * from './idempotency';
 export * from './key-order';

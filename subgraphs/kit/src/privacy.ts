@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { auditQuery, countAuditEntries, readAuditEntries, redactAuditEntries } from './audit';
 import { BadInputError, NotFoundError } from './errors';
 import type { BusConsumer, EventBus } from './events/bus';
+import { ConsumerPositions } from './events/positions';
 import { EVENT_CATALOG } from './events/catalog';
 import { parseId } from './ids';
 import { createServiceCaller } from './ledger-client';
@@ -86,8 +87,6 @@ export async function markErased(manager: EntityManager, tenant: string, memberI
 
 const CONSUMER = (service: string) => `erasure:${service}`;
 
-/** Where a subgraph's bus consumers keep their positions (analytics has had it from the start), for a migration. */
-export const CONSUMER_POSITIONS_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS consumer_positions (name text PRIMARY KEY, position bigint NOT NULL)';
 
 export interface ErasureConsumerOptions {
   service: string;
@@ -109,9 +108,11 @@ export async function startErasureConsumer(options: ErasureConsumerOptions): Pro
   const { db, bus, privacy, service, log } = options;
   const consumer = CONSUMER(service);
   const call = createServiceCaller({ url: options.membersUrl, serviceSecret: options.serviceSecret, service });
-  const [stored] = await db.query<{ position: string }[]>('SELECT position FROM consumer_positions WHERE name = $1', [consumer]);
+  const positions = new ConsumerPositions(db);
+  // From the start of the bus: an erasure requested before this consumer first ran is still done.
+  await positions.register(consumer);
   return bus.consume(
-    stored?.position ?? '0',
+    await positions.position(consumer),
     async (events) => {
       for (const event of events) {
         const parsed = EVENT_CATALOG.MEMBER_ERASED.payload.safeParse(event.payload);
@@ -127,11 +128,7 @@ export async function startErasureConsumer(options: ErasureConsumerOptions): Pro
         await call(event.tenant, 'POST', `/erasures/${memberId}/confirm`, { service });
         log.info({ memberId, tenant: event.tenant }, 'member erased here and confirmed');
       }
-      await db.query(
-        `INSERT INTO consumer_positions (name, position) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET position = GREATEST(consumer_positions.position, EXCLUDED.position)`,
-        [consumer, events.at(-1)!.position],
-      );
+      await positions.advance(db.manager, consumer, events.at(-1)!.position);
     },
     { types: ['MEMBER_ERASED'] },
   ).catch((error: unknown) => {

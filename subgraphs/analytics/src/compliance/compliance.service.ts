@@ -18,11 +18,11 @@ import {
   type AuditEntryRecord,
   type AuditQuery,
   type Identity,
+  type MemberPrivacy,
 } from '@loyalty/kit';
 import { z } from 'zod';
 import { access } from '../access';
 import { AuditEntryConnection, type AuditEntry, type AuditFilter } from './compliance.type';
-import type { MemberPrivacy } from '@loyalty/kit';
 
 type Caller = ReturnType<typeof createServiceCaller>;
 /** The subgraphs that keep audit entries besides this one, with their internal API. */

@@ -65,33 +65,12 @@ const DAY_TABLE_KEYS: Record<DayTable, { column: string; type: string }> = {
 };
 
 /**
- * The read models' writes and the consumer's position. Every write adds to what is there (multi-row
- * upserts), and takes the manager of the batch's transaction: the projector holds the position's
- * row lock across all of them, so a batch is applied whole, once.
+ * The read models' writes. Every write adds to what is there (multi-row upserts), and takes the
+ * manager of the batch's transaction: the projector holds its position's row lock across all of
+ * them, so a batch is applied whole, once.
  */
 export class ProjectionRepository {
   constructor(private readonly db: DataSource) {}
-
-  async register(manager: EntityManager, consumer: string): Promise<void> {
-    await manager.query('INSERT INTO consumer_positions (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING', [consumer]);
-  }
-
-  /** The last bus position applied. */
-  async position(consumer: string): Promise<string> {
-    const [row] = await this.db.query<{ position: string }[]>('SELECT position FROM consumer_positions WHERE name = $1', [consumer]);
-    return String(row?.position ?? 0);
-  }
-
-  /** The last position applied, row-locked until the transaction ends. */
-  async lockPosition(manager: EntityManager, consumer: string): Promise<string> {
-    const [row] = await manager.query<{ position: string }[]>('SELECT position FROM consumer_positions WHERE name = $1 FOR UPDATE', [consumer]);
-    // Registered at start, before any batch.
-    return row!.position;
-  }
-
-  async advance(manager: EntityManager, consumer: string, position: string): Promise<void> {
-    await manager.query('UPDATE consumer_positions SET position = $2 WHERE name = $1', [consumer, position]);
-  }
 
   async insertFacts(manager: EntityManager, facts: readonly RedemptionFact[]): Promise<void> {
     await manager.query(

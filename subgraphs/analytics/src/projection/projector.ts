@@ -4,6 +4,7 @@ import {
   eventReader,
   ledgerTransaction,
   type BusConsumer,
+  type ConsumerPositions,
   type BusEvent,
   type ConsumedBy,
   type EventBus,
@@ -160,24 +161,25 @@ export class Projector {
   constructor(
     private readonly db: DataSource,
     private readonly repository: ProjectionRepository,
+    private readonly positions: ConsumerPositions,
     private readonly bus: EventBus,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
-    await this.repository.register(this.db.manager, CONSUMER);
+    await this.positions.register(CONSUMER);
     this.consumer = await this.bus.consume(await this.position(), (events) => this.apply(events), { batch: BATCH });
     this.log.info({ position: this.consumer.position() }, 'analytics consumer started');
   }
 
   /** The last bus position applied. */
   position(): Promise<string> {
-    return this.repository.position(CONSUMER);
+    return this.positions.position(CONSUMER);
   }
 
   async apply(events: BusEvent[]): Promise<void> {
     await this.db.transaction(async (manager) => {
-      const position = await this.repository.lockPosition(manager, CONSUMER);
+      const position = await this.positions.lock(manager, CONSUMER);
       const fresh = events.filter((event) => BigInt(event.position) > BigInt(position));
       if (fresh.length === 0) return;
       const changes = new BatchChanges();
@@ -191,7 +193,7 @@ export class Projector {
         handle(changes, result.event, busEvent.occurredAt.slice(0, 10));
       }
       await this.write(manager, changes);
-      await this.repository.advance(manager, CONSUMER, fresh.at(-1)!.position);
+      await this.positions.advance(manager, CONSUMER, fresh.at(-1)!.position);
     });
   }
 

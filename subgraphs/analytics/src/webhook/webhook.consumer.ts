@@ -5,11 +5,11 @@ import {
   eventReader,
   type BusConsumer,
   type BusEvent,
+  type ConsumerPositions,
   type EventBus,
   type EventReaders,
   type Logger,
 } from '@loyalty/kit';
-import type { ProjectionRepository } from '../projection/projection.repository';
 import { webhookBody, webhookEventId } from './webhook.rule';
 import type { QueuedEvent, WebhookRepository } from './webhook.repository';
 
@@ -45,7 +45,7 @@ export class WebhookConsumer {
   constructor(
     private readonly db: DataSource,
     private readonly repository: WebhookRepository,
-    private readonly positions: ProjectionRepository,
+    private readonly positions: ConsumerPositions,
     private readonly bus: EventBus,
     private readonly log: Logger,
     /** Called after a batch queued deliveries (the local dispatcher need not wait for its poll). */
@@ -54,7 +54,7 @@ export class WebhookConsumer {
 
   async start(): Promise<void> {
     // A new installation starts at the head: endpoints receive what happens after they exist.
-    await this.repository.register(this.db.manager, CONSUMER, await this.bus.head());
+    await this.positions.register(CONSUMER, await this.bus.head());
     const from = await this.positions.position(CONSUMER);
     this.consumer = await this.bus.consume(from, (events) => this.apply(events), { batch: BATCH, types: Object.keys(readers) });
     this.log.info({ position: this.consumer.position() }, 'webhook consumer started');
@@ -67,7 +67,7 @@ export class WebhookConsumer {
   async apply(events: BusEvent[]): Promise<void> {
     let queued = 0;
     await this.db.transaction(async (manager) => {
-      const position = await this.positions.lockPosition(manager, CONSUMER);
+      const position = await this.positions.lock(manager, CONSUMER);
       const fresh = events.filter((event) => BigInt(event.position) > BigInt(position));
       if (fresh.length === 0) return;
       const tenants = await this.repository.tenantsWithEndpoints(manager, [...new Set(fresh.map((e) => e.tenant))]);

@@ -159,10 +159,6 @@ export class WebhookRepository {
   // --- the bus consumer -------------------------------------------------------------------------
 
   /** Registers the consumer at `position` the first time (later starts keep their own). */
-  async register(manager: EntityManager, consumer: string, position: string): Promise<void> {
-    await manager.query('INSERT INTO consumer_positions (name, position) VALUES ($1, $2) ON CONFLICT DO NOTHING', [consumer, position]);
-  }
-
   /** Of `tenants`, those with an active endpoint: events of the others cost no body and no row. */
   async tenantsWithEndpoints(manager: EntityManager, tenants: readonly string[]): Promise<Set<string>> {
     const rows = await manager.query<{ tenant: string }[]>('SELECT DISTINCT tenant FROM webhook_endpoints WHERE active AND tenant = ANY($1::text[])', [tenants]);

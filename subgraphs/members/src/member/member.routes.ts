@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { BadInputError, parseId, snapshotsBody, type MemberSnapshot } from '@loyalty/kit';
+import { BadInputError, UUID, parseId, snapshotsBody, type MemberSnapshot } from '@loyalty/kit';
 import type { Services } from '../context';
 import { effectiveTier } from '../tier/tier.rule';
 
@@ -40,7 +40,8 @@ export function memberRoutes(router: Router, services: Services): void {
   router.post('/members/sign-in', async (req, res) => {
     const { tenant, memberId } = req.body as { tenant?: unknown; memberId?: unknown };
     if (typeof tenant !== 'string' || typeof memberId !== 'string') throw new BadInputError('memberId', 'tenant and memberId are required');
-    const [member] = await services.memberRepository.findByIds(tenant, [memberId]).catch(() => [null]);
-    res.json({ allowed: member ? member.status !== 'ERASED' : true });
+    // A token naming no member of the tenant is refused by every member check later; only erasure is decided here.
+    const [member] = UUID.test(memberId) ? await services.memberRepository.findByIds(tenant, [memberId]) : [null];
+    res.json({ allowed: member?.status !== 'ERASED' });
   });
 }
