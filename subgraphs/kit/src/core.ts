@@ -7,6 +7,7 @@ export * from './auth';
 export * from './cache';
 export * from './config';
 export * from './errors';
+export * from './experiment';
 export * from './events/bus';
 export * from './events/catalog';
 export * from './events/reader';

@@ -26,6 +26,7 @@ import {
 import type { CampaignEntity } from '../campaign/campaign.entity';
 import { ActivityType } from '../campaign/campaign.type';
 import type { CampaignRepository } from '../campaign/campaign.repository';
+import { rulesFor } from '../experiment/experiment.rule';
 import { award, isEligible, pendingUntil, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
 import type { ActivityInput } from './activity.inputs';
 import type { Activity, ActivityRepository, StoredAward } from './activity.repository';
@@ -225,7 +226,8 @@ export class ActivityService {
     const evaluated: (Award & { cap: number | null })[] = [];
     for (const campaign of campaigns) {
       if (!isEligible(campaign.eligibility, memberFacts)) continue;
-      for (const rule of campaign.rules) {
+      // An experiment's arm decides which of the campaign's rules (if any) this member earns by.
+      for (const rule of rulesFor(campaign, member.id)) {
         const points = award(rule, facts, memberFacts, campaign.timeZone);
         if (points <= 0) continue;
         const capped = rule.maxPointsPerMember !== null && rule.capPeriod !== null;

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { ExperimentSpec } from '../experiment/experiment.rule';
 import type { EligibilitySpec, RuleSpec } from '../rules/rules';
 
 @Entity('campaigns')
@@ -39,6 +40,10 @@ export class CampaignEntity {
 
   @Column('jsonb', { nullable: true })
   eligibility!: EligibilitySpec | null;
+
+  /** The A/B test the campaign runs, or null (experiment/experiment.rule.ts). */
+  @Column('jsonb', { nullable: true })
+  experiment!: ExperimentSpec | null;
 
   @Column('integer', { name: 'max_points', nullable: true })
   maxPoints!: number | null;
