@@ -9,6 +9,7 @@ import { gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token } from './s
 // against known data, promoteVariant, and bad input.
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
+type Arm = Record<string, any>;
 
 const CREATE = 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id experiment { holdoutPercent startedAt endedAt variants { key weight rules { id points } } } } }';
 const ACTIVATE = 'mutation($id: ID!) { activateCampaign(id: $id) { id experiment { startedAt } } }';
@@ -104,10 +105,10 @@ describe('experiments', () => {
     await ok('mutation($input: RedeemRewardInput!) { redeemReward(input: $input) { id } }', { input: { memberId: a1, rewardId: reward, idempotencyKey: randomUUID() } }, { token: t.admin });
 
     await caughtUp();
-    const report = async () => (await ok<{ experimentReport: { campaign: { id: string; name: string }; arms: Record<string, any>[] } }>(REPORT, { campaignId: id }, { token: t.admin })).experimentReport;
+    const report = async () => (await ok<{ experimentReport: { campaign: { id: string; name: string }; arms: Arm[] } }>(REPORT, { campaignId: id }, { token: t.admin })).experimentReport;
     const before = await report();
     assert.deepEqual(before.campaign, { id, name: 'Test' });
-    assert.deepEqual(before.arms.map((a) => a.key), ['HOLDOUT', 'A', 'B']);
+    assert.deepEqual(before.arms.map((a) => String(a.key)), ['HOLDOUT', 'A', 'B']);
     // Per member purchase amounts, zeros included, as the truth the report must match.
     const amounts = new Map<string, number[]>([...arms].map(([arm, members]) => [arm, members.map(() => 0)]));
     const spent: Record<string, number> = { [h1!]: 1000, [h2!]: 3000, [a1!]: 6000, [a2!]: 6000, [b1!]: 5000 };

@@ -44,6 +44,13 @@ export class CampaignEntity {
   /** The A/B test the campaign runs, or null (experiment/experiment.rule.ts). */
   @Column('jsonb', { nullable: true })
   experiment!: ExperimentSpec | null;
+  /** Higher applies first; ties: the older campaign first (rules.ts, stackingOrder). */
+  @Column('integer')
+  priority!: number;
+
+  /** Once it awards points for an activity, no campaign after it in stacking order does. */
+  @Column('boolean')
+  exclusive!: boolean;
 
   @Column('integer', { name: 'max_points', nullable: true })
   maxPoints!: number | null;

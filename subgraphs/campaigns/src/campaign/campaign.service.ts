@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { DataSource } from 'typeorm';
 import {
+  BASE,
   BadInputError,
   ConflictError,
   NotFoundError,
   appendOutbox,
+  experimentProblem,
   parseId,
   timeIdPage,
   type AuditLog,
   type Identity,
 } from '@loyalty/kit';
-import { isDeepStrictEqual } from 'node:util';
-import { BASE, experimentProblem } from '@loyalty/kit';
 import type { ExperimentSpec } from '../experiment/experiment.rule';
 import { isTimeZone, type EligibilitySpec, type RuleSpec } from '../rules/rules';
 import { hasEnded } from './campaign.status';
@@ -59,7 +60,7 @@ function toExperiment(input: ExperimentInput | null | undefined): ExperimentSpec
 }
 
 /** Checks what class-validator cannot see alone (relations between fields) and maps input to storage. */
-function toColumns(input: CampaignInput): Partial<CampaignEntity> {
+export function toColumns(input: CampaignInput): Partial<CampaignEntity> {
   const timeZone = input.timeZone ?? 'UTC';
   if (!isTimeZone(timeZone)) throw new BadInputError('timeZone', `${timeZone} is not an IANA time zone`);
   if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw new BadInputError('endsAt', 'endsAt must be after startsAt');
@@ -81,6 +82,8 @@ function toColumns(input: CampaignInput): Partial<CampaignEntity> {
     eligibility,
     maxPoints: input.budget?.maxPoints ?? null,
     experiment: toExperiment(input.experiment),
+    priority: input.priority ?? 0,
+    exclusive: input.exclusive ?? false,
   };
 }
 
