@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
  * md5("<tenant>:<campaign id>:<member id>") mod 100 — so it is the same on every replica, on every
  * call and in SQL (`experimentBucketSql`, PostgreSQL's md5). The buckets are dealt to arms in order:
  * the holdout's share first, then each variant (or the one arm BASE without variants) gets its weight's
- * share of what is left, rounded at the cumulative boundaries so no arm is off by more than half a
- * bucket (half a percentage point) from its share.
+ * share of what is left, rounded at the cumulative boundaries: each boundary is within half a bucket
+ * of its exact place, so no arm is a whole bucket (one percentage point) off its share.
  */
 
 /** The control arm: its members get nothing from the campaign. */
