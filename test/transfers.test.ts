@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from '@jest/globals';
+import { afterEach, describe, it } from '@jest/globals';
+import type { Client } from 'graphql-ws';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from '@loyalty/kit';
 import { assertLedger } from './support/ledger';
+import { feed, registered, wsClient } from './support/subscriptions';
 import { codes, gql, newTenant, ok, serviceSecret, sql, subgraphUrls, token, type Caller, type GraphQLResponse } from './support/system';
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
@@ -65,6 +67,11 @@ const written = async (tenant: string) => {
 const field = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.field;
 
 const day = 86_400_000;
+
+const clients: Client[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
+});
 
 describe('transferPoints', () => {
   it('moves spendable points in one TRANSFER debit and credit under one key, answering with the debit', async () => {
@@ -370,6 +377,29 @@ describe('transferPoints', () => {
     assert.deepEqual(audit.map((a) => a.actor), [`agent@${t.tenant}`]);
     assert.equal(await t.balance(alice), 95);
     assert.equal(await t.balance(bob), 105);
+  });
+
+  it("updates both members' balances live: each gets its side of the transfer", async () => {
+    const t = await newTenant();
+    const [alice, bob] = [await t.enroll(), await t.enroll()];
+    await credit(t, alice, 100);
+    const BALANCE = 'subscription { pointsBalanceChanged { balance delta transaction { id type points balanceAfter reference } } }';
+    type Event = { pointsBalanceChanged: { balance: number; delta: number; transaction: { id: string; type: string; points: number; balanceAfter: number; reference: string } } };
+    const subscribe = async (memberId: string) => {
+      const client = wsClient(await token(t.tenant, ['member'], { memberId }));
+      clients.push(client);
+      return feed<Event>(client, BALANCE);
+    };
+    const [sent, received] = [await subscribe(alice), await subscribe(bob)];
+    await registered(2);
+    const debit = await transferred(t, { fromMemberId: alice, toMemberId: bob, points: 30 });
+    const [mine] = await sent.until(1);
+    const [theirs] = await received.until(1);
+    assert.deepEqual(mine!.pointsBalanceChanged, { balance: 70, delta: -30, transaction: { id: debit.id, type: 'TRANSFER', points: -30, balanceAfter: 70, reference: bob } });
+    assert.deepEqual(
+      { ...theirs!.pointsBalanceChanged, transaction: { ...theirs!.pointsBalanceChanged.transaction, id: undefined } },
+      { balance: 30, delta: 30, transaction: { id: undefined, type: 'TRANSFER', points: 30, balanceAfter: 30, reference: alice } },
+    );
   });
 
   it('keeps the reports consistent: transfers are neither issued nor redeemed points', async () => {
