@@ -68,6 +68,7 @@ describe('event catalogue', () => {
       'REDEMPTION_CANCELLED',
       'REDEMPTION_FULFILLED',
       'MEMBER_ERASED',
+      'CAMPAIGN_EXPERIMENT_CHANGED',
       'CAMPAIGN_STATUS_CHANGED',
     ]);
     for (const type of EVENT_TYPES) assert.ok(EVENT_CATALOG[type].producer, type);
