@@ -97,6 +97,13 @@ describe('referral codes and enrolment', () => {
     assert.equal(await referredBy(b.id), referrer.id);
     assert.equal(await referredBy(c.id), null);
     assert.equal(await referredBy(referrer.id), null);
+    const { memberDataExport } = await ok<{ memberDataExport: { members: { profile: { referralCode: string; referredBy: string | null } } } }>(
+      'query($id: ID!) { memberDataExport(memberId: $id) }',
+      { id: a.id },
+      { token: t.admin },
+    );
+    assert.equal(memberDataExport.members.profile.referralCode, a.referralCode, 'the data export shows the code');
+    assert.equal(memberDataExport.members.profile.referredBy, referrer.id, 'and the referrer');
   });
 
   it("refuses an unknown, malformed, erased member's or other tenant's code, naming referralCode, and writes nothing", async () => {
