@@ -12,6 +12,7 @@ import type { ProgramService } from './program/program.service';
 import type { TierEntity } from './tier/tier.entity';
 import type { TierRepository } from './tier/tier.repository';
 import type { TierService } from './tier/tier.service';
+import type { TransferService } from './transfer/transfer.service';
 
 /** Process-wide: created once in main.ts. */
 export interface Services {
@@ -21,6 +22,7 @@ export interface Services {
   lifecycle: LifecycleService;
   apiKeys: ApiKeyService;
   programs: ProgramService;
+  transfers: TransferService;
   memberRepository: MemberRepository;
   ledgerRepository: LedgerRepository;
   tierRepository: TierRepository;
