@@ -238,7 +238,12 @@ export class ActivityService {
     const { terms, ...earned } = outcome;
     const transactionId = earned.pointsEarned === 0 ? null : await this.settleCredit({ tenant, id: earned.activityId, memberId, pointsEarned: earned.pointsEarned, ...terms });
     // The purchase is recorded whatever happens to its referrer's reward; the retry job finishes one this leaves PENDING.
-    if (firstPurchase) await this.giveReferral(tenant, memberId).catch((error: unknown) => this.log.warn({ err: error, memberId }, 'referral reward left PENDING for the retry job'));
+    // What the reward needs is at hand: the purchase, and the campaigns running at its time (the reservation rechecks them).
+    if (firstPurchase) {
+      await this.give({ tenant, referredMemberId: memberId, referrerId: referrer!, amount: activity.amount, occurredAt }, prepared.campaigns).catch((error: unknown) =>
+        this.log.warn({ err: error, memberId }, 'referral reward left PENDING for the retry job'),
+      );
+    }
     return { ...earned, transactionId };
   }
 
@@ -305,19 +310,14 @@ export class ActivityService {
   }
 
   /**
-   * Gives the referrer of `referredMemberId` its reward for the member's first purchase, if still
-   * PENDING: a REFERRAL activity for the referrer, evaluated against the referrer's tier,
-   * eligibility, caps and the campaigns running when the purchase happened, stored (keyed by the
-   * referred member, so once) in the transaction that marks the reward DONE, then credited like
-   * any activity. An erased referrer gets nothing (SKIPPED). While members cannot be reached the
+   * Gives the referrer its reward for a referred member's first purchase, if still PENDING: a
+   * REFERRAL activity for the referrer, evaluated against the referrer's tier, eligibility, caps
+   * and the campaigns running when the purchase happened, stored (keyed by the referred member, so
+   * once) in the transaction that marks the reward DONE, then credited like any activity. An erased referrer gets nothing (SKIPPED). While members cannot be reached the
    * reward stays PENDING (LedgerUnavailableError / SERVICE_UNAVAILABLE reach the caller).
+   * `runningAtPurchase`: the campaigns running at the purchase's time, if already read.
    */
-  async giveReferral(tenant: string, referredMemberId: string): Promise<void> {
-    const pending = await this.referrals.pendingOf(tenant, referredMemberId);
-    if (pending) await this.give(pending);
-  }
-
-  private async give(referral: PendingReferral): Promise<boolean> {
+  private async give(referral: PendingReferral, runningAtPurchase?: CampaignEntity[]): Promise<boolean> {
     const { tenant, referredMemberId, referrerId } = referral;
     let referrer: MemberSnapshot;
     try {
@@ -331,7 +331,7 @@ export class ActivityService {
       return true;
     }
     const facts: ActivityFacts = { type: ActivityType.REFERRAL, amount: referral.amount, eventName: null, occurredAt: referral.occurredAt };
-    const campaigns = referrer.status === 'ACTIVE' ? await this.campaigns.runningAt(tenant, facts.occurredAt) : [];
+    const campaigns = referrer.status !== 'ACTIVE' ? [] : (runningAtPurchase ?? (await this.campaigns.runningAt(tenant, facts.occurredAt)));
     let stored: Stored;
     try {
       stored = await this.store({

@@ -48,14 +48,6 @@ export class ReferralRepository {
     return rows.length > 0;
   }
 
-  async pendingOf(tenant: string, referredMemberId: string): Promise<PendingReferral | null> {
-    const [row] = await this.db.query<PendingRow[]>(`${PENDING_SELECT} WHERE r.tenant = $1 AND r.referred_member_id = $2 AND r.status = 'PENDING'`, [
-      tenant,
-      referredMemberId,
-    ]);
-    return row ? toPending(row) : null;
-  }
-
   /** Referral rewards PENDING (a crash, members unreachable) for over `olderThanMs`, oldest first, across tenants. */
   async pending(olderThanMs: number, limit: number): Promise<PendingReferral[]> {
     const rows = await this.db.query<PendingRow[]>(
