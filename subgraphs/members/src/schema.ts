@@ -8,12 +8,13 @@ import { LedgerResolver } from './ledger/ledger.resolver';
 import { toTransaction } from './ledger/transaction.type';
 import { MemberResolver, PointsAccountResolver } from './member/member.resolver';
 import { ProgramResolver } from './program/program.resolver';
+import { SegmentResolver } from './segment/segment.resolver';
 import { TierResolver } from './tier/tier.resolver';
 
 /** The members subgraph schema. Needs no database: `print-schema` runs it offline. */
 export function buildMembersSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [MemberResolver, PointsAccountResolver, TierResolver, ProgramResolver, LedgerResolver, ApiKeyResolver],
+    resolvers: [MemberResolver, PointsAccountResolver, TierResolver, ProgramResolver, LedgerResolver, ApiKeyResolver, SegmentResolver],
     orphanedTypes: [PointsBalanceChanged, TierChanged],
     extraTypeDefs: SUBSCRIPTION_SDL,
     references: {

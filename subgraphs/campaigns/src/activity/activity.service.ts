@@ -221,6 +221,7 @@ export class ActivityService {
       tierRank: member.tier.rank,
       earnMultiplier: member.tier.earnMultiplier,
       attributes: member.attributes,
+      segmentIds: member.segmentIds,
     };
     const evaluated: (Award & { cap: number | null })[] = [];
     for (const campaign of campaigns) {

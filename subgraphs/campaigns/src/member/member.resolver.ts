@@ -13,7 +13,7 @@ export class MemberCampaignsResolver {
     requireMemberAccess(identity, member.id, access['Member.eligibleCampaigns']);
     const [snapshot, running] = await Promise.all([loaders.member.load(member.id), loaders.running.load('now')]);
     if (!snapshot || snapshot.status !== 'ACTIVE') return [];
-    const facts = { country: snapshot.country, tierRank: snapshot.tier.rank, earnMultiplier: snapshot.tier.earnMultiplier, attributes: snapshot.attributes };
+    const facts = { country: snapshot.country, tierRank: snapshot.tier.rank, earnMultiplier: snapshot.tier.earnMultiplier, attributes: snapshot.attributes, segmentIds: snapshot.segmentIds };
     return running.filter((campaign) => isEligible(campaign.eligibility, facts)).map((campaign) => toCampaign(campaign));
   }
 }

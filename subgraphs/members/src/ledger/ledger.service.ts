@@ -81,6 +81,9 @@ const NO_TERMS: CreditTerms = { expiresAt: null, rolling: false };
 /** Until a program says otherwise, points never expire. */
 export const NEVER_EXPIRE: CreditTermsOf = () => Promise.resolve(NO_TERMS);
 
+/** Runs in the transaction of a move, once it is written, under the member's account lock (segments refresh). */
+export type AfterMove = (manager: EntityManager, tenant: string, memberId: string) => Promise<void>;
+
 /** What the rules decided for a move, before anything is written. */
 interface Checked {
   account: LockedAccount;
@@ -149,6 +152,7 @@ export class LedgerService {
     private readonly repository: LedgerRepository,
     private readonly tiers: TierService,
     private readonly creditTerms: CreditTermsOf = NEVER_EXPIRE,
+    private readonly afterMove: AfterMove = () => Promise.resolve(),
   ) {}
 
   async move(request: MoveRequest): Promise<MoveResult> {
@@ -261,6 +265,7 @@ export class LedgerService {
       if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
     }
     await appendOutbox(manager, events);
+    await this.afterMove(manager, request.tenant, request.memberId);
     return { entry, created: true };
   }
 
@@ -344,6 +349,7 @@ export class LedgerService {
       }
       await this.tiers.unearnOrder(manager, request.memberId, request.orderId, request.points);
       await appendOutbox(manager, events);
+      await this.afterMove(manager, request.tenant, request.memberId);
       return { entry, ...outcome };
     });
   }
