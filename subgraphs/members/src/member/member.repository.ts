@@ -66,13 +66,13 @@ export class MemberRepository {
     // The trigram index on lower(name) answers this (migration 1763800000015).
     if (query.nameLike) qb.andWhere('lower(m.name) LIKE :nameLike', { nameLike: query.nameLike });
     if (query.segment) {
-      const params: Record<string, unknown> = { segmentNow: new Date() };
+      const params: Record<string, unknown> = {};
       const param = (value: unknown) => {
         const name = `segment${Object.keys(params).length}`;
         params[name] = value;
         return `:${name}`;
       };
-      qb.andWhere(SegmentRepository.memberFilter(query.segment, ':tenant', param, ':segmentNow'), params);
+      qb.andWhere(SegmentRepository.memberFilter(query.segment, ':tenant', param, new Date()), params);
     }
     return qb;
   }

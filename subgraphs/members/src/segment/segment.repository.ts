@@ -144,9 +144,9 @@ export class SegmentRepository {
   /** Exact member counts of segments at `now`, in one statement whatever their number. */
   async memberCounts(tenant: string, segments: readonly SegmentEntity[], now: Date): Promise<Map<string, number>> {
     if (segments.length === 0) return new Map();
-    const params: unknown[] = [tenant, now];
+    const params: unknown[] = [tenant];
     const param = positional(params);
-    const counts = segments.map((segment) => `SELECT ${param(segment.id)}::uuid AS id, count(*) FILTER (WHERE ${segmentSql(segment.conditions, param, '$2')})::int AS n FROM facts f`);
+    const counts = segments.map((segment) => `SELECT ${param(segment.id)}::uuid AS id, count(*) FILTER (WHERE ${segmentSql(segment.conditions, param, now)})::int AS n FROM facts f`);
     const rows = await this.db.query<{ id: string; n: number }[]>(`WITH facts AS MATERIALIZED (${SEGMENT_FACTS_SQL('$1')}) ${counts.join(' UNION ALL ')}`, params);
     return new Map(rows.map((row) => [row.id, row.n]));
   }
@@ -191,13 +191,13 @@ export class SegmentRepository {
    * ids of both and marks the segment computed for its version.
    */
   async recompute(manager: EntityManager, segment: SegmentEntity, now: Date): Promise<{ entered: string[]; left: string[] }> {
-    const params: unknown[] = [segment.tenant, now, segment.id];
-    const predicate = segmentSql(segment.conditions, positional(params), '$2');
+    const params: unknown[] = [segment.tenant, segment.id];
+    const predicate = segmentSql(segment.conditions, positional(params), now);
     const [row] = await manager.query<{ entered: string[] | null; left: string[] | null }[]>(
       `WITH want AS MATERIALIZED (SELECT f.member_id FROM (${SEGMENT_FACTS_SQL('$1')}) f WHERE ${predicate}),
-       gone AS (DELETE FROM segment_members sm WHERE sm.segment_id = $3 AND NOT EXISTS (SELECT 1 FROM want w WHERE w.member_id = sm.member_id)
+       gone AS (DELETE FROM segment_members sm WHERE sm.segment_id = $2 AND NOT EXISTS (SELECT 1 FROM want w WHERE w.member_id = sm.member_id)
                 RETURNING sm.member_id),
-       came AS (INSERT INTO segment_members (segment_id, member_id, tenant) SELECT $3, w.member_id, $1 FROM want w
+       came AS (INSERT INTO segment_members (segment_id, member_id, tenant) SELECT $2, w.member_id, $1 FROM want w
                 ON CONFLICT DO NOTHING RETURNING member_id)
        SELECT (SELECT array_agg(member_id) FROM came) AS entered, (SELECT array_agg(member_id) FROM gone) AS left`,
       params,
@@ -207,7 +207,7 @@ export class SegmentRepository {
   }
 
   /** The SQL condition "member `m` is in the segment" for a TypeORM query builder (`members(filter: { segmentId })`). */
-  static memberFilter(segment: SegmentEntity, tenantParam: string, param: Param, now: string): string {
+  static memberFilter(segment: SegmentEntity, tenantParam: string, param: Param, now: Date): string {
     return `m.id IN (SELECT f.member_id FROM (${SEGMENT_FACTS_SQL(tenantParam)}) f WHERE ${segmentSql(segment.conditions, param, now)})`;
   }
 }

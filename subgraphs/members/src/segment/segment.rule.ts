@@ -45,13 +45,14 @@ const COUNTRY = /^[A-Za-z]{2}$/;
 
 /** `now` minus `days` whole days of 24 hours (never a calendar day: both paths agree across DST). */
 const daysBefore = (now: Date, days: number) => now.getTime() - days * DAY_MS;
-const daysBeforeSql = (now: string, days: string) => `(${now}::timestamptz - ${days}::int * interval '86400 seconds')`;
+const daysBeforeSql = (now: () => string, days: string) => `(${now()}::timestamptz - ${days}::int * interval '86400 seconds')`;
 
 interface Condition<T> {
   /** The value as stored, or a BAD_USER_INPUT naming `field`. */
   check: (value: unknown, field: string) => T;
   holds: (value: T, member: SegmentFacts, now: Date) => boolean;
-  sql: (value: T, param: Param, now: string) => string;
+  /** `now()`: the placeholder of the instant, added to the parameters when first asked for. */
+  sql: (value: T, param: Param, now: () => string) => string;
 }
 
 function wholeNumber(min: number, max: number) {
@@ -152,13 +153,18 @@ export function inSegment(conditions: SegmentConditionsSpec, member: SegmentFact
   });
 }
 
-/** The same decision as one SQL condition over `f`; `now` is the placeholder of the instant. */
-export function segmentSql(conditions: SegmentConditionsSpec, param: Param, now: string): string {
+/**
+ * The same decision as one SQL condition over `f`, compared with the instant `now` (a parameter,
+ * added only when a condition reads it: PostgreSQL refuses a parameter it cannot type).
+ */
+export function segmentSql(conditions: SegmentConditionsSpec, param: Param, now: Date): string {
+  let placeholder: string | undefined;
+  const nowParam = () => (placeholder ??= param(now));
   const parts = ["f.status = 'ACTIVE'"];
   for (const name of NAMES) {
     const value = conditions[name];
     if (value === null || value === undefined) continue;
-    parts.push(`(${(SEGMENT_CONDITIONS[name] as Condition<unknown>).sql(value, param, now)})`);
+    parts.push(`(${(SEGMENT_CONDITIONS[name] as Condition<unknown>).sql(value, param, nowParam)})`);
   }
   return parts.join(' AND ');
 }
