@@ -63,10 +63,11 @@ describe('segments', () => {
   it('decides in SQL exactly what the TypeScript evaluation decides, on the same cases', async () => {
     for (const [name, conditions, member, expected] of CASES) {
       const params: unknown[] = [member.status, member.country, member.tierRank, JSON.stringify(member.attributes), member.lifetimeEarned, member.enrolledAt, member.lastActiveAt];
+      // In WHERE and FILTER, as the segment queries use it, NULL (no country) counts as false.
       const predicate = segmentSql(conditions, positional(params), NOW);
       const [row] = await sql<{ inside: boolean }>(
         'members',
-        `SELECT (${predicate}) AS inside FROM (SELECT $1::text AS status, $2::char(2) AS country, $3::int AS tier_rank, $4::jsonb AS attributes,
+        `SELECT (${predicate}) IS TRUE AS inside FROM (SELECT $1::text AS status, $2::char(2) AS country, $3::int AS tier_rank, $4::jsonb AS attributes,
                 $5::int AS lifetime_earned, $6::timestamptz AS enrolled_at, $7::timestamptz AS last_active_at) f`,
         params,
       );
