@@ -23,6 +23,9 @@ export const access = {
   'Mutation.activateCampaign': MANAGE_CAMPAIGNS,
   'Mutation.pauseCampaign': MANAGE_CAMPAIGNS,
   'Mutation.recordActivity': ['integration', 'agent', 'admin', 'activities:write'],
+  /** Whoever may record an activity may ask what it would earn. */
+  'Query.previewActivity': ['integration', 'agent', 'admin', 'activities:write'],
+  'Query.simulateCampaign': MANAGE_CAMPAIGNS,
   /** Whoever records purchases records their returns. */
   'Mutation.recordReturn': ['integration', 'agent', 'admin', 'activities:write'],
 } as const satisfies AccessTable;

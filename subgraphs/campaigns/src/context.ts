@@ -4,10 +4,12 @@ import type { ActivityService } from './activity/activity.service';
 import type { CampaignEntity } from './campaign/campaign.entity';
 import type { CampaignRepository } from './campaign/campaign.repository';
 import type { CampaignService } from './campaign/campaign.service';
+import type { CampaignSimulator } from './campaign/campaign.simulation';
 import type { ReturnService } from './return/return.service';
 
 export interface Services {
   campaigns: CampaignService;
+  simulator: CampaignSimulator;
   activities: ActivityService;
   returns: ReturnService;
   repository: CampaignRepository;

@@ -5,6 +5,7 @@ import { ActivityRepository } from './activity/activity.repository';
 import { ActivityService, startCreditRetry } from './activity/activity.service';
 import { CampaignEntity } from './campaign/campaign.entity';
 import { CampaignRepository } from './campaign/campaign.repository';
+import { CampaignSimulator } from './campaign/campaign.simulation';
 import { CampaignService } from './campaign/campaign.service';
 import { createLoaders, type CampaignsContext, type Services } from './context';
 import { CampaignsInitial1763800000101 } from './migrations/1763800000101-campaigns-initial';
@@ -14,6 +15,7 @@ import { UniquePurchaseOrders1763800000104 } from './migrations/1763800000104-un
 import { Returns1763800000105 } from './migrations/1763800000105-returns';
 import { CapGrants1763800000106 } from './migrations/1763800000106-cap-grants';
 import { AuditAndErasure1763800000107 } from './migrations/1763800000107-audit-and-erasure';
+import { Stacking1763800000108 } from './migrations/1763800000108-stacking';
 import { campaignsPrivacy } from './activity/activity.privacy';
 import { ReturnRepository } from './return/return.repository';
 import { ReturnService, startReturnRecovery } from './return/return.service';
@@ -35,7 +37,7 @@ main(() =>
     {
       name: 'campaigns',
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106, AuditAndErasure1763800000107],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106, AuditAndErasure1763800000107, Stacking1763800000108],
       buildSchema: buildCampaignsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret, audit }) => {
@@ -45,6 +47,7 @@ main(() =>
         const activities = new ActivityService(db, activityRepository, repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }, audit);
         return {
           campaigns: new CampaignService(db, repository, audit, ledger),
+          simulator: new CampaignSimulator(activityRepository, ledger),
           activities,
           returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, ledger, log, audit),
           repository,

@@ -1,4 +1,4 @@
-import { ArgsType, Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { ArgsType, Directive, Field, InputType, Int, ObjectType, type ClassType } from 'type-graphql';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { BadInputError } from './errors';
 import { UUID } from './ids';
@@ -77,6 +77,16 @@ export class PageArgs {
 
   @Field(() => String, { nullable: true })
   after?: string | null;
+}
+
+/** A time range of a report or a simulation; either end may be open where the field says so. */
+@InputType()
+export class DateRangeInput {
+  @Field(() => Date, { nullable: true, description: 'inclusive start (reports count whole UTC days)' })
+  from?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'inclusive end (reports count whole UTC days)' })
+  to?: Date | null;
 }
 
 export const MAX_PAGE_SIZE = 100;

@@ -1,4 +1,4 @@
-import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { SafeIntScalar } from '@loyalty/kit';
 
 @ObjectType({ description: "Headline numbers of a tenant's program" })
@@ -28,14 +28,7 @@ export class ProgramStats {
   purchaseRevenue!: number;
 }
 
-@InputType()
-export class DateRangeInput {
-  @Field(() => Date, { nullable: true })
-  from?: Date | null;
-
-  @Field(() => Date, { nullable: true })
-  to?: Date | null;
-}
+export { DateRangeInput } from '@loyalty/kit';
 
 /** The rewards subgraph's Reward: analytics only knows its id. */
 @ObjectType()

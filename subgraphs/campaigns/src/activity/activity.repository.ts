@@ -14,6 +14,8 @@ export interface Activity {
   /** The credit's terms besides its points, as first sent (a retry sends the identical credit). */
   creditOrderId: string | null;
   creditPendingUntil: Date | null;
+  /** Campaigns an exclusive campaign stopped from awarding it (stacking). */
+  excludedCampaignIds: string[];
 }
 
 /** A PURCHASE activity, as a return of its order needs it. */
@@ -29,6 +31,16 @@ export interface StoredAward {
   ruleId: string;
   points: number;
   periodKey: string | null;
+}
+
+/** A recorded activity as a simulation replays it. */
+export interface HistoricActivity {
+  id: string;
+  memberId: string;
+  type: string;
+  amount: number | null;
+  eventName: string | null;
+  occurredAt: Date;
 }
 
 /** An activity to store, with the totals its reservation decided. */
@@ -49,6 +61,7 @@ export interface NewActivity {
   creditStatus: CreditStatus;
   creditOrderId: string | null;
   creditPendingUntil: Date | null;
+  excludedCampaignIds: string[];
 }
 
 interface ActivityRow {
@@ -61,6 +74,7 @@ interface ActivityRow {
   transaction_id: string | null;
   credit_order_id: string | null;
   credit_pending_until: Date | null;
+  excluded_campaign_ids: string[];
 }
 
 interface PurchaseRow extends ActivityRow {
@@ -85,13 +99,14 @@ const toActivity = (row: ActivityRow): Activity => ({
   transactionId: row.transaction_id,
   creditOrderId: row.credit_order_id,
   creditPendingUntil: row.credit_pending_until,
+  excludedCampaignIds: row.excluded_campaign_ids,
 });
 
 const toPurchase = (row: PurchaseRow): Purchase => ({ ...toActivity(row), orderId: row.order_id, amount: row.amount });
 
 const toAward = (row: AwardRow): StoredAward => ({ campaignId: row.campaign_id, ruleId: row.rule_id, points: row.points, periodKey: row.cap_period_key });
 
-const ACTIVITY_COLUMNS = 'id, tenant, member_id, request_hash, points_earned, credit_status, transaction_id, credit_order_id, credit_pending_until';
+const ACTIVITY_COLUMNS = 'id, tenant, member_id, request_hash, points_earned, credit_status, transaction_id, credit_order_id, credit_pending_until, excluded_campaign_ids';
 
 /**
  * Activities, their awards and the per-member cap counters. Writes take the caller's manager: the
@@ -141,12 +156,12 @@ export class ActivityRepository {
   async insert(manager: EntityManager, id: string, activity: NewActivity): Promise<string | null> {
     const [row] = await manager.query<{ id: string }[]>(
       `INSERT INTO activities (tenant, member_id, type, amount, currency, order_id, store_id, channel, event_name,
-         occurred_at, idempotency_key, request_hash, points_earned, credit_status, credit_order_id, credit_pending_until, id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         occurred_at, idempotency_key, request_hash, points_earned, credit_status, credit_order_id, credit_pending_until, id, excluded_campaign_ids)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
        ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
       [activity.tenant, activity.memberId, activity.type, activity.amount, activity.currency, activity.orderId, activity.storeId, activity.channel,
         activity.eventName, activity.occurredAt, activity.idempotencyKey, activity.requestHash, activity.pointsEarned, activity.creditStatus,
-        activity.creditOrderId, activity.creditPendingUntil, id],
+        activity.creditOrderId, activity.creditPendingUntil, id, activity.excludedCampaignIds],
     );
     return row?.id ?? null;
   }
@@ -181,6 +196,37 @@ export class ActivityRepository {
       [ruleId, memberId, periodKey, points, cap],
     );
     return row?.granted ?? 0;
+  }
+
+  /** What a member's cap counter of a rule holds in a period now (0 before its first claim). */
+  async capUsed(ruleId: string, memberId: string, periodKey: string): Promise<number> {
+    const [row] = await this.db.query<{ points: number }[]>('SELECT points FROM member_caps WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
+      ruleId,
+      memberId,
+      periodKey,
+    ]);
+    return row?.points ?? 0;
+  }
+
+  /** Whether the tenant has a PURCHASE of this order recorded (the unique index recordActivity would hit). */
+  async orderRecorded(tenant: string, orderId: string): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(`SELECT 1 FROM activities WHERE tenant = $1 AND type = 'PURCHASE' AND order_id = $2`, [tenant, orderId]);
+    return rows.length > 0;
+  }
+
+  /**
+   * A page of the tenant's activities of `types` from `from` to `to` (both inclusive), in time order, after a (time, id)
+   * cursor: what a simulation replays.
+   */
+  async history(tenant: string, types: readonly string[], from: Date, to: Date, limit: number, after?: { at: Date; id: string }): Promise<HistoricActivity[]> {
+    const rows = await this.db.query<{ id: string; member_id: string; type: string; amount: number | null; event_name: string | null; occurred_at: Date }[]>(
+      `SELECT id, member_id, type, amount, event_name, occurred_at FROM activities
+       WHERE tenant = $1 AND type = ANY($2) AND occurred_at >= $3 AND occurred_at <= $4
+         AND ($5::timestamptz IS NULL OR (occurred_at, id) > ($5, $6::uuid))
+       ORDER BY occurred_at, id LIMIT $7`,
+      [tenant, types, from, to, after?.at ?? null, after?.id ?? null, limit],
+    );
+    return rows.map((row) => ({ id: row.id, memberId: row.member_id, type: row.type, amount: row.amount, eventName: row.event_name, occurredAt: row.occurred_at }));
   }
 
   /** Moves a cap counter by `points` (negative to give points back). */

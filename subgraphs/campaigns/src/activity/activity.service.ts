@@ -5,7 +5,6 @@ import {
   ConflictError,
   IdempotencyConflictError,
   LedgerUnavailableError,
-  MAX_POINTS_PER_MOVE,
   NotFoundError,
   ServiceUnavailableError,
   appendOutbox,
@@ -26,16 +25,12 @@ import {
 import type { CampaignEntity } from '../campaign/campaign.entity';
 import { ActivityType } from '../campaign/campaign.type';
 import type { CampaignRepository } from '../campaign/campaign.repository';
-import { award, isEligible, pendingUntil, periodKey, type ActivityFacts, type MemberFacts } from '../rules/rules';
+import { pendingUntil, type ActivityFacts } from '../rules/rules';
+import { byRuleId, evaluate, type Award, type Counters, type Evaluation } from './activity.evaluation';
 import type { ActivityInput } from './activity.inputs';
 import type { Activity, ActivityRepository, StoredAward } from './activity.repository';
 
-export interface Award extends StoredAward {
-  /** The campaign as the reservation left it (set when this request evaluated it, not on replays). */
-  campaign?: CampaignEntity;
-  /** The awarding rule's pendingDays (set with `campaign`). */
-  pendingDays?: number;
-}
+export type { Award } from './activity.evaluation';
 
 /** What a credit sends: the activity's points and the terms it was first sent with. */
 export type Creditable = Pick<Activity, 'tenant' | 'id' | 'memberId' | 'pointsEarned' | 'creditOrderId' | 'creditPendingUntil'>;
@@ -46,6 +41,31 @@ export interface EarnOutcome {
   pointsEarned: number;
   transactionId: string | null;
   awards: Award[];
+  /** Campaigns that would have awarded points but an exclusive campaign of higher priority stopped. */
+  excluded: string[];
+}
+
+/** What previewActivity answers: an EarnOutcome that stored nothing. */
+export type Preview = Omit<EarnOutcome, 'activityId' | 'transactionId'>;
+
+/** An activity checked and read, ready to evaluate. */
+interface Prepared {
+  tenant: string;
+  memberId: string;
+  activity: { memberId: string; type: ActivityType; amount: number | null; currency: string | null; orderId: string | null; storeId: string | null; channel: string | null; eventName: string | null };
+  hash: string;
+  occurredAt: Date;
+  member: MemberSnapshot;
+  facts: ActivityFacts;
+  campaigns: CampaignEntity[];
+  /** The input an award past one move's limit is blamed on. */
+  limitField: string;
+}
+
+/** An activity whose key was used: its stored answer. */
+interface Replayed {
+  existing: Activity;
+  hash: string;
 }
 
 class KeyTaken extends Error {}
@@ -84,7 +104,11 @@ export class ActivityService {
     private readonly audit: AuditLog,
   ) {}
 
-  async record(identity: Identity, input: ActivityInput): Promise<EarnOutcome> {
+  /**
+   * What recordActivity and previewActivity share: the input checked and normalised, its replay if
+   * its key was used, else the member as members knows it and the campaigns running at its time.
+   */
+  private async prepare(identity: Identity, input: ActivityInput): Promise<Prepared | Replayed> {
     const memberId = parseId(input.memberId, 'memberId');
     if (input.type === ActivityType.PURCHASE) {
       if (input.amount === null || input.amount === undefined) throw new BadInputError('amount', 'a PURCHASE needs an amount');
@@ -111,7 +135,7 @@ export class ActivityService {
           activity.storeId, activity.channel, activity.eventName, input.occurredAt?.toISOString() ?? null]);
 
     const existing = await this.activities.byKey(tenant, input.idempotencyKey);
-    if (existing) return this.replay(existing, hash);
+    if (existing) return { existing, hash };
     // After the replay: a till retrying an activity it recorded in time still gets its answer.
     if (input.occurredAt && input.occurredAt.getTime() < Date.now() - this.options.maxBackdateDays * DAY_MS) {
       throw new BadInputError('occurredAt', `occurredAt may lie at most ${this.options.maxBackdateDays} days in the past`);
@@ -125,9 +149,43 @@ export class ActivityService {
       eventName: input.type === ActivityType.CUSTOM_EVENT ? input.eventName! : null,
       occurredAt,
     };
-
     // Read before the transaction and without a lock: the reservation rechecks that each still runs.
     const campaigns = member.status === 'ACTIVE' ? await this.campaigns.runningAt(tenant, occurredAt) : [];
+    const limitField = input.type === ActivityType.PURCHASE ? 'amount' : 'eventName';
+    return { tenant, memberId, activity, hash, occurredAt, member, facts, campaigns, limitField };
+  }
+
+  /** Evaluates a prepared activity on `counters` (nothing to evaluate: nothing earned). */
+  private evaluate(counters: Counters, p: Prepared): Promise<Evaluation> {
+    return p.campaigns.length > 0 ? evaluate(counters, p.campaigns, p.member, p.facts, p.limitField) : Promise.resolve({ awards: [], excluded: [] });
+  }
+
+  /**
+   * previewActivity: what `record` would answer for the same input now, through the same
+   * preparation and evaluation, on the stored counters read but not changed. Nothing is written: no
+   * activity, reservation, idempotency key, audit entry or event. A used key previews its replay; an
+   * order already recorded is the conflict `record` would report.
+   */
+  async preview(identity: Identity, input: ActivityInput): Promise<Preview> {
+    const prepared = await this.prepare(identity, input);
+    if ('existing' in prepared) {
+      const { existing, hash } = prepared;
+      if (existing.requestHash !== hash) throw new IdempotencyConflictError();
+      return { memberId: existing.memberId, pointsEarned: existing.pointsEarned, awards: await this.activities.awards(this.db.manager, existing.id), excluded: existing.excludedCampaignIds };
+    }
+    const { tenant, memberId, activity } = prepared;
+    await requireWritableMember(this.db.manager, tenant, memberId);
+    if (activity.type === ActivityType.PURCHASE && activity.orderId && (await this.activities.orderRecorded(tenant, activity.orderId))) {
+      throw new ConflictError('orderId', 'An activity for this orderId was already recorded');
+    }
+    const { awards, excluded } = await this.evaluate(this.currentCounters(), prepared);
+    return { memberId, pointsEarned: awards.reduce((sum, a) => sum + a.points, 0), awards, excluded };
+  }
+
+  async record(identity: Identity, input: ActivityInput): Promise<EarnOutcome> {
+    const prepared = await this.prepare(identity, input);
+    if ('existing' in prepared) return this.replay(prepared.existing, prepared.hash);
+    const { tenant, memberId, activity, hash, occurredAt, facts } = prepared;
 
     let outcome: EarnOutcome & { terms: Pick<Creditable, 'creditOrderId' | 'creditPendingUntil'> };
     try {
@@ -147,7 +205,7 @@ export class ActivityService {
         });
         // Reserve first, then store the activity with its totals: a twin that stored the same key
         // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
-        const awards = campaigns.length > 0 ? await this.reserve(manager, campaigns, member, facts, input.type === ActivityType.PURCHASE ? 'amount' : 'eventName') : [];
+        const { awards, excluded } = await this.evaluate(this.storedCounters(manager), prepared);
         const points = awards.reduce((sum, a) => sum + a.points, 0);
         // Stored with the activity, so every retry of its credit sends the very same request.
         const terms = {
@@ -163,6 +221,7 @@ export class ActivityService {
             requestHash: hash,
             pointsEarned: points,
             creditStatus: points > 0 ? 'PENDING' : 'NONE',
+            excludedCampaignIds: excluded,
             ...terms,
           })
           .catch((error: unknown) => {
@@ -190,7 +249,7 @@ export class ActivityService {
             },
           },
         ]);
-        return { activityId, memberId, pointsEarned: points, transactionId: null, awards, terms };
+        return { activityId, memberId, pointsEarned: points, transactionId: null, awards, excluded, terms };
       }));
     } catch (error) {
       if (!(error instanceof KeyTaken) && !(error instanceof OrderTaken)) throw error;
@@ -205,65 +264,24 @@ export class ActivityService {
     return { ...earned, transactionId };
   }
 
-  /**
-   * Evaluates the rules of `campaigns` (read without a lock) and reserves what they award; an award
-   * past one ledger move's limit is blamed on `limitField`, the input that drove it. Every counter is
-   * reserved by one short statement that clips to what it has left, so nothing ever overshoots and
-   * no lock is held while anything else is decided: first the member's caps (in rule id order), then
-   * every campaign's budget at once (only while the campaign still runs: paused since the read, it
-   * awards nothing). A campaign's grant goes to its rules in order; what a cap reserved beyond it is
-   * given back. Caps before campaigns, campaigns in id order: the order every writer of these
-   * counters takes them in, so none deadlocks. Their row locks last until the caller commits.
-   */
-  private async reserve(manager: EntityManager, campaigns: CampaignEntity[], member: MemberSnapshot, facts: ActivityFacts, limitField: string): Promise<Award[]> {
-    const memberFacts: MemberFacts = {
-      country: member.country,
-      tierRank: member.tier.rank,
-      earnMultiplier: member.tier.earnMultiplier,
-      attributes: member.attributes,
-      segmentIds: member.segmentIds,
+  /** The stored counters, reserved on in `manager`'s transaction (recordActivity). */
+  private storedCounters(manager: EntityManager): Counters {
+    return {
+      claimCap: (ruleId, memberId, key, points, cap) => this.activities.claimCap(manager, ruleId, memberId, key, points, cap),
+      claimBudgets: (wanted, at) => this.campaigns.claimBudgets(manager, wanted, at),
+      releaseCap: (ruleId, memberId, key, points) => this.activities.addToCap(manager, ruleId, memberId, key, -points),
+      releaseBudget: (campaignId, points) => this.campaigns.addIssued(manager, campaignId, -points),
     };
-    const evaluated: (Award & { cap: number | null })[] = [];
-    for (const campaign of campaigns) {
-      if (!isEligible(campaign.eligibility, memberFacts)) continue;
-      for (const rule of campaign.rules) {
-        const points = award(rule, facts, memberFacts, campaign.timeZone);
-        if (points <= 0) continue;
-        const capped = rule.maxPointsPerMember !== null && rule.capPeriod !== null;
-        const key = capped ? periodKey(rule.capPeriod!, facts.occurredAt, campaign.timeZone) : null;
-        evaluated.push({ campaignId: campaign.id, ruleId: rule.id, points, periodKey: key, campaign, pendingDays: rule.pendingDays ?? 0, cap: capped ? rule.maxPointsPerMember : null });
-      }
-    }
-    // Caps are claimed in rule id order, the order giveBack takes them in too.
-    for (const a of [...evaluated].sort(byRuleId)) {
-      if (a.periodKey && a.cap !== null) a.points = await this.activities.claimCap(manager, a.ruleId, member.id, a.periodKey, a.points, a.cap);
-    }
-    const wanted: Award[] = evaluated.filter((a) => a.points > 0).map(({ cap: _cap, ...a }) => a);
-    const perCampaign = new Map<string, number>();
-    for (const a of wanted) perCampaign.set(a.campaignId, (perCampaign.get(a.campaignId) ?? 0) + a.points);
-    const claims = await this.campaigns.claimBudgets(manager, perCampaign, facts.occurredAt);
-    const left = new Map([...claims].map(([id, claim]) => [id, claim.granted]));
-    const awards: Award[] = [];
-    let total = 0;
-    for (const a of wanted) {
-      const points = Math.min(a.points, left.get(a.campaignId) ?? 0);
-      left.set(a.campaignId, (left.get(a.campaignId) ?? 0) - points);
-      if (a.periodKey && points < a.points) await this.activities.addToCap(manager, a.ruleId, member.id, a.periodKey, points - a.points);
-      if (points <= 0) continue;
-      total = this.withinMoveLimit(total, points, limitField);
-      // As this reservation left it (the row stays locked until the activity is stored).
-      a.campaign!.pointsIssued = claims.get(a.campaignId)!.pointsIssued;
-      awards.push({ ...a, points });
-    }
-    return awards;
   }
 
-  /** One activity is one ledger move: an award the ledger would refuse is the input's fault, said before anything is kept. */
-  private withinMoveLimit(total: number, points: number, limitField: string): number {
-    if (total + points > MAX_POINTS_PER_MOVE) {
-      throw new BadInputError(limitField, `This activity would earn more than ${MAX_POINTS_PER_MOVE} points, the most one activity may earn`);
-    }
-    return total + points;
+  /** The stored counters as they are now, read and never changed (previewActivity). */
+  private currentCounters(): Counters {
+    return {
+      claimCap: async (ruleId, memberId, key, points, cap) => Math.max(0, Math.min(points, cap - (await this.activities.capUsed(ruleId, memberId, key)))),
+      claimBudgets: (wanted, at) => this.campaigns.peekBudgets(wanted, at),
+      releaseCap: async () => {},
+      releaseBudget: async () => {},
+    };
   }
 
   /** The member as members knows it now; while members cannot be reached nothing can be decided or kept. */
@@ -352,6 +370,7 @@ export class ActivityService {
       pointsEarned: existing.pointsEarned,
       transactionId,
       awards: await this.activities.awards(this.db.manager, existing.id),
+      excluded: existing.excludedCampaignIds,
     };
   }
 
@@ -362,9 +381,6 @@ export class ActivityService {
     return recoverPending(pending, async (a) => (await this.settleCredit(a)) !== null);
   }
 }
-
-/** The one order every writer of the member's caps takes them in (so none deadlocks). */
-const byRuleId = (a: { ruleId: string }, b: { ruleId: string }) => (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0);
 
 /** The retry job: every `intervalMs`, credits activities PENDING for over `olderThanMs`. */
 export function startCreditRetry(service: ActivityService, log: Logger, intervalMs: number, olderThanMs: number): () => Promise<void> {

@@ -10,16 +10,19 @@ export class PointsTransaction {
   id!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'What one rule of one campaign awarded an activity' })
 export class AppliedRule {
-  @Field(() => Campaign)
+  @Field(() => Campaign, { description: 'the campaign of the rule' })
   campaign!: Campaign;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "the rule's id within the campaign" })
   ruleId!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'points this rule awarded, after caps and budget' })
   points!: number;
+
+  @Field({ description: "true when the campaign is exclusive: having awarded points, it stopped every campaign after it in stacking order" })
+  exclusive!: boolean;
 }
 
 @ObjectType({ description: 'What an activity earned' })
@@ -33,6 +36,9 @@ export class EarnResult {
   @Field(() => PointsTransaction, { nullable: true, description: 'null when pointsEarned is 0 (or while the credit is pending)' })
   transaction!: PointsTransaction | null;
 
-  @Field(() => [AppliedRule])
+  @Field(() => [AppliedRule], { description: 'the rules that awarded points, in stacking order (priority, higher first)' })
   appliedRules!: AppliedRule[];
+
+  @Field(() => [Campaign], { description: 'campaigns that would have awarded points but an exclusive campaign of higher priority stopped' })
+  excludedCampaigns!: Campaign[];
 }

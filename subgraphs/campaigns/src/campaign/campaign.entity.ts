@@ -40,6 +40,14 @@ export class CampaignEntity {
   @Column('jsonb', { nullable: true })
   eligibility!: EligibilitySpec | null;
 
+  /** Higher applies first; ties: the older campaign first (rules.ts, stackingOrder). */
+  @Column('integer')
+  priority!: number;
+
+  /** Once it awards points for an activity, no campaign after it in stacking order does. */
+  @Column('boolean')
+  exclusive!: boolean;
+
   @Column('integer', { name: 'max_points', nullable: true })
   maxPoints!: number | null;
 

@@ -171,4 +171,15 @@ export class CampaignInput {
   @IsOptional()
   @ValidateNested()
   budget?: CampaignBudgetInput | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 0, description: 'Stacking order: higher applies first (-1000 to 1000); equal priorities apply oldest campaign first' })
+  @IsOptional()
+  @IsInt()
+  @Min(-1000, { message: 'priority must be -1000 to 1000' })
+  @Max(1000, { message: 'priority must be -1000 to 1000' })
+  priority?: number | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Once it awards points for an activity, no campaign after it in stacking order does' })
+  @IsOptional()
+  exclusive?: boolean | null;
 }

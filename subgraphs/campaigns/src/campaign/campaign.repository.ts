@@ -99,6 +99,23 @@ export class CampaignRepository {
     return new Map(rows.map((row) => [row.id, { granted: Number(row.granted), pointsIssued: Number(row.points_issued) }]));
   }
 
+  /**
+   * What `claimBudgets` would grant now, read and changed nothing (previewActivity): each campaign
+   * still running at `at` grants what is wanted of it, clipped to what its budget has left.
+   */
+  async peekBudgets(wanted: ReadonlyMap<string, number>, at: Date): Promise<Map<string, BudgetClaim>> {
+    if (wanted.size === 0) return new Map();
+    const rows = await this.db.query<{ id: string; granted: string; points_issued: string }[]>(
+      `WITH wanted AS (SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS w(id, points))
+       SELECT c.id, CASE WHEN c.max_points IS NULL THEN w.points ELSE LEAST(w.points, c.max_points - c.points_issued) END AS granted, c.points_issued
+       FROM campaigns c JOIN wanted w ON w.id = c.id WHERE ${runningSql('c', '$3')}`,
+      [[...wanted.keys()], [...wanted.values()], at],
+    );
+    return new Map(
+      rows.filter((row) => Number(row.granted) > 0).map((row) => [row.id, { granted: Number(row.granted), pointsIssued: Number(row.points_issued) + Number(row.granted) }]),
+    );
+  }
+
   /** Moves a campaign's issued points by `points` (negative to give budget back). */
   async addIssued(manager: EntityManager, campaignId: string, points: number): Promise<void> {
     await manager.query('UPDATE campaigns SET points_issued = points_issued + $2 WHERE id = $1', [campaignId, points]);

@@ -1,9 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { hasRole, parseId } from '@loyalty/kit';
+import { DateRangeInput, hasRole, parseId } from '@loyalty/kit';
 import { access } from '../access';
 import type { CampaignsContext } from '../context';
 import { CampaignInput } from './campaign.inputs';
-import { Campaign, CampaignBudget, CampaignConnection, CampaignStatus, Eligibility, toCampaign } from './campaign.type';
+import { Campaign, CampaignBudget, CampaignConnection, CampaignSimulation, CampaignStatus, Eligibility, toCampaign } from './campaign.type';
 
 @Resolver(() => Campaign)
 export class CampaignResolver {
@@ -23,6 +23,16 @@ export class CampaignResolver {
   async campaign(@Arg('id', () => ID) id: string, @Ctx() { loaders }: CampaignsContext): Promise<Campaign | null> {
     const entity = await loaders.campaign.load(parseId(id, 'id'));
     return entity ? toCampaign(entity) : null;
+  }
+
+  @Authorized(access['Query.simulateCampaign'])
+  @Query(() => CampaignSimulation, { description: "Replays the tenant's recorded activities in the range against a draft definition; writes nothing" })
+  simulateCampaign(
+    @Arg('input', () => CampaignInput, { description: 'the draft, as createCampaign would take it' }) input: CampaignInput,
+    @Arg('range', () => DateRangeInput, { description: 'the activities to replay (default: the 90 days before to; at most 400 days)' }) range: DateRangeInput,
+    @Ctx() { identity, services }: CampaignsContext,
+  ): Promise<CampaignSimulation> {
+    return services.simulator.simulate(identity, input, range);
   }
 
   // A member sees the campaigns it can earn in (Member.eligibleCampaigns), not how they are run.

@@ -19,7 +19,7 @@ import type { CampaignRepository } from './campaign.repository';
 import { ActivityType, CampaignConnection, CampaignStatus, PointsCalculation, toCampaign, type Campaign } from './campaign.type';
 
 /** Checks what class-validator cannot see alone (relations between fields) and maps input to storage. */
-function toColumns(input: CampaignInput): Partial<CampaignEntity> {
+export function toColumns(input: CampaignInput): Partial<CampaignEntity> {
   const timeZone = input.timeZone ?? 'UTC';
   if (!isTimeZone(timeZone)) throw new BadInputError('timeZone', `${timeZone} is not an IANA time zone`);
   if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw new BadInputError('endsAt', 'endsAt must be after startsAt');
@@ -60,6 +60,8 @@ function toColumns(input: CampaignInput): Partial<CampaignEntity> {
     rules,
     eligibility,
     maxPoints: input.budget?.maxPoints ?? null,
+    priority: input.priority ?? 0,
+    exclusive: input.exclusive ?? false,
   };
 }
 

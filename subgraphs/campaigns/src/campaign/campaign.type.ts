@@ -143,6 +143,12 @@ export class Campaign {
   @Field(() => CampaignBudget, { nullable: true, description: 'staff only: null for a member' })
   budget!: CampaignBudget | null;
 
+  @Field(() => Int, { description: 'Stacking order: higher applies first; equal priorities apply the older campaign first' })
+  priority!: number;
+
+  @Field({ description: 'Once it awards points for an activity, no campaign after it in stacking order does' })
+  exclusive!: boolean;
+
   createdAt!: Date;
 }
 
@@ -171,8 +177,25 @@ export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign =
       }
     : null,
   budget: { maxPoints: entity.maxPoints, pointsIssued: entity.pointsIssued },
+  priority: entity.priority,
+  exclusive: entity.exclusive,
   createdAt: entity.createdAt,
 });
+
+@ObjectType({ description: "What a draft campaign would have done on the tenant's recorded activities in a range (nothing written)" })
+export class CampaignSimulation {
+  @Field(() => SafeIntScalar, { description: 'points it would have issued, after caps and budget' })
+  pointsIssued!: number;
+
+  @Field(() => Int, { description: 'members it would have awarded points to' })
+  members!: number;
+
+  @Field(() => Int, { description: 'activities it would have awarded points for' })
+  activities!: number;
+
+  @Field(() => Date, { nullable: true, description: 'when its budget would have run out (null: it would not have)' })
+  budgetExhaustedAt!: Date | null;
+}
 
 export const CampaignConnection = ConnectionType('Campaign', Campaign);
 export type CampaignConnection = InstanceType<typeof CampaignConnection>;

@@ -174,3 +174,31 @@ export function award(rule: RuleSpec, activity: ActivityFacts, member: MemberFac
   // The epsilon keeps exact products (246 × 1.5 = 369) from flooring to 368 on binary rounding.
   return Math.floor(base * member.earnMultiplier * happyHourMultiplier(rule, activity.occurredAt, timeZone) + 1e-9);
 }
+
+/** What stacking needs of a campaign. */
+export interface Stackable {
+  id: string;
+  priority: number;
+  exclusive: boolean;
+  createdAt: Date;
+}
+
+/** The order campaigns apply in: higher priority first; equal priorities the older campaign first (then by id). */
+export function stackingOrder<T extends Stackable>(campaigns: readonly T[]): T[] {
+  return [...campaigns].sort(
+    (a, b) => b.priority - a.priority || a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+/**
+ * The stacking decision for one activity, given what each campaign awarded it (after caps and
+ * budgets): walking in stacking order, the first exclusive campaign that awards points stops every
+ * campaign after it. Returns the ids of the campaigns it stopped that would have awarded points (a
+ * campaign that awarded nothing stops nothing and is stopped by nothing).
+ */
+export function excludedByStacking(campaigns: readonly Stackable[], awarded: ReadonlyMap<string, number>): string[] {
+  const ordered = stackingOrder(campaigns);
+  const stopper = ordered.findIndex((c) => c.exclusive && (awarded.get(c.id) ?? 0) > 0);
+  if (stopper < 0) return [];
+  return ordered.slice(stopper + 1).filter((c) => (awarded.get(c.id) ?? 0) > 0).map((c) => c.id);
+}
