@@ -180,7 +180,7 @@ describe('segments', () => {
     const available = 'query($id: ID!) { member(id: $id) { availableRewards { id } } }';
     assert.deepEqual((await ok<{ member: { availableRewards: { id: string }[] } }>(available, { id: plain }, { token: t.admin })).member.availableRewards, []);
     assert.deepEqual((await ok<{ member: { availableRewards: { id: string }[] } }>(available, { id: vip }, { token: t.admin })).member.availableRewards, [{ id: reward.createReward.id }]);
-    assert.equal((await redeem(vip)).data?.redeemReward.status, 'COMPLETED');
+    assert.equal(((await redeem(vip)).data as { redeemReward: { status: string } } | undefined)?.redeemReward.status, 'COMPLETED');
 
     const deleted = await ok<{ deleteSegment: { id: string } }>('mutation($id: ID!) { deleteSegment(id: $id) { id } }', { id: segment.id }, { token: t.admin });
     assert.equal(deleted.deleteSegment.id, segment.id);
@@ -243,7 +243,7 @@ describe('segments', () => {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
-        received.push(JSON.parse(body));
+        received.push(JSON.parse(body) as (typeof received)[number]);
         res.writeHead(200).end();
       });
     });
