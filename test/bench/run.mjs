@@ -20,6 +20,7 @@ import { printGatewayComparison, runGatewayComparison } from './gateways.mjs';
 import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
 import { runReturns } from './returns.mjs';
 import { LARGE_TENANT, runSearchBench } from './search.mjs';
+import { printSegments, runSegmentsBench } from './segments.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { kit, log, runBench } from './harness.mjs';
 import { graphql, pool, printTable, runPhase } from './load.mjs';
@@ -236,6 +237,7 @@ await runBench(async (system) => {
 
   const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const segments = await runSegmentsBench({ system, log });
   const expiry = await runExpiryBench({ kit, system, log });
   const webhooks = await runWebhookBench({ system });
   const peers = await runGatewayComparison({ system, tenant: TENANT });
@@ -279,6 +281,7 @@ await runBench(async (system) => {
     console.log(`${read.name}, ${LARGE_TENANT / 1e6}M ÷ 1k members: ${read.ratio.toFixed(2)} (${read.large.rps.toFixed(0)} vs ${read.small.rps.toFixed(0)} req/s)  target ≥ ${TARGET_SEARCH_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_SEARCH_RATIO)}`);
   }
   printTierReview(tierReview, verdict);
+  printSegments(segments, verdict);
   printWrites(writesAtScale, verdict);
   printAudit(audit, verdict);
   printWebhooks(webhooks, verdict);
