@@ -134,6 +134,18 @@ describe('segments', () => {
     assert.equal(same.memberCount, 2);
   });
 
+  it('sweeps segments on tiers: a change no member refresh sees reaches the events by the sweep', async () => {
+    const t = await newTenant();
+    const [a, b] = [await t.enroll(), await t.enroll()];
+    const ranked = await upsert(t, { name: 'Rank 1 and up', conditions: { minTierRank: 1 } });
+    assert.equal(ranked.memberCount, 0);
+    // A new entry tier of rank 1 lifts every member standing on the entry tier, with no move of theirs.
+    await ok('mutation { upsertTier(input: { name: "Member", rank: 1, qualifyingPoints: 0, earnMultiplier: 1 }) { id } }', {}, { token: t.admin });
+    assert.equal(await memberCount(t, ranked.id), 2);
+    await waitFor('the sweep to record both members', async () => (await segmentEvents(t)).length === 2);
+    assert.deepEqual((await segmentEvents(t)).sort(), [`ENTERED ${ranked.id} ${a}`, `ENTERED ${ranked.id} ${b}`].sort());
+  });
+
   it('filters the member search by segment, in the tenant only', async () => {
     const t = await newTenant();
     const other = await newTenant();

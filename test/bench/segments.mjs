@@ -51,7 +51,7 @@ async function untilComputed(db, id) {
 async function timeChanges(t) {
   const timings = [];
   for (let i = 0; i < CHANGES; i++) {
-    const id = t.ids[i * 37];
+    const id = t.ids[(i * 37) % t.ids.length];
     const started = performance.now();
     await t.ask(UPDATE, { id, input: { country: COUNTRIES[(i + 1) % 10], attributes: { vip: i % 2 === 0 } } });
     timings.push(performance.now() - started);
@@ -87,6 +87,7 @@ export async function runSegmentsBench({ system, log }) {
     await untilComputed(db, segments[0]);
     const recomputeSeconds = (performance.now() - started) / 1000;
     const after = (await db.query('SELECT count(*)::int AS n FROM segment_members WHERE segment_id = $1', [segments[0]])).rows[0].n;
+    log(`segments: recomputed in ${recomputeSeconds.toFixed(1)} s (${before} → ${after} members)`);
     const withSegments = await timeChanges(large);
     const withoutSegments = await timeChanges(plain);
     return { members: MEMBERS, recomputeSeconds, before, after, withSegments, withoutSegments };

@@ -55,8 +55,8 @@ const config = parseEnv(
     // How often this replica books due expiry and pending points and runs the tier review (0: never;
     // `runPointsMaintenance` still runs it on demand). Replicas may all run it: they take disjoint members.
     POINTS_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
-    // How often this replica recomputes every segment (0: never): time passing (enrolledWithinDays,
-    // inactiveForDays, activeWithinDays) and bulk changes (tier reviews) move members in and out then.
+    // How often this replica sweeps segments (0: never): those with a condition on time or tiers are
+    // recomputed, so time passing and tier reviews move members in and out then (segment.service.ts).
     SEGMENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   }),
   process.env,

@@ -115,9 +115,16 @@ export class SegmentRepository {
     await manager.query('DELETE FROM segments WHERE tenant = $1 AND id = $2', [tenant, id]);
   }
 
-  /** Segments to sweep: every segment of `tenant` (null: of every tenant), oldest first. */
-  async sweepIds(tenant: string | null): Promise<string[]> {
-    const rows = await this.db.query<{ id: string }[]>('SELECT id FROM segments WHERE $1::text IS NULL OR tenant = $1 ORDER BY created_at, id', [tenant]);
+  /**
+   * Segments to sweep, of `tenant` (null: of every tenant), oldest first: those not yet computed for
+   * their conditions, and those with a condition that `conditions` names (what changes without a
+   * member's own refresh).
+   */
+  async sweepIds(tenant: string | null, conditions: readonly string[]): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }[]>(
+      'SELECT id FROM segments WHERE ($1::text IS NULL OR tenant = $1) AND (computed_version < version OR conditions ?| $2::text[]) ORDER BY created_at, id',
+      [tenant, conditions],
+    );
     return rows.map((row) => row.id);
   }
 

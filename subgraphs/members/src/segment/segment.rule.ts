@@ -122,8 +122,12 @@ export const SEGMENT_CONDITIONS: Conditions = {
 
 const NAMES = Object.keys(SEGMENT_CONDITIONS) as (keyof SegmentConditionsSpec)[];
 
-/** The conditions that change with time alone: the sweep recomputes segments that set one. */
-export const TIME_CONDITIONS: readonly (keyof SegmentConditionsSpec)[] = ['enrolledWithinDays', 'inactiveForDays', 'activeWithinDays'];
+/**
+ * The conditions a member's own refresh does not keep current, so the sweep recomputes segments
+ * that set one: time passing alone (the day counts), and tiers, which reviews and a tier's new
+ * rank move in bulk.
+ */
+export const SWEPT_CONDITIONS: readonly (keyof SegmentConditionsSpec)[] = ['enrolledWithinDays', 'inactiveForDays', 'activeWithinDays', 'minTierRank'];
 
 /**
  * The conditions as stored (unset ones left out), or BAD_USER_INPUT naming `<prefix>.<condition>`.

@@ -16,7 +16,7 @@ import {
 import type { SegmentEntity } from './segment.entity';
 import type { SegmentInput } from './segment.inputs';
 import type { MembershipChange, SegmentRepository } from './segment.repository';
-import { checkConditions, inSegment, type SegmentConditionsSpec } from './segment.rule';
+import { SWEPT_CONDITIONS, checkConditions, inSegment, type SegmentConditionsSpec } from './segment.rule';
 import { SegmentConnection, toSegment, type Segment } from './segment.type';
 
 /** Events are written in chunks: a recomputation of a large segment may move 100,000 members. */
@@ -43,8 +43,9 @@ const auditView = (segment: SegmentEntity) => ({ name: segment.name, conditions:
  *  - `refreshMembers`, in the transaction of every change to a member's facts (enrolment, profile,
  *    status, erasure, a ledger move), re-evaluates that member's segments;
  *  - `recompute`, after a segment's conditions change, recomputes the whole segment set-based;
- *  - `sweep`, periodically, recomputes every segment: time passing (enrolledWithinDays,
- *    inactiveForDays, activeWithinDays) and changes made in bulk (tier reviews) are caught by it.
+ *  - `sweep`, periodically, recomputes the segments whose conditions change without a member's own
+ *    refresh: time passing (enrolledWithinDays, inactiveForDays, activeWithinDays) and tiers
+ *    (minTierRank: reviews move them in bulk), and any segment whose recomputation failed.
  */
 export class SegmentService {
   constructor(
@@ -192,10 +193,14 @@ export class SegmentService {
     });
   }
 
-  /** Recomputes every segment of `tenant` (null: of every tenant), one transaction each. */
+  /**
+   * Recomputes, one transaction each, the segments of `tenant` (null: of every tenant) that
+   * per-member refreshes do not keep current (SWEPT_CONDITIONS), and any not yet computed for its
+   * conditions (a recomputation after upsertSegment that failed).
+   */
   async sweep(tenant: string | null): Promise<{ segments: number; entered: number; left: number }> {
     const total = { segments: 0, entered: 0, left: 0 };
-    for (const id of await this.repository.sweepIds(tenant)) {
+    for (const id of await this.repository.sweepIds(tenant, SWEPT_CONDITIONS)) {
       const outcome = await this.recompute(id);
       if (!outcome) continue;
       total.segments += 1;
