@@ -114,7 +114,7 @@ describe('identity and access', () => {
     assert.deepEqual(names, [
       'activateCampaign', 'activatePendingPoints', 'addRewardCodes', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
       'createWebhookEndpoint', 'deleteSegment', 'deleteWebhookEndpoint', 'enrollMember', 'eraseMember', 'fulfilRedemption', 'pauseCampaign', 'recordActivity', 'recordReturn',
-      'redeemReward', 'redeliverWebhook', 'revokeApiKey', 'rotateWebhookSecret', 'runPointsMaintenance', 'updateCampaign',
+      'redeemReward', 'redeliverWebhook', 'revokeApiKey', 'rotateWebhookSecret', 'runPointsMaintenance', 'transferPoints', 'updateCampaign',
       'updateConsents', 'updateMember', 'updateProgram', 'updateReward', 'updateWebhookEndpoint', 'upsertSegment', 'upsertTier',
     ]);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import { codes, gql, newTenant, ok, sql, token, type Caller } from './support/system';
 
-const FIELDS = 'timeZone expiry { mode days roundTo reminderDays } tierPolicy { windowMonths downgrade graceDays }';
+const FIELDS = 'timeZone expiry { mode days roundTo reminderDays } tierPolicy { windowMonths downgrade graceDays } transfers { maxPointsPerDay maxTransfersPerDay }';
 const PROGRAM = `{ program { ${FIELDS} } }`;
 const UPDATE = `mutation($input: ProgramInput!) { updateProgram(input: $input) { ${FIELDS} } }`;
 
@@ -10,12 +10,14 @@ interface Program {
   timeZone: string;
   expiry: { mode: string; days: number | null; roundTo: string; reminderDays: number[] };
   tierPolicy: { windowMonths: number; downgrade: string; graceDays: number };
+  transfers: { maxPointsPerDay: number | null; maxTransfersPerDay: number | null };
 }
 
 const DEFAULTS: Program = {
   timeZone: 'UTC',
   expiry: { mode: 'NEVER', days: null, roundTo: 'NONE', reminderDays: [] },
   tierPolicy: { windowMonths: 12, downgrade: 'TO_QUALIFIED', graceDays: 0 },
+  transfers: { maxPointsPerDay: null, maxTransfersPerDay: null },
 };
 
 const read = async (caller: Caller) => (await ok<{ program: Program }>(PROGRAM, {}, caller)).program;
@@ -39,11 +41,13 @@ describe('program policy', () => {
       timeZone: 'europe/warsaw',
       expiry: { mode: 'AFTER_DAYS', days: 365, roundTo: 'END_OF_QUARTER', reminderDays: [7, 30, 1] },
       tierPolicy: { windowMonths: 24, downgrade: 'ONE_LEVEL', graceDays: 30 },
+      transfers: { maxPointsPerDay: 5000, maxTransfersPerDay: 10 },
     };
     const expected: Program = {
       timeZone: 'Europe/Warsaw',
       expiry: { mode: 'AFTER_DAYS', days: 365, roundTo: 'END_OF_QUARTER', reminderDays: [30, 7, 1] },
       tierPolicy: { windowMonths: 24, downgrade: 'ONE_LEVEL', graceDays: 30 },
+      transfers: { maxPointsPerDay: 5000, maxTransfersPerDay: 10 },
     };
     assert.deepEqual(await update(input, { token: t.admin }), expected);
     assert.deepEqual(await read({ token: t.admin }), expected);
@@ -63,14 +67,17 @@ describe('program policy', () => {
     // A tier policy given whole: what it leaves out takes the documented defaults.
     const onlyGrace = await update({ tierPolicy: { graceDays: 5 } }, { token: t.admin });
     assert.deepEqual(onlyGrace, { ...onlyExpiry, tierPolicy: { windowMonths: 12, downgrade: 'TO_QUALIFIED', graceDays: 5 } });
+    // Transfer limits given whole: a limit left out is no limit.
+    const onlyTransfers = await update({ transfers: { maxTransfersPerDay: 4 } }, { token: t.admin });
+    assert.deepEqual(onlyTransfers, { ...onlyGrace, transfers: { maxPointsPerDay: null, maxTransfersPerDay: 4 } });
     // Back to never expiring.
     const never = await update({ expiry: { mode: 'NEVER' } }, { token: t.admin });
     assert.deepEqual(never.expiry, DEFAULTS.expiry);
     assert.deepEqual(await read({ token: t.admin }), never);
 
     const log = await changes(t.tenant);
-    assert.deepEqual(log.map((c) => c.after), [first, onlyZone, onlyExpiry, onlyGrace, never]);
-    assert.deepEqual(log.map((c) => c.before), [DEFAULTS, first, onlyZone, onlyExpiry, onlyGrace]);
+    assert.deepEqual(log.map((c) => c.after), [first, onlyZone, onlyExpiry, onlyGrace, onlyTransfers, never]);
+    assert.deepEqual(log.map((c) => c.before), [DEFAULTS, first, onlyZone, onlyExpiry, onlyGrace, onlyTransfers]);
   });
 
   it('logs nothing for an update that changes nothing', async () => {

@@ -21,7 +21,9 @@ import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
 import { runReturns } from './returns.mjs';
 import { LARGE_TENANT, runSearchBench } from './search.mjs';
 import { printSegments, runSegmentsBench } from './segments.mjs';
+import { printTargeting, runTargetingBench } from './targeting.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
+import { printTransfers, runTransferBench } from './transfers.mjs';
 import { kit, log, runBench } from './harness.mjs';
 import { graphql, pool, printTable, runPhase } from './load.mjs';
 import { ADJUST_MUTATION, CATALOG_QUERY, DASHBOARD_QUERY, ENROLL_MUTATION, REDEEM_MUTATION } from './queries.mjs';
@@ -238,11 +240,13 @@ await runBench(async (system) => {
   const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const segments = await runSegmentsBench({ system, log });
+  const transfers = await runTransferBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const targeting = await runTargetingBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const expiry = await runExpiryBench({ kit, system, log });
   const webhooks = await runWebhookBench({ system });
   const peers = await runGatewayComparison({ system, tenant: TENANT });
 
-  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...search.flatMap((read) => [read.large, read.small]), ...lifecycle.phases, ...writesAtScale.phases, reportsLoad, reports]);
+  printTable([gatewayLoad, directLoad, gatewayLatency, directLatency, writes, catalog, redemptions, activities, ...history.flatMap((read) => [read.heavy, read.light]), ...search.flatMap((read) => [read.large, read.small]), ...transfers.results.flatMap((r) => [r.transfers, r.debits]), ...lifecycle.phases, ...writesAtScale.phases, reportsLoad, reports]);
   console.log('\nsubscribers  delivered/expected  errors  p50 ms  p99 ms  gateway KB/subscription');
   for (const row of fanout) {
     console.log(
@@ -280,8 +284,10 @@ await runBench(async (system) => {
   for (const read of search) {
     console.log(`${read.name}, ${LARGE_TENANT / 1e6}M ÷ 1k members: ${read.ratio.toFixed(2)} (${read.large.rps.toFixed(0)} vs ${read.small.rps.toFixed(0)} req/s)  target ≥ ${TARGET_SEARCH_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_SEARCH_RATIO)}`);
   }
+  printTargeting(targeting, verdict);
   printTierReview(tierReview, verdict);
   printSegments(segments, verdict);
+  printTransfers(transfers, verdict);
   printWrites(writesAtScale, verdict);
   printAudit(audit, verdict);
   printWebhooks(webhooks, verdict);

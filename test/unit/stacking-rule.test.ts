@@ -31,17 +31,19 @@ describe('excludedByStacking', () => {
 describe('draftCounters (what a simulation reserves on)', () => {
   it('clips caps and the budget like the stored counters, and takes back what is released', async () => {
     const counters = draftCounters('d', 100);
-    expect(await counters.claimCap('r', 'm', 'L', 30, 50)).toBe(30);
-    expect(await counters.claimCap('r', 'm', 'L', 30, 50)).toBe(20);
-    expect(await counters.claimCap('r', 'm', 'L', 30, 50)).toBe(0);
-    expect(await counters.claimCap('r', 'other', 'L', 30, 50)).toBe(30);
-    await counters.releaseCap('r', 'm', 'L', 10);
-    expect(await counters.claimCap('r', 'm', 'L', 30, 50)).toBe(10);
+    const claim = async (memberId: string, points: number) => (await counters.claimCaps(memberId, [{ ruleId: 'r', periodKey: 'L', points, cap: 50 }]))[0];
+    expect(await claim('m', 30)).toBe(30);
+    expect(await claim('m', 30)).toBe(20);
+    expect(await claim('m', 30)).toBe(0);
+    expect(await claim('other', 30)).toBe(30);
+    await counters.releaseCaps('m', [{ ruleId: 'r', periodKey: 'L', points: 10 }]);
+    expect(await claim('m', 30)).toBe(10);
+    expect(await counters.claimCaps('m', [{ ruleId: 'r', periodKey: 'M:2026-01', points: 5, cap: 50 }, { ruleId: 'q', periodKey: 'L', points: 9, cap: 4 }])).toEqual([5, 4]);
 
     expect((await counters.claimBudgets(new Map([['d', 70]]), at(0))).get('d')).toEqual({ granted: 70, pointsIssued: 70 });
     expect((await counters.claimBudgets(new Map([['d', 70]]), at(0))).get('d')).toEqual({ granted: 30, pointsIssued: 100 });
     expect((await counters.claimBudgets(new Map([['d', 5]]), at(0))).size).toBe(0);
-    await counters.releaseBudget('d', 20);
+    await counters.releaseBudgets(new Map([['d', 20]]));
     expect((await counters.claimBudgets(new Map([['d', 50]]), at(0))).get('d')).toEqual({ granted: 20, pointsIssued: 100 });
     expect((await draftCounters('d', null).claimBudgets(new Map([['d', 10 ** 9]]), at(0))).get('d')!.granted).toBe(10 ** 9);
   });

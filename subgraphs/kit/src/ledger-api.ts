@@ -16,7 +16,8 @@ export const MAX_BALANCE = 2_147_483_647;
 
 export const CREDIT_TYPES = ['EARN', 'ADJUST', 'REVERSAL'] as const;
 export const DEBIT_TYPES = ['REDEEM', 'ADJUST', 'EXPIRE'] as const;
-export const ENTRY_TYPES = ['EARN', 'REDEEM', 'EXPIRE', 'ADJUST', 'REVERSAL'] as const;
+/** TRANSFER moves points between two members (members' own `transferPoints`), never through this API. */
+export const ENTRY_TYPES = ['EARN', 'REDEEM', 'EXPIRE', 'ADJUST', 'REVERSAL', 'TRANSFER'] as const;
 
 const move = z.object({
   memberId: z.string().uuid(),

@@ -24,6 +24,8 @@ export const access = {
   'Mutation.updateConsents': ['admin', 'agent', 'integration', 'self'],
   'Mutation.eraseMember': ['admin'],
   'Mutation.adjustPoints': ['admin', 'agent'],
+  /** `self`: a member token sends its own points (fromMemberId), never another member's. */
+  'Mutation.transferPoints': ['admin', 'agent', 'self'],
   'Mutation.activatePendingPoints': ['admin', 'agent', 'integration'],
   'Mutation.runPointsMaintenance': ['admin'],
   'Mutation.upsertTier': ['admin'],

@@ -14,6 +14,7 @@ import { toSegment, type Segment } from './segment/segment.type';
 import type { TierEntity } from './tier/tier.entity';
 import type { TierRepository } from './tier/tier.repository';
 import type { TierService } from './tier/tier.service';
+import type { TransferService } from './transfer/transfer.service';
 
 /** Process-wide: created once in main.ts. */
 export interface Services {
@@ -24,6 +25,7 @@ export interface Services {
   apiKeys: ApiKeyService;
   programs: ProgramService;
   segments: SegmentService;
+  transfers: TransferService;
   memberRepository: MemberRepository;
   ledgerRepository: LedgerRepository;
   tierRepository: TierRepository;

@@ -10,11 +10,12 @@ import { MemberResolver, PointsAccountResolver } from './member/member.resolver'
 import { ProgramResolver } from './program/program.resolver';
 import { SegmentResolver } from './segment/segment.resolver';
 import { TierResolver } from './tier/tier.resolver';
+import { TransferResolver } from './transfer/transfer.resolver';
 
 /** The members subgraph schema. Needs no database: `print-schema` runs it offline. */
 export function buildMembersSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [MemberResolver, PointsAccountResolver, TierResolver, ProgramResolver, LedgerResolver, ApiKeyResolver, SegmentResolver],
+    resolvers: [MemberResolver, PointsAccountResolver, TierResolver, ProgramResolver, LedgerResolver, TransferResolver, ApiKeyResolver, SegmentResolver],
     orphanedTypes: [PointsBalanceChanged, TierChanged],
     extraTypeDefs: SUBSCRIPTION_SDL,
     references: {

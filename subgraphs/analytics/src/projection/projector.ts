@@ -32,8 +32,12 @@ export const CONSUMER = 'analytics';
  */
 const BATCH = 5000;
 
-/** Which points column a ledger movement moves (signed, so outstanding = sum of every delta). */
-const POINTS_COLUMN: Record<LedgerTransaction['type'], { column: DailyColumn; sign: 1 | -1 }> = {
+/**
+ * Which points column a ledger movement moves (signed, so outstanding = sum of every delta). A
+ * TRANSFER moves none: its debit and credit cancel out, and points passed between members were
+ * neither issued nor redeemed.
+ */
+const POINTS_COLUMN: Record<Exclude<LedgerTransaction['type'], 'TRANSFER'>, { column: DailyColumn; sign: 1 | -1 }> = {
   EARN: { column: 'points_issued', sign: 1 },
   ADJUST: { column: 'points_issued', sign: 1 },
   REDEEM: { column: 'points_redeemed', sign: -1 },
@@ -99,6 +103,11 @@ const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event:
   },
   POINTS_BALANCE_CHANGED: (changes, event, day) => {
     const { delta, transaction, memberId } = event.payload;
+    if (transaction.type === 'TRANSFER') {
+      // The sender acted; the receiver did nothing by receiving.
+      if (delta < 0) changes.active(event.tenant, day, memberId);
+      return;
+    }
     // A REVERSAL debit is a return taking back earned points: issued points count net of returns.
     const target = transaction.type === 'REVERSAL' && delta < 0 ? POINTS_COLUMN.EARN : POINTS_COLUMN[transaction.type];
     changes.add(event.tenant, day, target.column, target.sign * delta);

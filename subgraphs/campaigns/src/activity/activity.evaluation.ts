@@ -2,7 +2,7 @@ import { BadInputError, MAX_POINTS_PER_MOVE, type MemberSnapshot } from '@loyalt
 import type { CampaignEntity } from '../campaign/campaign.entity';
 import type { BudgetClaim } from '../campaign/campaign.repository';
 import { award, excludedByStacking, isEligible, periodKey, stackingOrder, type ActivityFacts, type MemberFacts } from '../rules/rules';
-import type { StoredAward } from './activity.repository';
+import type { CapClaim, CapMove, StoredAward } from './activity.repository';
 
 export interface Award extends StoredAward {
   /** The campaign as the reservation left it (set when this request evaluated it, not on replays). */
@@ -18,13 +18,13 @@ export interface Award extends StoredAward {
  * the one evaluation below decides for all three.
  */
 export interface Counters {
-  /** Up to `points` of the member's cap of `cap` on a rule in a period: what it grants (never past the cap). */
-  claimCap(ruleId: string, memberId: string, periodKey: string, points: number, cap: number): Promise<number>;
+  /** Up to `points` of each of the member's caps: what each claim is granted (never past its cap), in order. */
+  claimCaps(memberId: string, claims: readonly CapClaim[]): Promise<number[]>;
   /** Up to the points wanted of each campaign's budget, of campaigns still running at `at`: absent = nothing granted. */
   claimBudgets(wanted: ReadonlyMap<string, number>, at: Date): Promise<Map<string, BudgetClaim>>;
-  /** Gives back what a claim granted and the evaluation did not keep. */
-  releaseCap(ruleId: string, memberId: string, periodKey: string, points: number): Promise<void>;
-  releaseBudget(campaignId: string, points: number): Promise<void>;
+  /** Gives back what claims granted and the evaluation did not keep (points as positive numbers). */
+  releaseCaps(memberId: string, releases: readonly CapMove[]): Promise<void>;
+  releaseBudgets(released: ReadonlyMap<string, number>): Promise<void>;
 }
 
 export interface Evaluation {
@@ -71,19 +71,21 @@ export async function evaluate(counters: Counters, campaigns: readonly CampaignE
     }
   }
   // Caps are claimed in rule id order, the order giveBack takes them in too.
-  for (const a of [...evaluated].sort(byRuleId)) {
-    if (a.periodKey && a.cap !== null) a.points = await counters.claimCap(a.ruleId, member.id, a.periodKey, a.points, a.cap);
-  }
+  const capped = evaluated.filter((a) => a.periodKey && a.cap !== null).sort(byRuleId);
+  const grantedCaps = await counters.claimCaps(member.id, capped.map((a) => ({ ruleId: a.ruleId, periodKey: a.periodKey!, points: a.points, cap: a.cap! })));
+  capped.forEach((a, i) => (a.points = grantedCaps[i]!));
   const wanted: Award[] = evaluated.filter((a) => a.points > 0).map(({ cap: _cap, ...a }) => a);
   const perCampaign = new Map<string, number>();
   for (const a of wanted) perCampaign.set(a.campaignId, (perCampaign.get(a.campaignId) ?? 0) + a.points);
   const claims = await counters.claimBudgets(perCampaign, facts.occurredAt);
   const left = new Map([...claims].map(([id, claim]) => [id, claim.granted]));
   const granted: Award[] = [];
+  // What caps reserved beyond a campaign's grant, and what stopped campaigns reserved: given back at once.
+  const capReleases: CapMove[] = [];
   for (const a of wanted) {
     const points = Math.min(a.points, left.get(a.campaignId) ?? 0);
     left.set(a.campaignId, (left.get(a.campaignId) ?? 0) - points);
-    if (a.periodKey && points < a.points) await counters.releaseCap(a.ruleId, member.id, a.periodKey, a.points - points);
+    if (a.periodKey && points < a.points) capReleases.push({ ruleId: a.ruleId, periodKey: a.periodKey, points: a.points - points });
     if (points <= 0) continue;
     // As this reservation left it (the row stays locked until the activity is stored).
     a.campaign!.pointsIssued = claims.get(a.campaignId)!.pointsIssued;
@@ -94,8 +96,9 @@ export async function evaluate(counters: Counters, campaigns: readonly CampaignE
   for (const a of granted) awardedPer.set(a.campaignId, (awardedPer.get(a.campaignId) ?? 0) + a.points);
   const excluded = excludedByStacking(campaigns, awardedPer);
   const stopped = new Set(excluded);
-  for (const a of [...granted].sort(byRuleId)) if (stopped.has(a.campaignId) && a.periodKey) await counters.releaseCap(a.ruleId, member.id, a.periodKey, a.points);
-  for (const id of [...stopped].sort()) await counters.releaseBudget(id, awardedPer.get(id)!);
+  for (const a of granted) if (stopped.has(a.campaignId) && a.periodKey) capReleases.push({ ruleId: a.ruleId, periodKey: a.periodKey, points: a.points });
+  await counters.releaseCaps(member.id, capReleases.sort(byRuleId));
+  await counters.releaseBudgets(new Map(excluded.map((id) => [id, awardedPer.get(id)!])));
 
   const order = new Map(stackingOrder(campaigns).map((c, i) => [c.id, i]));
   const awards = granted.filter((a) => !stopped.has(a.campaignId)).sort((a, b) => order.get(a.campaignId)! - order.get(b.campaignId)!);

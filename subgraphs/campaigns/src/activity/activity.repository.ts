@@ -33,6 +33,21 @@ export interface StoredAward {
   periodKey: string | null;
 }
 
+/** A claim on a member's cap of `cap` points for a rule in a period. */
+export interface CapClaim {
+  ruleId: string;
+  periodKey: string;
+  points: number;
+  cap: number;
+}
+
+/** A move of a member's cap counter for a rule in a period. */
+export interface CapMove {
+  ruleId: string;
+  periodKey: string;
+  points: number;
+}
+
 /** A recorded activity as a simulation replays it. */
 export interface HistoricActivity {
   id: string;
@@ -182,30 +197,51 @@ export class ActivityRepository {
   }
 
   /**
-   * Reserves up to `points` on a member's cap of `cap` points for a rule in a period, in one
-   * statement (the counter row is created if new): clipped to what the cap has left, never past it.
-   * The row stays locked until the caller's transaction ends. Resolves to what was granted.
+   * Reserves, in one statement, up to `points` on each of a member's caps of `cap` points for a rule
+   * in a period (a counter row is created if new): each clipped to what its cap has left, never
+   * past it. The rows are taken in rule id order (the order every writer of them takes) and stay
+   * locked until the caller's transaction ends. Resolves to what each claim was granted, in order.
    */
-  async claimCap(manager: EntityManager, ruleId: string, memberId: string, periodKey: string, points: number, cap: number): Promise<number> {
-    const [row] = await manager.query<{ granted: number }[]>(
-      `INSERT INTO member_caps AS m (rule_id, member_id, period_key, points, last_granted) VALUES ($1, $2, $3, LEAST($4::bigint, $5::int), LEAST($4::bigint, $5::int))
+  async claimCaps(manager: EntityManager, memberId: string, claims: readonly CapClaim[]): Promise<number[]> {
+    if (claims.length === 0) return [];
+    const rows = await manager.query<{ rule_id: string; period_key: string; granted: number }[]>(
+      `WITH c AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::int[]) AS c(rule_id, period_key, points, cap))
+       INSERT INTO member_caps AS m (rule_id, member_id, period_key, points, last_granted)
+       SELECT rule_id, $1, period_key, LEAST(points, cap), LEAST(points, cap) FROM c ORDER BY rule_id, period_key
        ON CONFLICT (rule_id, member_id, period_key) DO UPDATE
-         SET points = m.points + LEAST($4::bigint, $5::int - m.points), last_granted = LEAST($4::bigint, $5::int - m.points)
-         WHERE m.points < $5::int
-       RETURNING last_granted AS granted`,
-      [ruleId, memberId, periodKey, points, cap],
+         SET (points, last_granted) = (SELECT m.points + LEAST(c.points, c.cap - m.points), LEAST(c.points, c.cap - m.points)
+                                       FROM c WHERE c.rule_id = m.rule_id AND c.period_key = m.period_key)
+         WHERE m.points < (SELECT c.cap FROM c WHERE c.rule_id = m.rule_id AND c.period_key = m.period_key)
+       RETURNING rule_id, period_key, last_granted AS granted`,
+      [memberId, claims.map((c) => c.ruleId), claims.map((c) => c.periodKey), claims.map((c) => c.points), claims.map((c) => c.cap)],
     );
-    return row?.granted ?? 0;
+    const granted = new Map(rows.map((row) => [`${row.rule_id}|${row.period_key}`, row.granted]));
+    return claims.map((c) => granted.get(`${c.ruleId}|${c.periodKey}`) ?? 0);
   }
 
-  /** What a member's cap counter of a rule holds in a period now (0 before its first claim). */
-  async capUsed(ruleId: string, memberId: string, periodKey: string): Promise<number> {
-    const [row] = await this.db.query<{ points: number }[]>('SELECT points FROM member_caps WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
-      ruleId,
-      memberId,
-      periodKey,
-    ]);
-    return row?.points ?? 0;
+  /** Moves a member's cap counters by `points` each (negative to give points back), in one statement, rows taken in rule id order. */
+  async addToCaps(manager: EntityManager, memberId: string, moves: readonly CapMove[]): Promise<void> {
+    if (moves.length === 0) return;
+    await manager.query(
+      `WITH d AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::int[]) AS d(rule_id, period_key, points)),
+       locked AS (SELECT m.rule_id, m.period_key FROM member_caps m JOIN d USING (rule_id, period_key) WHERE m.member_id = $1
+                  ORDER BY m.rule_id, m.period_key FOR UPDATE OF m)
+       UPDATE member_caps m SET points = m.points + d.points FROM d JOIN locked USING (rule_id, period_key)
+       WHERE m.member_id = $1 AND m.rule_id = d.rule_id AND m.period_key = d.period_key`,
+      [memberId, moves.map((m) => m.ruleId), moves.map((m) => m.periodKey), moves.map((m) => m.points)],
+    );
+  }
+
+  /** What a member's cap counters hold now, per claim in order (0 before a counter's first claim). */
+  async capsUsed(memberId: string, claims: readonly CapClaim[]): Promise<number[]> {
+    if (claims.length === 0) return [];
+    const rows = await this.db.query<{ rule_id: string; period_key: string; points: number }[]>(
+      `SELECT m.rule_id, m.period_key, m.points FROM member_caps m JOIN unnest($2::uuid[], $3::text[]) AS c(rule_id, period_key) USING (rule_id, period_key)
+       WHERE m.member_id = $1`,
+      [memberId, claims.map((c) => c.ruleId), claims.map((c) => c.periodKey)],
+    );
+    const used = new Map(rows.map((row) => [`${row.rule_id}|${row.period_key}`, row.points]));
+    return claims.map((c) => used.get(`${c.ruleId}|${c.periodKey}`) ?? 0);
   }
 
   /** Whether the tenant has a PURCHASE of this order recorded (the unique index recordActivity would hit). */
@@ -227,16 +263,6 @@ export class ActivityRepository {
       [tenant, types, from, to, after?.at ?? null, after?.id ?? null, limit],
     );
     return rows.map((row) => ({ id: row.id, memberId: row.member_id, type: row.type, amount: row.amount, eventName: row.event_name, occurredAt: row.occurred_at }));
-  }
-
-  /** Moves a cap counter by `points` (negative to give points back). */
-  async addToCap(manager: EntityManager, ruleId: string, memberId: string, periodKey: string, points: number): Promise<void> {
-    await manager.query('UPDATE member_caps SET points = points + $4 WHERE rule_id = $1 AND member_id = $2 AND period_key = $3', [
-      ruleId,
-      memberId,
-      periodKey,
-      points,
-    ]);
   }
 
   /** CREDITED with the ledger's transaction, if still PENDING. */

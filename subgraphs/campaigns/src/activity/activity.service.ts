@@ -267,20 +267,23 @@ export class ActivityService {
   /** The stored counters, reserved on in `manager`'s transaction (recordActivity). */
   private storedCounters(manager: EntityManager): Counters {
     return {
-      claimCap: (ruleId, memberId, key, points, cap) => this.activities.claimCap(manager, ruleId, memberId, key, points, cap),
+      claimCaps: (memberId, claims) => this.activities.claimCaps(manager, memberId, claims),
       claimBudgets: (wanted, at) => this.campaigns.claimBudgets(manager, wanted, at),
-      releaseCap: (ruleId, memberId, key, points) => this.activities.addToCap(manager, ruleId, memberId, key, -points),
-      releaseBudget: (campaignId, points) => this.campaigns.addIssued(manager, campaignId, -points),
+      releaseCaps: (memberId, releases) => this.activities.addToCaps(manager, memberId, releases.map((r) => ({ ...r, points: -r.points }))),
+      releaseBudgets: (released) => this.campaigns.addIssued(manager, new Map([...released].map(([id, points]) => [id, -points]))),
     };
   }
 
   /** The stored counters as they are now, read and never changed (previewActivity). */
   private currentCounters(): Counters {
     return {
-      claimCap: async (ruleId, memberId, key, points, cap) => Math.max(0, Math.min(points, cap - (await this.activities.capUsed(ruleId, memberId, key)))),
+      claimCaps: async (memberId, claims) => {
+        const used = await this.activities.capsUsed(memberId, claims);
+        return claims.map((c, i) => Math.max(0, Math.min(c.points, c.cap - used[i]!)));
+      },
       claimBudgets: (wanted, at) => this.campaigns.peekBudgets(wanted, at),
-      releaseCap: async () => {},
-      releaseBudget: async () => {},
+      releaseCaps: async () => {},
+      releaseBudgets: async () => {},
     };
   }
 
@@ -352,10 +355,11 @@ export class ActivityService {
    * `reserve` takes them in.
    */
   async giveBack(manager: EntityManager, memberId: string, awards: readonly StoredAward[]): Promise<void> {
-    for (const a of [...awards].sort(byRuleId)) if (a.periodKey) await this.activities.addToCap(manager, a.ruleId, memberId, a.periodKey, -a.points);
+    const counters = this.storedCounters(manager);
+    await counters.releaseCaps(memberId, awards.flatMap((a) => (a.periodKey ? [{ ruleId: a.ruleId, periodKey: a.periodKey, points: a.points }] : [])).sort(byRuleId));
     const perCampaign = new Map<string, number>();
     for (const a of awards) perCampaign.set(a.campaignId, (perCampaign.get(a.campaignId) ?? 0) + a.points);
-    for (const [campaignId, points] of [...perCampaign].sort(([a], [b]) => (a < b ? -1 : 1))) await this.campaigns.addIssued(manager, campaignId, -points);
+    await counters.releaseBudgets(perCampaign);
   }
 
   private async replay(existing: Activity, hash: string): Promise<EarnOutcome> {

@@ -116,8 +116,14 @@ export class CampaignRepository {
     );
   }
 
-  /** Moves a campaign's issued points by `points` (negative to give budget back). */
-  async addIssued(manager: EntityManager, campaignId: string, points: number): Promise<void> {
-    await manager.query('UPDATE campaigns SET points_issued = points_issued + $2 WHERE id = $1', [campaignId, points]);
+  /** Moves campaigns' issued points by the points given (negative to give budget back), in one statement, rows taken in id order. */
+  async addIssued(manager: EntityManager, moves: ReadonlyMap<string, number>): Promise<void> {
+    if (moves.size === 0) return;
+    await manager.query(
+      `WITH d AS (SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS d(id, points)),
+       locked AS (SELECT c.id FROM campaigns c JOIN d USING (id) ORDER BY c.id FOR NO KEY UPDATE OF c)
+       UPDATE campaigns c SET points_issued = c.points_issued + d.points FROM d JOIN locked USING (id) WHERE c.id = d.id`,
+      [[...moves.keys()], [...moves.values()]],
+    );
   }
 }

@@ -25,25 +25,28 @@ export function draftCounters(campaignId: string, maxPoints: number | null): Cou
   const capKey = (ruleId: string, memberId: string, periodKey: string) => `${ruleId}|${memberId}|${periodKey}`;
   let issued = 0;
   return {
-    claimCap: async (ruleId, memberId, periodKey, points, cap) => {
-      const key = capKey(ruleId, memberId, periodKey);
-      const used = caps.get(key) ?? 0;
-      const granted = Math.max(0, Math.min(points, cap - used));
-      caps.set(key, used + granted);
-      return granted;
-    },
+    claimCaps: async (memberId, claims) =>
+      claims.map(({ ruleId, periodKey, points, cap }) => {
+        const key = capKey(ruleId, memberId, periodKey);
+        const used = caps.get(key) ?? 0;
+        const granted = Math.max(0, Math.min(points, cap - used));
+        caps.set(key, used + granted);
+        return granted;
+      }),
     claimBudgets: async (wanted) => {
       const points = wanted.get(campaignId);
       const granted = points === undefined ? 0 : maxPoints === null ? points : Math.max(0, Math.min(points, maxPoints - issued));
       issued += granted;
       return granted > 0 ? new Map([[campaignId, { granted, pointsIssued: issued }]]) : new Map();
     },
-    releaseCap: async (ruleId, memberId, periodKey, points) => {
-      const key = capKey(ruleId, memberId, periodKey);
-      caps.set(key, (caps.get(key) ?? 0) - points);
+    releaseCaps: async (memberId, releases) => {
+      for (const { ruleId, periodKey, points } of releases) {
+        const key = capKey(ruleId, memberId, periodKey);
+        caps.set(key, (caps.get(key) ?? 0) - points);
+      }
     },
-    releaseBudget: async (_campaignId, points) => {
-      issued -= points;
+    releaseBudgets: async (released) => {
+      issued -= released.get(campaignId) ?? 0;
     },
   };
 }

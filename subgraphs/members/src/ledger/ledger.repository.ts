@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { inKeyOrder, type ErrorCode } from '@loyalty/kit';
 import type { EntryType, LedgerEntryEntity, PointAccountEntity } from './ledger.entity';
-import type { DueLot, OpenLot } from './lots.rule';
+import type { DueLot, InheritedLot, SpendableLot } from './lots.rule';
 
 /** A ledger_entries row as PostgreSQL returns it. */
 interface EntryRow {
@@ -281,7 +281,8 @@ export class LedgerRepository {
     manager: EntityManager,
     move: {
       entry: NewEntry;
-      key: LedgerKey;
+      /** The key that now points at the entry; null: the entry is not the one its key answers with (a transfer's credit). */
+      key: LedgerKey | null;
       lot: { rolling: boolean } | null;
       taken: readonly { lotId: string; points: number }[];
       account: Pick<LockedAccount, 'memberId' | 'balance' | 'pending'>;
@@ -323,9 +324,9 @@ export class LedgerRepository {
         account.balance,
         account.pending,
         move.lifetimeDelta,
-        key.tenant,
-        key.scope,
-        key.key,
+        key?.tenant ?? null,
+        key?.scope ?? null,
+        key?.key ?? null,
         move.outcome ? JSON.stringify(move.outcome) : null,
       ],
     );
@@ -364,12 +365,21 @@ export class LedgerRepository {
   }
 
   /** The member's spendable lots in the order debits draw them: soonest expiry first, then oldest. */
-  openLots(manager: EntityManager, memberId: string): Promise<OpenLot[]> {
-    return manager.query<OpenLot[]>(
-      `SELECT id, remaining FROM point_lots
+  openLots(manager: EntityManager, memberId: string): Promise<SpendableLot[]> {
+    return manager.query<SpendableLot[]>(
+      `SELECT id, remaining, expires_at AS "expiresAt", rolling FROM point_lots
        WHERE member_id = $1 AND remaining > 0 AND pending_until IS NULL AND (expires_at IS NULL OR expires_at > now())
        ORDER BY expires_at ASC NULLS LAST, created_at, id`,
       [memberId],
+    );
+  }
+
+  /** A credit's lots when they are not one lot of its own points (a transfer's: the sender's expiries, handed on). */
+  async openLotsOf(manager: EntityManager, entry: LedgerEntryEntity, lots: readonly InheritedLot[]): Promise<void> {
+    await manager.query(
+      `INSERT INTO point_lots (tenant, member_id, entry_id, points, remaining, expires_at, rolling)
+       SELECT $1, $2, $3, l.points, l.points, l.expires_at, l.rolling FROM unnest($4::int[], $5::timestamptz[], $6::boolean[]) AS l(points, expires_at, rolling)`,
+      [entry.tenant, entry.memberId, entry.id, lots.map((l) => l.points), lots.map((l) => l.expiresAt), lots.map((l) => l.rolling)],
     );
   }
 

@@ -18,7 +18,7 @@ import type { EntryType, LedgerEntryEntity } from './ledger.entity';
 import type { TierService } from '../tier/tier.service';
 import type { LedgerKey, LedgerRepository, LockedAccount, NewEntry } from './ledger.repository';
 import { InsufficientPointsError } from './ledger.errors';
-import { draw, returnTake, settle, type DueLot } from './lots.rule';
+import { draw, inherit, returnTake, settle, type DueLot } from './lots.rule';
 
 /**
  * A request to move points. `points` is signed: positive credits, negative debits.
@@ -83,6 +83,28 @@ export const NEVER_EXPIRE: CreditTermsOf = () => Promise.resolve(NO_TERMS);
 
 /** Runs in the transaction of a move, once it is written, under the member's account lock (segments refresh). */
 export type AfterMove = (manager: EntityManager, tenant: string, memberId: string) => Promise<void>;
+/**
+ * A move of `points` from one member's spendable points to another member of the tenant: a TRANSFER
+ * debit of the sender and a TRANSFER credit of the receiver under one idempotency key, which answers
+ * with the debit.
+ */
+export interface TransferRequest {
+  tenant: string;
+  fromMemberId: string;
+  toMemberId: string;
+  points: number;
+  idempotencyKey: string;
+  scope: string;
+  source: string;
+  /**
+   * Runs under both accounts' locks, settled, before anything is written (a replay runs nothing):
+   * the caller's rules (who may take part, daily limits). A throw refuses the transfer, and since
+   * the sender's account is locked, what it reads of the sender's transfers cannot change meanwhile.
+   */
+  allowed?: (manager: EntityManager, accounts: { sender: LockedAccount; receiver: LockedAccount }) => Promise<void>;
+  /** Runs in the transfer's transaction once both entries are written: the audit entry. */
+  written?: (manager: EntityManager, entries: { debit: LedgerEntryEntity; credit: LedgerEntryEntity }) => Promise<void>;
+}
 
 /** What the rules decided for a move, before anything is written. */
 interface Checked {
@@ -267,6 +289,82 @@ export class LedgerService {
     await appendOutbox(manager, events);
     await this.afterMove(manager, request.tenant, request.memberId);
     return { entry, created: true };
+  }
+
+  /**
+   * A transfer: one transaction that claims the key, locks both accounts in member-id order (so
+   * transfers A→B and B→A at once queue instead of deadlocking), settles what is due on them, then
+   * takes the points from the sender's spendable lots in the order debits draw (pending and expired
+   * points are never spendable) and opens lots for the receiver with the expiry of what was taken
+   * (lots.rule.ts `inherit`). Neither tier qualification nor lifetimeEarned moves, on either side:
+   * a transfer earns nothing. Not a ROLLING activity either: it extends no one's rolling lots.
+   * Refusals roll everything back, the key included, as for the public API's other moves.
+   */
+  async transfer(request: TransferRequest): Promise<MoveResult> {
+    const { tenant, fromMemberId, toMemberId, points } = request;
+    if (points < 1 || !Number.isInteger(points)) throw new Error('points must be a positive integer');
+    if (fromMemberId === toMemberId) throw new Error('a transfer needs two members');
+    const hash = requestFingerprint(['transfer', fromMemberId, toMemberId, points]);
+    const key: LedgerKey = { tenant, scope: request.scope, key: request.idempotencyKey };
+    return this.db.transaction(async (manager): Promise<MoveResult> => {
+      if (!(await this.repository.claimKey(manager, key, hash))) return { entry: await this.replay(manager, key, hash), created: false };
+      const locked = new Map<string, LockedAccount>();
+      for (const memberId of [fromMemberId, toMemberId].sort()) {
+        const account = await this.repository.lockAccount(manager, tenant, memberId);
+        if (!account) throw new NotFoundError('Member', memberId === fromMemberId ? 'fromMemberId' : 'toMemberId');
+        locked.set(memberId, account);
+      }
+      const events: OutgoingEvent[] = [];
+      const { accounts } = await this.settleAccounts(manager, [locked.get(fromMemberId)!, locked.get(toMemberId)!], events);
+      const [sender, receiver] = accounts as [LockedAccount, LockedAccount];
+      if (sender.closed) throw new NotFoundError('Member', 'fromMemberId', 'The member was erased');
+      if (receiver.closed) throw new NotFoundError('Member', 'toMemberId', 'The member was erased');
+      await request.allowed?.(manager, { sender, receiver });
+      if (sender.balance < points) throw new InsufficientPointsError(sender.balance, points);
+      if (receiver.balance + receiver.pending + points > MAX_BALANCE) {
+        throw new BadInputError('points', `This transfer would take the receiving member's points past ${MAX_BALANCE}`);
+      }
+      const { taken, short, lots } = inherit(await this.repository.openLots(manager, fromMemberId), points);
+      if (short > 0) throw new Error(`ledger invariant broken: lots of member ${fromMemberId} do not cover its balance`);
+      const entry = (memberId: string, signed: number, balanceAfter: number, reference: string, reason: string, expiresAt: Date | null): NewEntry => ({
+        tenant,
+        memberId,
+        type: 'TRANSFER',
+        points: signed,
+        balanceAfter,
+        reason,
+        reference,
+        source: request.source,
+        idempotencyKey: request.idempotencyKey,
+        expiresAt,
+        pendingUntil: null,
+        orderId: null,
+      });
+      const senderAfter = sender.balance - points;
+      const receiverAfter = receiver.balance + points;
+      const debit = await this.repository.book(manager, {
+        entry: entry(fromMemberId, -points, senderAfter, toMemberId, 'Points sent to another member', null),
+        key,
+        lot: null,
+        taken,
+        account: { memberId: fromMemberId, balance: senderAfter, pending: sender.pending },
+        lifetimeDelta: 0,
+      });
+      // The credit shows the soonest expiry of what it received (its lots hold each piece's own).
+      const credit = await this.repository.book(manager, {
+        entry: entry(toMemberId, points, receiverAfter, fromMemberId, 'Points received from another member', lots[0]?.expiresAt ?? null),
+        key: null,
+        lot: null,
+        taken: [],
+        account: { memberId: toMemberId, balance: receiverAfter, pending: receiver.pending },
+        lifetimeDelta: 0,
+      });
+      await this.repository.openLotsOf(manager, credit, lots);
+      events.push(balanceChanged(debit, -points, 0, senderAfter), balanceChanged(credit, points, 0, receiverAfter));
+      await appendOutbox(manager, events);
+      await request.written?.(manager, { debit, credit });
+      return { entry: debit, created: true };
+    });
   }
 
   /** The same key again: the first result if the input is the same, IDEMPOTENCY_CONFLICT if not. */

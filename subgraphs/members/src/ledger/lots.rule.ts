@@ -71,6 +71,44 @@ export function draw(lots: readonly OpenLot[], points: number): Draw {
   return { taken, short: needed };
 }
 
+/** A spendable lot with what a transfer hands on of it: its expiry and whether it follows ROLLING expiry. */
+export interface SpendableLot extends OpenLot {
+  expiresAt: Date | null;
+  rolling: boolean;
+}
+
+/** A lot a transfer opens for the receiver: points of the sender's lots with one expiry. */
+export interface InheritedLot {
+  points: number;
+  expiresAt: Date | null;
+  rolling: boolean;
+}
+
+export interface Inheritance extends Draw {
+  /** The receiver's new lots, soonest expiry first: one per distinct (expiry, rolling) of what was taken. */
+  lots: InheritedLot[];
+}
+
+/**
+ * A transfer of `points`: taken from the sender's `lots` as any debit draws (in the order given),
+ * and handed on with their expiry, so a transfer never gives points a longer life. Pieces with the
+ * same expiry become one receiver lot: a transfer of many small lots does not multiply lots.
+ */
+export function inherit(lots: readonly SpendableLot[], points: number): Inheritance {
+  const { taken, short } = draw(lots, points);
+  const byId = new Map(lots.map((lot) => [lot.id, lot]));
+  const inherited = new Map<string, InheritedLot>();
+  for (const piece of taken) {
+    const lot = byId.get(piece.lotId)!;
+    const key = `${lot.expiresAt?.getTime() ?? 'never'}|${lot.rolling}`;
+    const open = inherited.get(key);
+    if (open) open.points += piece.points;
+    else inherited.set(key, { points: piece.points, expiresAt: lot.expiresAt, rolling: lot.rolling });
+  }
+  // Map order is first-taken order, which is the lots' order: soonest expiry first.
+  return { taken, short, lots: [...inherited.values()] };
+}
+
 export interface ReturnTake {
   fromPending: number;
   fromBalance: number;

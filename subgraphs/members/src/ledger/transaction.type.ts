@@ -8,8 +8,17 @@ export enum PointsTransactionType {
   EXPIRE = 'EXPIRE',
   ADJUST = 'ADJUST',
   REVERSAL = 'REVERSAL',
+  TRANSFER = 'TRANSFER',
 }
-registerEnumType(PointsTransactionType, { name: 'PointsTransactionType' });
+registerEnumType(PointsTransactionType, {
+  name: 'PointsTransactionType',
+  valuesConfig: {
+    TRANSFER: {
+      description:
+        "points moved between two members (transferPoints): the sender's debit and the receiver's credit share one idempotency key; each one's reference is the other member's id",
+    },
+  },
+});
 
 @ObjectType({ description: 'One entry of the points ledger.' })
 @Directive('@key(fields: "id")')

@@ -37,5 +37,8 @@ export const startOfNextPeriod = (at: Date, period: CalendarPeriod, timeZone: st
 export const startOfDayMonthsBefore = (at: Date, months: number, timeZone: string): Date =>
   instant(zoned(at, timeZone).minus({ months }).startOf('day'));
 
+/** The first instant of the calendar day (in the zone) that holds `at`. */
+export const startOfDay = (at: Date, timeZone: string): Date => instant(zoned(at, timeZone).startOf('day'));
+
 /** The calendar day (YYYY-MM-DD) that holds `at` in the zone. */
 export const dayIn = (at: Date, timeZone: string): string => zoned(at, timeZone).toISODate()!;

@@ -51,6 +51,23 @@ export class TierPolicyInput {
   graceDays?: number | null;
 }
 
+@InputType({ description: 'A whole transfer policy: it replaces the current one; an omitted or null limit is no limit' })
+export class TransferPolicyInput {
+  @Field(() => Int, { nullable: true, description: "Points one member may send to others per calendar day, in the program's time zone (at least 1); null: no limit" })
+  @IsOptional()
+  @IsInt()
+  @Min(POLICY_LIMITS.transferLimit.min)
+  @Max(POLICY_LIMITS.transferLimit.max)
+  maxPointsPerDay?: number | null;
+
+  @Field(() => Int, { nullable: true, description: "Transfers one member may send per calendar day, in the program's time zone (at least 1); null: no limit" })
+  @IsOptional()
+  @IsInt()
+  @Min(POLICY_LIMITS.transferLimit.min)
+  @Max(POLICY_LIMITS.transferLimit.max)
+  maxTransfersPerDay?: number | null;
+}
+
 @InputType({ description: 'A change of the program policy: omitted parts stay as they are' })
 export class ProgramInput {
   @Field(() => String, { nullable: true, description: 'An IANA time zone, e.g. "Europe/Warsaw"' })
@@ -67,4 +84,9 @@ export class ProgramInput {
   @IsOptional()
   @ValidateNested()
   tierPolicy?: TierPolicyInput | null;
+
+  @Field(() => TransferPolicyInput, { nullable: true, description: 'The new transfer limits, whole' })
+  @IsOptional()
+  @ValidateNested()
+  transfers?: TransferPolicyInput | null;
 }

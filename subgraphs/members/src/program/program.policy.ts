@@ -1,6 +1,6 @@
 /**
  * A tenant's program policy as the rules read it: when credits expire, when members are reminded,
- * how tiers are reviewed, and the time zone that calendar days, months and quarters are counted in.
+ * how tiers are reviewed, how much members may transfer to each other, and the time zone that calendar days, months and quarters are counted in.
  * Plain data, no GraphQL or database: expiry.rule.ts and tier.rule.ts decide on it, ProgramService
  * reads it (the defaults for a tenant that never set one), program.type.ts shows it to clients.
  */
@@ -53,11 +53,18 @@ export interface TierPolicySpec {
   graceDays: number;
 }
 
+/** What one member may send to others per calendar day (in the program's time zone); null: no limit. */
+export interface TransferPolicySpec {
+  maxPointsPerDay: number | null;
+  maxTransfersPerDay: number | null;
+}
+
 export interface ProgramPolicy {
   /** An IANA time zone name: days, months, quarters and years are counted in it. */
   timeZone: string;
   expiry: ExpiryPolicySpec;
   tierPolicy: TierPolicySpec;
+  transfers: TransferPolicySpec;
 }
 
 /** The limits `updateProgram` enforces (and the migration's CHECKs repeat). */
@@ -66,11 +73,17 @@ export const POLICY_LIMITS = {
   maxReminders: 10,
   windowMonths: { min: 1, max: 120 },
   graceDays: { min: 0, max: 3650 },
+  /** A daily transfer limit, when set: at least 1 (0 would be "transfers off", which is not a limit). */
+  transferLimit: { min: 1, max: 2_147_483_647 },
 } as const;
 
-/** What a tenant that never set a policy has: nothing expires, tiers as they always were. A fresh copy each call. */
+/**
+ * What a tenant that never set a policy has: nothing expires, tiers as they always were, transfers
+ * without daily limits. A fresh copy each call.
+ */
 export const defaultProgramPolicy = (): ProgramPolicy => ({
   timeZone: 'UTC',
   expiry: { mode: ExpiryMode.NEVER, days: null, roundTo: ExpiryRounding.NONE, reminderDays: [] },
   tierPolicy: { windowMonths: QUALIFICATION_MONTHS, downgrade: TierDowngrade.TO_QUALIFIED, graceDays: 0 },
+  transfers: { maxPointsPerDay: null, maxTransfersPerDay: null },
 });

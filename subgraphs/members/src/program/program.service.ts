@@ -4,8 +4,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { DataSource, EntityManager } from 'typeorm';
 import { BadInputError, type AuditLog, type Identity } from '@loyalty/kit';
 import { canonicalTimeZone, isTimeZone } from './calendar';
-import type { ExpiryPolicyInput, ProgramInput, TierPolicyInput } from './program.inputs';
-import { defaultProgramPolicy, type ExpiryPolicySpec, type ProgramPolicy, type TierPolicySpec } from './program.policy';
+import type { ExpiryPolicyInput, ProgramInput, TierPolicyInput, TransferPolicyInput } from './program.inputs';
+import { defaultProgramPolicy, type ExpiryPolicySpec, type ProgramPolicy, type TierPolicySpec, type TransferPolicySpec } from './program.policy';
 import type { ProgramRepository } from './program.repository';
 
 /**
@@ -38,6 +38,11 @@ function toTierPolicy(input: TierPolicyInput): TierPolicySpec {
   };
 }
 
+const toTransferPolicy = (input: TransferPolicyInput): TransferPolicySpec => ({
+  maxPointsPerDay: input.maxPointsPerDay ?? null,
+  maxTransfersPerDay: input.maxTransfersPerDay ?? null,
+});
+
 /** The parts of the policy an input replaces, checked whole before anything is read or written. */
 function toChange(input: ProgramInput): Partial<ProgramPolicy> {
   const change: Partial<ProgramPolicy> = {};
@@ -47,6 +52,7 @@ function toChange(input: ProgramInput): Partial<ProgramPolicy> {
   }
   if (input.expiry) change.expiry = toExpiryPolicy(input.expiry);
   if (input.tierPolicy) change.tierPolicy = toTierPolicy(input.tierPolicy);
+  if (input.transfers) change.transfers = toTransferPolicy(input.transfers);
   return change;
 }
 

@@ -59,7 +59,16 @@ export class TierPolicy {
   graceDays!: number;
 }
 
-@ObjectType({ description: "A tenant's program policy: expiry, reminders and tier reviews. A tenant that never set one has the defaults." })
+@ObjectType({ description: 'How much one member may send to other members per calendar day (transferPoints)' })
+export class TransferPolicy {
+  @Field(() => Int, { nullable: true, description: "Points one member may send per calendar day, in the program's time zone; null: no limit (the default)" })
+  maxPointsPerDay!: number | null;
+
+  @Field(() => Int, { nullable: true, description: "Transfers one member may send per calendar day, in the program's time zone; null: no limit (the default)" })
+  maxTransfersPerDay!: number | null;
+}
+
+@ObjectType({ description: "A tenant's program policy: expiry, reminders, tier reviews and transfer limits. A tenant that never set one has the defaults." })
 export class Program {
   @Field({ description: 'IANA time zone that days, months, quarters and years are counted in (default "UTC")' })
   timeZone!: string;
@@ -69,6 +78,9 @@ export class Program {
 
   @Field(() => TierPolicy, { description: 'How tiers are reviewed (default: 12 months, TO_QUALIFIED, no grace)' })
   tierPolicy!: TierPolicy;
+
+  @Field(() => TransferPolicy, { description: 'Daily limits on what a member may send to others (default: none)' })
+  transfers!: TransferPolicy;
 }
 
 /** The policy as clients see it: fields picked one by one, so nothing stored leaks by accident. */
@@ -84,5 +96,9 @@ export const toProgram = (policy: ProgramPolicy): Program => ({
     windowMonths: policy.tierPolicy.windowMonths,
     downgrade: policy.tierPolicy.downgrade,
     graceDays: policy.tierPolicy.graceDays,
+  },
+  transfers: {
+    maxPointsPerDay: policy.transfers.maxPointsPerDay,
+    maxTransfersPerDay: policy.transfers.maxTransfersPerDay,
   },
 });
