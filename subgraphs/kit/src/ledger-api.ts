@@ -70,6 +70,8 @@ export const memberSnapshot = z.object({
   attributes: z.record(z.string(), z.unknown()),
   tier: z.object({ id: z.string(), name: z.string(), rank: z.number().int(), earnMultiplier: z.number() }),
   balance: z.number().int(),
+  /** The segments the member is in now (members decides from their conditions). */
+  segmentIds: z.array(z.guid()).default([]),
 });
 
 export type CreditType = (typeof CREDIT_TYPES)[number];
