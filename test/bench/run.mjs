@@ -20,6 +20,7 @@ import { printGatewayComparison, runGatewayComparison } from './gateways.mjs';
 import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
 import { runReturns } from './returns.mjs';
 import { LARGE_TENANT, runSearchBench } from './search.mjs';
+import { printSegments, runSegmentsBench } from './segments.mjs';
 import { printTargeting, runTargetingBench } from './targeting.mjs';
 import { printReferrals, runReferralBench } from './referrals.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
@@ -239,6 +240,7 @@ await runBench(async (system) => {
 
   const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const segments = await runSegmentsBench({ system, log });
   const transfers = await runTransferBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const targeting = await runTargetingBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const referrals = await runReferralBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
@@ -287,6 +289,7 @@ await runBench(async (system) => {
   printTargeting(targeting, verdict);
   printReferrals(referrals, verdict);
   printTierReview(tierReview, verdict);
+  printSegments(segments, verdict);
   printTransfers(transfers, verdict);
   printWrites(writesAtScale, verdict);
   printAudit(audit, verdict);

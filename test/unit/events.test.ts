@@ -68,6 +68,8 @@ describe('event catalogue', () => {
       'REDEMPTION_CANCELLED',
       'REDEMPTION_FULFILLED',
       'MEMBER_ERASED',
+      'SEGMENT_ENTERED',
+      'SEGMENT_LEFT',
       'CAMPAIGN_STATUS_CHANGED',
     ]);
     for (const type of EVENT_TYPES) assert.ok(EVENT_CATALOG[type].producer, type);

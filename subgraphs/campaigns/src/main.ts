@@ -48,7 +48,7 @@ main(() =>
         const activityRepository = new ActivityRepository(db);
         const activities = new ActivityService(db, activityRepository, repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }, audit, new ReferralRepository(db));
         return {
-          campaigns: new CampaignService(db, repository, audit),
+          campaigns: new CampaignService(db, repository, audit, ledger),
           simulator: new CampaignSimulator(activityRepository, ledger),
           activities,
           returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, ledger, log, audit),

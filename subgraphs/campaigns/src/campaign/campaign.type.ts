@@ -107,6 +107,9 @@ export class Eligibility {
 
   @Field(() => JSONScalar, { nullable: true })
   attributeEquals!: Record<string, unknown> | null;
+
+  @Field(() => [ID], { nullable: true, description: 'members in any of these segments; a deleted segment holds nobody' })
+  segmentIds!: string[] | null;
 }
 
 @ObjectType()
@@ -181,6 +184,7 @@ export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign =
         countries: entity.eligibility.countries ?? null,
         minTierRank: entity.eligibility.minTierRank ?? null,
         attributeEquals: entity.eligibility.attributeEquals ?? null,
+        segmentIds: entity.eligibility.segmentIds ?? null,
       }
     : null,
   budget: { maxPoints: entity.maxPoints, pointsIssued: entity.pointsIssued },

@@ -42,6 +42,8 @@ export interface EligibilitySpec {
   countries?: string[] | null;
   minTierRank?: number | null;
   attributeEquals?: Record<string, unknown> | null;
+  /** The member is in any of these segments (members decides who is in them). */
+  segmentIds?: string[] | null;
 }
 
 export interface ActivityFacts {
@@ -57,6 +59,8 @@ export interface MemberFacts {
   tierRank: number;
   earnMultiplier: number;
   attributes: Record<string, unknown>;
+  /** The segments the member is in now (the member snapshot); none when not given. */
+  segmentIds?: readonly string[];
 }
 
 type Conditions = { [K in keyof EligibilitySpec]-?: (expected: NonNullable<EligibilitySpec[K]>, member: MemberFacts) => boolean };
@@ -65,6 +69,7 @@ export const conditions: Conditions = {
   countries: (countries, member) => member.country !== null && countries.includes(member.country),
   minTierRank: (rank, member) => member.tierRank >= rank,
   attributeEquals: (expected, member) => Object.entries(expected).every(([key, value]) => isDeepStrictEqual(member.attributes[key], value)),
+  segmentIds: (ids, member) => ids.some((id) => (member.segmentIds ?? []).includes(id)),
 };
 
 export const triggers: Record<Trigger, (rule: RuleSpec, activity: ActivityFacts) => boolean> = {

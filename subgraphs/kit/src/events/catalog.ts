@@ -141,6 +141,20 @@ export const EVENT_CATALOG = {
     webhook: 'member.erased',
     payload: z.object({ memberId: id }),
   },
+  SEGMENT_ENTERED: {
+    description: "A member entered a segment: its data, its activity or time came to meet the segment's conditions, or the conditions changed.",
+    producer: 'members',
+    consumers: ['webhooks'],
+    webhook: 'segment.entered',
+    payload: z.object({ segmentId: id, memberId: id }),
+  },
+  SEGMENT_LEFT: {
+    description: "A member left a segment: it no longer meets the segment's conditions (a deleted segment is not left).",
+    producer: 'members',
+    consumers: ['webhooks'],
+    webhook: 'segment.left',
+    payload: z.object({ segmentId: id, memberId: id }),
+  },
   CAMPAIGN_STATUS_CHANGED: {
     description: "A campaign's status was changed by staff.",
     producer: 'campaigns',

@@ -96,6 +96,11 @@ export class MemberFilter {
 
   @Field(() => MemberStatus, { nullable: true })
   status?: MemberStatus | null;
+
+  @Field(() => ID, { nullable: true, description: 'members in this segment now (its conditions decide, as for memberCount)' })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be a segment id' })
+  segmentId?: string | null;
 }
 
 @InputType({ description: 'The consents to set; an omitted channel keeps its value.' })

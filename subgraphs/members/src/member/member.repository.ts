@@ -2,6 +2,8 @@ import { findByIdsInKeyOrder } from '@loyalty/kit';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SPENDABLE_BALANCE_SQL } from '../ledger/ledger.repository';
+import type { SegmentEntity } from '../segment/segment.entity';
+import { SegmentRepository } from '../segment/segment.repository';
 import { entryTierSql } from '../tier/tier.repository';
 import { MemberEntity } from './member.entity';
 import { EMAIL_KEY_SQL, MemberOrder, ORDERS, type MemberCursor } from './member.search';
@@ -17,6 +19,8 @@ export interface MemberListQuery {
   /** A LIKE pattern, wildcards of the user escaped (member.search.ts). */
   emailLike?: string;
   nameLike?: string;
+  /** Members in this segment now. */
+  segment?: SegmentEntity;
   order: MemberOrder;
   first: number;
   after?: MemberCursor;
@@ -62,6 +66,15 @@ export class MemberRepository {
     if (query.emailLike) qb.andWhere(`m.email IS NOT NULL AND ${EMAIL_KEY_SQL('m')} LIKE :emailLike`, { emailLike: query.emailLike });
     // The trigram index on lower(name) answers this (migration 1763800000015).
     if (query.nameLike) qb.andWhere('lower(m.name) LIKE :nameLike', { nameLike: query.nameLike });
+    if (query.segment) {
+      const params: Record<string, unknown> = {};
+      const param = (value: unknown) => {
+        const name = `segment${Object.keys(params).length}`;
+        params[name] = value;
+        return `:${name}`;
+      };
+      qb.andWhere(SegmentRepository.memberFilter(query.segment, ':tenant', param, new Date()), params);
+    }
     return qb;
   }
 

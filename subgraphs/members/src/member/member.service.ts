@@ -15,6 +15,7 @@ import {
 } from '@loyalty/kit';
 import { access } from '../access';
 import type { Loaders } from '../context';
+import type { SegmentService } from '../segment/segment.service';
 import type { TierService } from '../tier/tier.service';
 import type { MemberEntity } from './member.entity';
 import type { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
@@ -72,6 +73,7 @@ export class MemberService {
     private readonly repository: MemberRepository,
     private readonly tiers: TierService,
     private readonly audit: AuditLog,
+    private readonly segments: SegmentService,
   ) {}
 
   async get(identity: Identity, loaders: Loaders, id: string, field = 'id'): Promise<Member | null> {
@@ -96,8 +98,9 @@ export class MemberService {
   ): Promise<MemberConnection> {
     const size = pageSize(first);
     const cursor = decodeMemberCursor(order, after);
-    const { emailPrefix, nameContains, ...exact } = filter ?? {};
-    const query = { tenant: identity.tenant, ...exact, ...searchPatterns({ emailPrefix, nameContains }) };
+    const { emailPrefix, nameContains, segmentId, ...exact } = filter ?? {};
+    const segment = segmentId ? await this.segments.getOrFail(identity.tenant, segmentId, 'filter.segmentId') : undefined;
+    const query = { tenant: identity.tenant, ...exact, ...searchPatterns({ emailPrefix, nameContains }), segment };
     const { rows, hasNextPage } = await this.repository.list({ ...query, order, first: size, after: cursor });
     const cursors = new Map(rows.map(({ member, key }) => [member.id, encodeMemberCursor(order, { key, id: member.id })]));
     return MemberConnection.from({
@@ -149,6 +152,7 @@ export class MemberService {
         await appendOutbox(manager, [
           { type: 'MEMBER_ENROLLED', tenant: identity.tenant, key: member.id, payload: { memberId: member.id, country: member.country } },
         ]);
+        await this.segments.refreshMembers(manager, identity.tenant, [member.id]);
         await this.audit.record(manager, identity, { action: 'enrollMember', targetType: 'Member', targetId: member.id, memberId: member.id, after: auditView(member) });
         return member;
       })
@@ -204,6 +208,7 @@ export class MemberService {
         if (Object.keys(changes).length === 0) return before;
         if (before.status === 'ERASED') throw new ConflictError('id', 'The member was erased');
         const after = (await this.repository.update(manager, identity.tenant, memberId, changes))!;
+        await this.segments.refreshMembers(manager, identity.tenant, [memberId]);
         await this.audit.record(manager, identity, { action: 'updateMember', targetType: 'Member', targetId: memberId, memberId, before: auditView(before), after: auditView(after) });
         return after;
       })
@@ -228,6 +233,7 @@ export class MemberService {
       const after = await this.repository.erase(manager, identity.tenant, memberId, identity.principal, 'members');
       await this.audit.record(manager, identity, { action: 'eraseMember', targetType: 'Member', targetId: memberId, memberId, before: { status: before.status }, after: { status: after.status } });
       await appendOutbox(manager, [{ type: 'MEMBER_ERASED', tenant: identity.tenant, key: memberId, payload: { memberId } }]);
+      await this.segments.refreshMembers(manager, identity.tenant, [memberId]);
       return after;
     });
     return toMember(entity);
