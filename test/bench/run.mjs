@@ -22,6 +22,7 @@ import { runReturns } from './returns.mjs';
 import { LARGE_TENANT, runSearchBench } from './search.mjs';
 import { printSegments, runSegmentsBench } from './segments.mjs';
 import { printTargeting, runTargetingBench } from './targeting.mjs';
+import { printReferrals, runReferralBench } from './referrals.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { printTransfers, runTransferBench } from './transfers.mjs';
 import { kit, log, runBench } from './harness.mjs';
@@ -242,6 +243,7 @@ await runBench(async (system) => {
   const segments = await runSegmentsBench({ system, log });
   const transfers = await runTransferBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const targeting = await runTargetingBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const referrals = await runReferralBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const expiry = await runExpiryBench({ kit, system, log });
   const webhooks = await runWebhookBench({ system });
   const peers = await runGatewayComparison({ system, tenant: TENANT });
@@ -285,6 +287,7 @@ await runBench(async (system) => {
     console.log(`${read.name}, ${LARGE_TENANT / 1e6}M ÷ 1k members: ${read.ratio.toFixed(2)} (${read.large.rps.toFixed(0)} vs ${read.small.rps.toFixed(0)} req/s)  target ≥ ${TARGET_SEARCH_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_SEARCH_RATIO)}`);
   }
   printTargeting(targeting, verdict);
+  printReferrals(referrals, verdict);
   printTierReview(tierReview, verdict);
   printSegments(segments, verdict);
   printTransfers(transfers, verdict);

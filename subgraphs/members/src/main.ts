@@ -32,6 +32,7 @@ import { AuditAndErasure1763800000014 } from './migrations/1763800000014-audit-a
 import { MemberSearchFilters1763800000015 } from './migrations/1763800000015-member-search-filters';
 import { Segments1763800000017 } from './migrations/1763800000017-segments';
 import { Transfers1763800000016 } from './migrations/1763800000016-transfers';
+import { Referrals1763800000018 } from './migrations/1763800000018-referrals';
 import { TierReview1763800000007 } from './migrations/1763800000007-tier-review';
 import { SegmentEntity } from './segment/segment.entity';
 import { SegmentRepository } from './segment/segment.repository';
@@ -70,7 +71,7 @@ main(() =>
     {
       name: 'members',
       entities: [MemberEntity, TierEntity, LedgerEntryEntity, PointAccountEntity, ApiKeyEntity, SegmentEntity],
-      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011, ApiKeyLifetime1763800000012, Consents1763800000013, AuditAndErasure1763800000014, MemberSearchFilters1763800000015, Transfers1763800000016, Segments1763800000017],
+      migrations: [MembersInitial1763800000001, EarnDays1763800000002, FinalRefusals1763800000003, Programs1763800000004, PointsLifecycle1763800000006, TierReview1763800000007, MemberSearch1763800000009, EntryCounts1763800000010, AllocationKeys1763800000011, ApiKeyLifetime1763800000012, Consents1763800000013, AuditAndErasure1763800000014, MemberSearchFilters1763800000015, Transfers1763800000016, Segments1763800000017, Referrals1763800000018],
       buildSchema: buildMembersSchema,
       outbox: true,
       createServices: ({ db, log, audit }) => {

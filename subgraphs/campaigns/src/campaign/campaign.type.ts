@@ -14,8 +14,19 @@ registerEnumType(CampaignStatus, { name: 'CampaignStatus' });
 export enum ActivityType {
   PURCHASE = 'PURCHASE',
   CUSTOM_EVENT = 'CUSTOM_EVENT',
+  REFERRAL = 'REFERRAL',
 }
-registerEnumType(ActivityType, { name: 'ActivityType' });
+registerEnumType(ActivityType, {
+  name: 'ActivityType',
+  valuesConfig: {
+    PURCHASE: { description: 'an order, with its amount' },
+    CUSTOM_EVENT: { description: 'a named event, e.g. "newsletter_signup"' },
+    REFERRAL: {
+      description:
+        "a referrer's rule fires when a member it referred makes a first PURCHASE (amount: that purchase's); made by the system, recordActivity refuses it",
+    },
+  },
+});
 
 export enum PointsCalculation {
   FIXED = 'FIXED',

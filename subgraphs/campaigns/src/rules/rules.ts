@@ -7,7 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
  * clipped by its per-member cap and the campaign budget (by the caller, which holds the counters).
  */
 
-export type Trigger = 'PURCHASE' | 'CUSTOM_EVENT';
+/** REFERRAL: made by the system for a referrer when a member it referred makes its first PURCHASE. */
+export type Trigger = 'PURCHASE' | 'CUSTOM_EVENT' | 'REFERRAL';
 export type Calculation = 'FIXED' | 'PER_AMOUNT';
 export type CapPeriod = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | 'LIFETIME';
 
@@ -47,7 +48,7 @@ export interface EligibilitySpec {
 
 export interface ActivityFacts {
   type: Trigger;
-  /** Minor units; PURCHASE only. */
+  /** Minor units: a PURCHASE's amount; a REFERRAL's is that of the referred member's first purchase. */
   amount: number | null;
   eventName: string | null;
   occurredAt: Date;
@@ -74,7 +75,16 @@ export const conditions: Conditions = {
 export const triggers: Record<Trigger, (rule: RuleSpec, activity: ActivityFacts) => boolean> = {
   PURCHASE: (_rule, activity) => activity.type === 'PURCHASE',
   CUSTOM_EVENT: (rule, activity) => activity.type === 'CUSTOM_EVENT' && activity.eventName === rule.eventName,
+  REFERRAL: (_rule, activity) => activity.type === 'REFERRAL',
 };
+
+/**
+ * Whether a PURCHASE is one that can reward the member's referrer: the member was referred, and
+ * the purchase is recorded while it is ACTIVE (a suspended member's purchases earn nothing and do
+ * not count). Only the first such purchase does (the referral reward is keyed by the member).
+ */
+export const rewardsReferrer = (activity: Pick<ActivityFacts, 'type'>, member: { status: string; referredBy: string | null }): boolean =>
+  activity.type === 'PURCHASE' && member.status === 'ACTIVE' && member.referredBy !== null;
 
 export const calculations: Record<Calculation, (rule: RuleSpec, activity: ActivityFacts) => number> = {
   FIXED: (rule) => rule.points,

@@ -79,14 +79,14 @@ export const EVENT_CATALOG = {
     }),
   },
   ACTIVITY_RECORDED: {
-    description: 'An activity (purchase or custom event) was recorded, with the points its campaigns award.',
+    description: "An activity (purchase, custom event, or a referrer's REFERRAL for a referred member's first purchase) was recorded, with the points its campaigns award.",
     producer: 'campaigns',
     consumers: ['analytics', 'webhooks'],
     webhook: 'activity.recorded',
     payload: z.object({
       activityId: id,
       memberId: id,
-      type: z.enum(['PURCHASE', 'CUSTOM_EVENT']),
+      type: z.enum(['PURCHASE', 'CUSTOM_EVENT', 'REFERRAL']),
       amount: z.number().nullable(),
       currency: z.string().nullable(),
       storeId: z.string().nullable(),

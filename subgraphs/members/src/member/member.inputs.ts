@@ -31,6 +31,10 @@ export class EnrollMemberInput {
 
   @Field(() => JSONScalar, { nullable: true })
   attributes?: Record<string, unknown> | null;
+
+  // Its shape is checked by the service (normalizeReadableCode), which names the field.
+  @Field(() => String, { nullable: true, description: "The referrer's referralCode (any case, dashes optional): links the new member to it" })
+  referralCode?: string | null;
 }
 
 @InputType()

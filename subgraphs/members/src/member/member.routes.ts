@@ -27,6 +27,7 @@ export function memberRoutes(router: Router, services: Services): void {
         attributes: member.attributes,
         tier: { id: tier.id, name: tier.name, rank: tier.rank, earnMultiplier: tier.earnMultiplier },
         balance,
+        referredBy: member.referredBy,
         segmentIds: (segments.get(member.id) ?? []).map((segment) => segment.id),
       };
     });

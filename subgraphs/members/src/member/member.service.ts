@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import {
   BadInputError,
   ConflictError,
@@ -8,6 +8,7 @@ import {
   type AuditLog,
   pageSize,
   parseId,
+  readableCode,
   requireMemberAccess,
   uniqueViolation,
   type Identity,
@@ -21,6 +22,7 @@ import type { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput }
 import type { MemberRepository } from './member.repository';
 import { decodeMemberCursor, encodeMemberCursor, searchPatterns, type MemberOrder } from './member.search';
 import { MemberConnection, toMember, type Member } from './member.type';
+import { REFERRAL_CODE_LENGTH, normalizeReferralCode, referralRefusal, type ReferralIdentity } from './referral.rule';
 
 const MAX_ATTRIBUTE_KEYS = 50;
 const MAX_ATTRIBUTES_BYTES = 4096;
@@ -43,7 +45,15 @@ const auditView = (member: MemberEntity) => ({
   externalId: member.externalId,
   attributes: member.attributes,
   status: member.status,
+  referredBy: member.referredBy,
 });
+
+/** How far up a referral chain enrolment looks for the enrolling person (a loop). */
+const MAX_REFERRAL_CHAIN = 1000;
+/** Referral codes are drawn at random: a draw that hits a taken code is drawn again, this many times at most. */
+const REFERRAL_CODE_DRAWS = 5;
+
+class ReferralCodeTaken extends Error {}
 
 /** Every subgraph that holds data about members, and so confirms an erasure. */
 export const ERASING_SERVICES = ['members', 'campaigns', 'rewards', 'analytics'] as const;
@@ -51,6 +61,7 @@ export const ERASING_SERVICES = ['members', 'campaigns', 'rewards', 'analytics']
 /** Maps a unique-index violation to the field a client sent. */
 function duplicateField(error: unknown): never {
   const constraint = uniqueViolation(error);
+  if (constraint === 'members_tenant_referral_code') throw new ReferralCodeTaken();
   if (constraint === 'members_tenant_email') throw new ConflictError('email', 'A member with this email already exists');
   if (constraint === 'members_tenant_external_id') throw new ConflictError('externalId', 'A member with this externalId already exists');
   throw error;
@@ -100,19 +111,43 @@ export class MemberService {
     });
   }
 
+  /**
+   * Enrols a member with a fresh referral code. With the referrer's `referralCode`, links it to
+   * that member (referrals: docs/targeting.md): an unknown or erased member's code is NOT_FOUND,
+   * and the referrer may not be the enrolling person itself, nor someone it referred (directly or
+   * not); nothing is written then.
+   */
   async enroll(identity: Identity, input: EnrollMemberInput): Promise<Member> {
     const attributes = checkAttributes(input.attributes ?? {});
-    const entity = await this.db
+    const referralCode = input.referralCode == null ? null : normalizeReferralCode(input.referralCode);
+    if (input.referralCode != null && referralCode === null) {
+      throw new BadInputError('referralCode', `referralCode must be ${REFERRAL_CODE_LENGTH} letters and digits, e.g. K7QM-9XR2`);
+    }
+    for (let draw = 1; ; draw++) {
+      try {
+        return toMember(await this.enrollOnce(identity, input, attributes, referralCode));
+      } catch (error) {
+        if (!(error instanceof ReferralCodeTaken) || draw === REFERRAL_CODE_DRAWS) throw error;
+      }
+    }
+  }
+
+  private enrollOnce(identity: Identity, input: EnrollMemberInput, attributes: Record<string, unknown>, referralCode: string | null): Promise<MemberEntity> {
+    const email = input.email.trim();
+    return this.db
       .transaction(async (manager) => {
+        const referredBy = referralCode === null ? null : await this.referrer(manager, identity.tenant, { email, externalId: input.externalId ?? null }, referralCode);
         const tierId = await this.tiers.entryTierId(manager, identity.tenant);
         const member = await this.repository.insert(manager, {
           tenant: identity.tenant,
-          email: input.email.trim(),
+          email,
           name: input.name ?? null,
           country: input.country?.toUpperCase() ?? null,
           externalId: input.externalId ?? null,
           attributes,
           tierId,
+          referralCode: readableCode(REFERRAL_CODE_LENGTH),
+          referredBy,
         });
         await appendOutbox(manager, [
           { type: 'MEMBER_ENROLLED', tenant: identity.tenant, key: member.id, payload: { memberId: member.id, country: member.country } },
@@ -122,7 +157,16 @@ export class MemberService {
         return member;
       })
       .catch(duplicateField);
-    return toMember(entity);
+  }
+
+  /** The id of the member handing out `code`, once the link is allowed (referral.rule.ts). */
+  private async referrer(manager: EntityManager, tenant: string, enrolling: ReferralIdentity, code: string): Promise<string> {
+    const referrer = await this.repository.lockReferrer(manager, tenant, code);
+    if (!referrer) throw new NotFoundError('Member', 'referralCode', 'No member has this referralCode');
+    const refusal = referralRefusal(enrolling, await this.repository.referralChain(manager, tenant, referrer.id, MAX_REFERRAL_CHAIN));
+    if (refusal === 'SELF_REFERRAL') throw new BadInputError('referralCode', 'A member cannot be referred by itself');
+    if (refusal === 'REFERRAL_LOOP') throw new BadInputError('referralCode', 'A member cannot be referred by a member it referred');
+    return referrer.id;
   }
 
   /**
