@@ -113,9 +113,9 @@ describe('identity and access', () => {
     const names = result.__schema.mutationType.fields.map((f) => f.name).sort();
     assert.deepEqual(names, [
       'activateCampaign', 'activatePendingPoints', 'addRewardCodes', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
-      'createWebhookEndpoint', 'deleteWebhookEndpoint', 'enrollMember', 'eraseMember', 'fulfilRedemption', 'pauseCampaign', 'promoteVariant', 'recordActivity', 'recordReturn',
+      'createWebhookEndpoint', 'deleteSegment', 'deleteWebhookEndpoint', 'enrollMember', 'eraseMember', 'fulfilRedemption', 'pauseCampaign', 'promoteVariant', 'recordActivity', 'recordReturn',
       'redeemReward', 'redeliverWebhook', 'revokeApiKey', 'rotateWebhookSecret', 'runPointsMaintenance', 'transferPoints', 'updateCampaign',
-      'updateConsents', 'updateMember', 'updateProgram', 'updateReward', 'updateWebhookEndpoint', 'upsertTier',
+      'updateConsents', 'updateMember', 'updateProgram', 'updateReward', 'updateWebhookEndpoint', 'upsertSegment', 'upsertTier',
     ]);
   });
 

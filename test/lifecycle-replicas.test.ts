@@ -37,7 +37,12 @@ describe('points lifecycle across replicas', () => {
     };
     const viaGraphql = async (what: string, query: string, variables: Record<string, unknown> = {}) => {
       const result = await gql(query, variables, staff, `${pick(replicas).url}/graphql`);
-      note(what, result.errors?.[0]?.extensions?.code);
+      const error = result.errors?.[0]?.extensions;
+      // On a loaded machine a credit meant to expire within moments can arrive after that moment:
+      // refused for its expiresAt, rightly, and nothing else.
+      const expiresAt = (variables.input as { expiresAt?: string } | undefined)?.expiresAt;
+      if (error?.code === 'BAD_USER_INPUT' && error.field === 'expiresAt' && expiresAt && Date.parse(expiresAt) <= Date.now()) return note(what, 'expired on arrival ok');
+      note(what, error?.code);
     };
     const viaLedger = async (what: string, call: () => Promise<unknown>) => {
       try {

@@ -21,7 +21,9 @@ import { printGatewayComparison, runGatewayComparison } from './gateways.mjs';
 import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
 import { runReturns } from './returns.mjs';
 import { LARGE_TENANT, runSearchBench } from './search.mjs';
+import { printSegments, runSegmentsBench } from './segments.mjs';
 import { printTargeting, runTargetingBench } from './targeting.mjs';
+import { printReferrals, runReferralBench } from './referrals.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { printTransfers, runTransferBench } from './transfers.mjs';
 import { kit, log, runBench } from './harness.mjs';
@@ -240,8 +242,10 @@ await runBench(async (system) => {
   const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const experiments = await runExperimentsBench({ system, log });
+  const segments = await runSegmentsBench({ system, log });
   const transfers = await runTransferBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const targeting = await runTargetingBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const referrals = await runReferralBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const expiry = await runExpiryBench({ kit, system, log });
   const webhooks = await runWebhookBench({ system });
   const peers = await runGatewayComparison({ system, tenant: TENANT });
@@ -286,7 +290,9 @@ await runBench(async (system) => {
   }
   printExperiments(experiments, verdict);
   printTargeting(targeting, verdict);
+  printReferrals(referrals, verdict);
   printTierReview(tierReview, verdict);
+  printSegments(segments, verdict);
   printTransfers(transfers, verdict);
   printWrites(writesAtScale, verdict);
   printAudit(audit, verdict);

@@ -34,7 +34,7 @@ export default async function globalSetup() {
     const ports = { gateway: 0, members: 0, campaigns: 0, rewards: 0, analytics: 0 };
     // Webhooks on a short schedule (test/webhooks.test.ts waits for retries, timeouts, leases and DEAD).
     const webhooks = { WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_RETRY_MAX_DELAY_MS: '400', WEBHOOK_RETRY_FOR_MS: '4000', WEBHOOK_TIMEOUT_MS: '1500', WEBHOOK_LEASE_MS: '4000', WEBHOOK_POLL_MS: '50' };
-    system = await startSystem({ serverUrl, dataDir, dbPrefix, ports, output: logs, env: { LOG_LEVEL: 'info', API_KEY_CACHE_SECONDS: '1', POINTS_MAINTENANCE_INTERVAL_MS: '0', ...webhooks } });
+    system = await startSystem({ serverUrl, dataDir, dbPrefix, ports, output: logs, env: { LOG_LEVEL: 'info', API_KEY_CACHE_SECONDS: '1', POINTS_MAINTENANCE_INTERVAL_MS: '0', SEGMENT_SWEEP_INTERVAL_MS: '1000', ...webhooks } });
   } catch (error) {
     await stop();
     throw error;

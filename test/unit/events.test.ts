@@ -69,6 +69,8 @@ describe('event catalogue', () => {
       'REDEMPTION_FULFILLED',
       'MEMBER_ERASED',
       'CAMPAIGN_EXPERIMENT_CHANGED',
+      'SEGMENT_ENTERED',
+      'SEGMENT_LEFT',
       'CAMPAIGN_STATUS_CHANGED',
     ]);
     for (const type of EVENT_TYPES) assert.ok(EVENT_CATALOG[type].producer, type);

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { createLedgerClient, main, parseEnv, runSubgraph, subgraphEnv } from '@loyalty/kit';
 import { z } from 'zod';
 import { ActivityRepository } from './activity/activity.repository';
-import { ActivityService, startCreditRetry } from './activity/activity.service';
+import { ActivityService, startCreditRetry, startReferralRetry } from './activity/activity.service';
+import { ReferralRepository } from './activity/referral.repository';
 import { CampaignEntity } from './campaign/campaign.entity';
 import { CampaignRepository } from './campaign/campaign.repository';
 import { CampaignSimulator } from './campaign/campaign.simulation';
@@ -17,6 +18,7 @@ import { CapGrants1763800000106 } from './migrations/1763800000106-cap-grants';
 import { AuditAndErasure1763800000107 } from './migrations/1763800000107-audit-and-erasure';
 import { Experiments1763800000109 } from './migrations/1763800000109-experiments';
 import { Stacking1763800000108 } from './migrations/1763800000108-stacking';
+import { Referrals1763800000110 } from './migrations/1763800000110-referrals';
 import { campaignsPrivacy } from './activity/activity.privacy';
 import { ReturnRepository } from './return/return.repository';
 import { ReturnService, startReturnRecovery } from './return/return.service';
@@ -38,16 +40,16 @@ main(() =>
     {
       name: 'campaigns',
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106, AuditAndErasure1763800000107, Stacking1763800000108, Experiments1763800000109],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106, AuditAndErasure1763800000107, Stacking1763800000108, Experiments1763800000109, Referrals1763800000110],
       buildSchema: buildCampaignsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret, audit }) => {
         const ledger = createLedgerClient({ url: membersUrl, serviceSecret, service: 'campaigns' });
         const repository = new CampaignRepository(db);
         const activityRepository = new ActivityRepository(db);
-        const activities = new ActivityService(db, activityRepository, repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }, audit);
+        const activities = new ActivityService(db, activityRepository, repository, ledger, log, { maxBackdateDays: config.MAX_BACKDATE_DAYS }, audit, new ReferralRepository(db));
         return {
-          campaigns: new CampaignService(db, repository, audit),
+          campaigns: new CampaignService(db, repository, audit, ledger),
           simulator: new CampaignSimulator(activityRepository, ledger),
           activities,
           returns: new ReturnService(db, new ReturnRepository(db), activityRepository, activities, ledger, log, audit),
@@ -57,11 +59,15 @@ main(() =>
       },
       privacy: (_services, { db }) => campaignsPrivacy(db),
       createContext: (base, services) => ({ ...base, services, loaders: createLoaders(services, base.identity.tenant) }),
-      // Credits activities, and reverses returns, that a crash or an unreachable members subgraph left PENDING.
+      // Credits activities, gives referral rewards, and reverses returns, that a crash or an unreachable members subgraph left PENDING.
       onStart: async (services, { log }) => {
         const every = config.ACTIVITY_CREDIT_RETRY_INTERVAL_MS;
         const after = config.ACTIVITY_CREDIT_RETRY_AFTER_MS;
-        const stops = [startCreditRetry(services.activities, log, every, after), startReturnRecovery(services.returns, log, every, after)];
+        const stops = [
+          startCreditRetry(services.activities, log, every, after),
+          startReferralRetry(services.activities, log, every, after),
+          startReturnRecovery(services.returns, log, every, after),
+        ];
         return async () => {
           await Promise.all(stops.map((stop) => stop()));
         };

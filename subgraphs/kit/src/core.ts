@@ -5,6 +5,7 @@
 // test/artefacts.test.ts fails when the built gateway loads one of them.
 export * from './auth';
 export * from './cache';
+export * from './codes';
 export * from './config';
 export * from './errors';
 export * from './experiment';

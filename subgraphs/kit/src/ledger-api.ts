@@ -70,6 +70,10 @@ export const memberSnapshot = z.object({
   attributes: z.record(z.string(), z.unknown()),
   tier: z.object({ id: z.string(), name: z.string(), rank: z.number().int(), earnMultiplier: z.number() }),
   balance: z.number().int(),
+  /** The member that referred this one at enrolment (campaigns: REFERRAL rules), or null. */
+  referredBy: z.guid().nullable().default(null),
+  /** The segments the member is in now (members decides from their conditions). */
+  segmentIds: z.array(z.guid()).default([]),
 });
 
 export type CreditType = (typeof CREDIT_TYPES)[number];

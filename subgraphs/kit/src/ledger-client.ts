@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { DomainError, ServiceUnavailableError, type ErrorCode } from './errors';
+import { DomainError, NotFoundError, ServiceUnavailableError, type ErrorCode } from './errors';
 import { ttlCache } from './cache';
 import { createHttpClient, type HttpClient } from './http';
 import { IDENTITY_HEADER, serviceIdentity, signIdentity } from './identity';
@@ -18,6 +18,8 @@ export interface LedgerClient {
   members(tenant: string, ids: readonly string[]): Promise<MemberSnapshot[]>;
   /** The sum of the tenant's balances (what reports of outstanding points must equal). */
   outstanding(tenant: string): Promise<number>;
+  /** The ids among `ids` that name segments of the tenant. */
+  knownSegments(tenant: string, ids: readonly string[]): Promise<string[]>;
 }
 
 /** A failure that did not come from the ledger's rules: network, timeout, 5xx. Safe to retry with the same key. */
@@ -36,6 +38,7 @@ interface Reply {
   outstanding?: number;
   transaction?: LedgerTransaction;
   members?: MemberSnapshot[];
+  known?: string[];
   error?: { code: ErrorCode; message: string; field?: string };
 }
 
@@ -92,6 +95,7 @@ export function createLedgerClient(options: LedgerClientOptions): LedgerClient {
     },
     findByKey: async (tenant, key) => transaction(await call(tenant, 'GET', `/ledger/transactions/by-key/${encodeURIComponent(key)}`)),
     outstanding: async (tenant) => (await call(tenant, 'GET', '/ledger/outstanding'))?.outstanding ?? 0,
+    knownSegments: async (tenant, ids) => (ids.length === 0 ? [] : ((await call(tenant, 'POST', '/segments/known', { ids }))?.known ?? [])),
     members: async (tenant, ids) => (ids.length === 0 ? [] : ((await call(tenant, 'POST', '/members/snapshots', { ids }))?.members ?? [])),
   };
 }
@@ -107,4 +111,21 @@ export function memberSnapshotLoader(ledger: LedgerClient, tenant: string): Data
     });
     return inKeyOrder(ids, snapshots, (m) => m.id);
   });
+}
+
+/**
+ * Segment ids a campaign or reward targets must name segments of the tenant: NOT_FOUND naming
+ * `field` otherwise. Returns them without repeats (none given: null, no restriction).
+ */
+export async function requireSegments(ledger: LedgerClient, tenant: string, ids: readonly string[] | null | undefined, field: string): Promise<string[] | null> {
+  if (!ids || ids.length === 0) return null;
+  const wanted = [...new Set(ids.map((id) => id.toLowerCase()))];
+  const known = new Set(
+    await ledger.knownSegments(tenant, wanted).catch((error: unknown) => {
+      throw error instanceof LedgerUnavailableError ? new ServiceUnavailableError('Segments cannot be read right now; retry later') : error;
+    }),
+  );
+  const unknown = wanted.find((id) => !known.has(id));
+  if (unknown) throw new NotFoundError('Segment', field, `Segment ${unknown} not found`);
+  return wanted;
 }

@@ -33,6 +33,12 @@ export const access = {
   'Mutation.createApiKey': ['admin'],
   'Mutation.revokeApiKey': ['admin'],
   'Query.apiKeys': ['admin'],
+  'Query.segments': ['admin', 'marketer'],
+  'Query.segment': ['admin', 'marketer'],
+  'Mutation.upsertSegment': ['admin', 'marketer'],
+  'Mutation.deleteSegment': ['admin', 'marketer'],
+  /** Who sees a member's segments; for anyone else (the member itself) the list is empty. */
+  'Member.segments': ['admin', 'marketer', 'agent', 'integration', 'members:read'],
   /** A transaction resolved by reference (e.g. `EarnResult.transaction`). */
   '_entities.PointsTransaction': [...READ_ANY_MEMBER, 'activities:write', 'self'],
   /** The roles follow one member or the whole tenant (memberId omitted); a member token only itself. */

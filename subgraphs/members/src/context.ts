@@ -9,6 +9,8 @@ import type { MemberEntity } from './member/member.entity';
 import type { MemberRepository } from './member/member.repository';
 import type { MemberService } from './member/member.service';
 import type { ProgramService } from './program/program.service';
+import type { SegmentService } from './segment/segment.service';
+import { toSegment, type Segment } from './segment/segment.type';
 import type { TierEntity } from './tier/tier.entity';
 import type { TierRepository } from './tier/tier.repository';
 import type { TierService } from './tier/tier.service';
@@ -22,6 +24,7 @@ export interface Services {
   lifecycle: LifecycleService;
   apiKeys: ApiKeyService;
   programs: ProgramService;
+  segments: SegmentService;
   transfers: TransferService;
   memberRepository: MemberRepository;
   ledgerRepository: LedgerRepository;
@@ -85,6 +88,17 @@ export function createLoaders(services: Services, tenant: string) {
       return ids.map((id) => erasures.get(id) ?? null);
     }),
     entry: new DataLoader<string, LedgerEntryEntity | null>((ids) => ledgerRepository.entriesByIds(tenant, ids)),
+    segmentMemberCount: new DataLoader<Segment, number, string>(
+      async (segments) => {
+        const counts = await services.segments.memberCounts(tenant, segments);
+        return segments.map((segment) => counts.get(segment.id) ?? 0);
+      },
+      { cacheKeyFn: (segment) => segment.id },
+    ),
+    memberSegments: new DataLoader<string, Segment[]>(async (ids) => {
+      const segments = await services.segments.segmentsOf(tenant, ids);
+      return ids.map((id) => (segments.get(id) ?? []).map(toSegment));
+    }),
     entryCount: new DataLoader<string, number>(async (ids) => {
       const counts = await ledgerRepository.entryCounts(tenant, ids);
       return ids.map((id) => counts.get(id) ?? 0);

@@ -8,13 +8,14 @@ import { LedgerResolver } from './ledger/ledger.resolver';
 import { toTransaction } from './ledger/transaction.type';
 import { MemberResolver, PointsAccountResolver } from './member/member.resolver';
 import { ProgramResolver } from './program/program.resolver';
+import { SegmentResolver } from './segment/segment.resolver';
 import { TierResolver } from './tier/tier.resolver';
 import { TransferResolver } from './transfer/transfer.resolver';
 
 /** The members subgraph schema. Needs no database: `print-schema` runs it offline. */
 export function buildMembersSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [MemberResolver, PointsAccountResolver, TierResolver, ProgramResolver, LedgerResolver, TransferResolver, ApiKeyResolver],
+    resolvers: [MemberResolver, PointsAccountResolver, TierResolver, ProgramResolver, LedgerResolver, TransferResolver, ApiKeyResolver, SegmentResolver],
     orphanedTypes: [PointsBalanceChanged, TierChanged],
     extraTypeDefs: SUBSCRIPTION_SDL,
     references: {

@@ -16,6 +16,7 @@ import { buildRewardsSchema } from './schema';
 import { AuditAndErasure1763800000205 } from './migrations/1763800000205-audit-and-erasure';
 import { rewardsPrivacy } from './redemption/redemption.privacy';
 import { CodePools1763800000206 } from './migrations/1763800000206-code-pools';
+import { RewardSegments1763800000207 } from './migrations/1763800000207-reward-segments';
 
 // Parsed once, before anything starts: a bad setting stops the process with every problem listed.
 const config = parseEnv(
@@ -31,7 +32,7 @@ main(() =>
     {
       name: 'rewards',
       entities: [RewardEntity, RedemptionEntity],
-      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203, RedemptionCodes1763800000204, AuditAndErasure1763800000205, CodePools1763800000206],
+      migrations: [RewardsInitial1763800000201, Redemptions1763800000202, RedemptionCancelling1763800000203, RedemptionCodes1763800000204, AuditAndErasure1763800000205, CodePools1763800000206, RewardSegments1763800000207],
       buildSchema: buildRewardsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret, audit }) => {
@@ -39,7 +40,7 @@ main(() =>
         const rewardRepository = new RewardRepository(db);
         const redemptionRepository = new RedemptionRepository(db);
         return {
-          rewards: new RewardService(db, rewardRepository, audit),
+          rewards: new RewardService(db, rewardRepository, audit, ledger),
           redemptions: new RedemptionService(db, redemptionRepository, rewardRepository, ledger, log, audit),
           rewardRepository,
           redemptionRepository,

@@ -40,6 +40,7 @@ export const memberFacts = (member: MemberSnapshot): MemberFacts => ({
   tierRank: member.tier.rank,
   earnMultiplier: member.tier.earnMultiplier,
   attributes: member.attributes,
+  segmentIds: member.segmentIds,
 });
 
 /** The one order every writer of the member's caps takes them in (so none deadlocks). */

@@ -25,10 +25,11 @@ import {
 import type { CampaignEntity } from '../campaign/campaign.entity';
 import { ActivityType } from '../campaign/campaign.type';
 import type { CampaignRepository } from '../campaign/campaign.repository';
-import { pendingUntil, type ActivityFacts } from '../rules/rules';
+import { pendingUntil, rewardsReferrer, type ActivityFacts } from '../rules/rules';
 import { byRuleId, evaluate, type Award, type Counters, type Evaluation } from './activity.evaluation';
 import type { ActivityInput } from './activity.inputs';
 import type { Activity, ActivityRepository, StoredAward } from './activity.repository';
+import type { PendingReferral, ReferralRepository } from './referral.repository';
 
 export type { Award } from './activity.evaluation';
 
@@ -77,6 +78,22 @@ export interface ActivityOptions {
 }
 
 const creditKey = (activityId: string) => `activity:${activityId}`;
+/** The key of the REFERRAL activity a referred member's first purchase gives its referrer: at most one per referred member. */
+const REFERRAL_KEY_PREFIX = 'referral:';
+const referralKey = (referredMemberId: string) => `${REFERRAL_KEY_PREFIX}${referredMemberId}`;
+
+/** One activity to evaluate and store (store()): a client's (recordActivity) or the system's (a REFERRAL). */
+interface Earning extends Pick<Prepared, 'tenant' | 'activity' | 'member' | 'facts' | 'campaigns' | 'limitField'> {
+  id: string;
+  idempotencyKey: string;
+  requestHash: string;
+  /** In the transaction, before any counter is taken (an audit entry, a lock); false: store nothing. */
+  before: (manager: EntityManager) => Promise<boolean>;
+  /** In the transaction, once the activity is stored. */
+  after: (manager: EntityManager, activityId: string) => Promise<void>;
+}
+
+type Stored = EarnOutcome & { terms: Pick<Creditable, 'creditOrderId' | 'creditPendingUntil'> };
 /** How far in the future an activity may claim to have happened (clock skew of a till). */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
@@ -102,6 +119,7 @@ export class ActivityService {
     private readonly log: Logger,
     private readonly options: ActivityOptions,
     private readonly audit: AuditLog,
+    private readonly referrals: ReferralRepository,
   ) {}
 
   /**
@@ -110,6 +128,8 @@ export class ActivityService {
    */
   private async prepare(identity: Identity, input: ActivityInput): Promise<Prepared | Replayed> {
     const memberId = parseId(input.memberId, 'memberId');
+    if (input.type === ActivityType.REFERRAL) throw new BadInputError('type', 'REFERRAL activities are made by the system when a referred member makes its first PURCHASE');
+    if (input.idempotencyKey.startsWith(REFERRAL_KEY_PREFIX)) throw new BadInputError('idempotencyKey', `keys starting with "${REFERRAL_KEY_PREFIX}" are reserved for referral rewards`);
     if (input.type === ActivityType.PURCHASE) {
       if (input.amount === null || input.amount === undefined) throw new BadInputError('amount', 'a PURCHASE needs an amount');
       if (input.amount < 0) throw new BadInputError('amount', 'amount must not be negative');
@@ -156,7 +176,7 @@ export class ActivityService {
   }
 
   /** Evaluates a prepared activity on `counters` (nothing to evaluate: nothing earned). */
-  private evaluate(counters: Counters, p: Prepared): Promise<Evaluation> {
+  private evaluate(counters: Counters, p: Pick<Prepared, 'campaigns' | 'member' | 'facts' | 'limitField'>): Promise<Evaluation> {
     return p.campaigns.length > 0 ? evaluate(counters, p.campaigns, p.member, p.facts, p.limitField) : Promise.resolve({ awards: [], excluded: [] });
   }
 
@@ -185,40 +205,74 @@ export class ActivityService {
   async record(identity: Identity, input: ActivityInput): Promise<EarnOutcome> {
     const prepared = await this.prepare(identity, input);
     if ('existing' in prepared) return this.replay(prepared.existing, prepared.hash);
-    const { tenant, memberId, activity, hash, occurredAt, facts } = prepared;
+    const { tenant, memberId, activity, hash, occurredAt, facts, member } = prepared;
 
-    let outcome: EarnOutcome & { terms: Pick<Creditable, 'creditOrderId' | 'creditPendingUntil'> };
+    const referrer = rewardsReferrer(facts, member) ? member.referredBy : null;
+    let firstPurchase = false;
+    let outcome: Stored;
     try {
-      // Reservations of one member take the same counters: one that PostgreSQL picks as a
-      // deadlock's victim is run again.
       // Its id is chosen here, so its audit entry is written before the reservation takes the
       // campaigns' budget rows (which every activity of the tenant queues on until commit).
       const id = randomUUID();
-      outcome = await retryTransaction(() => this.db.transaction(async (manager) => {
-        await requireWritableMember(manager, tenant, memberId);
-        await this.audit.record(manager, identity, {
-          action: 'recordActivity',
-          targetType: 'Activity',
-          targetId: id,
-          memberId,
-          after: { ...activity, occurredAt: occurredAt.toISOString() },
-        });
-        // Reserve first, then store the activity with its totals: a twin that stored the same key
-        // meanwhile makes the insert find nothing, and the rollback gives the reservation back.
-        const { awards, excluded } = await this.evaluate(this.storedCounters(manager), prepared);
+      outcome = await this.store({
+        ...prepared,
+        id,
+        idempotencyKey: input.idempotencyKey,
+        requestHash: hash,
+        before: async (manager) => {
+          await this.audit.record(manager, identity, { action: 'recordActivity', targetType: 'Activity', targetId: id, memberId, after: { ...activity, occurredAt: occurredAt.toISOString() } });
+          return true;
+        },
+        // The referral reward is recorded with the purchase: a crash right after still leaves it to the retry job.
+        after: async (manager, activityId) => {
+          firstPurchase = referrer !== null && (await this.referrals.markFirstPurchase(manager, tenant, memberId, referrer, activityId));
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof KeyTaken) && !(error instanceof OrderTaken)) throw error;
+      // A twin with this key may have stored the same order first: that is a replay, not a conflict.
+      const twin = await this.activities.byKey(tenant, input.idempotencyKey);
+      if (twin) return this.replay(twin, hash);
+      throw new ConflictError('orderId', 'An activity for this orderId was already recorded');
+    }
+    const { terms, ...earned } = outcome;
+    const transactionId = earned.pointsEarned === 0 ? null : await this.settleCredit({ tenant, id: earned.activityId, memberId, pointsEarned: earned.pointsEarned, ...terms });
+    // The purchase is recorded whatever happens to its referrer's reward; the retry job finishes one this leaves PENDING.
+    // What the reward needs is at hand: the purchase, and the campaigns running at its time (the reservation rechecks them).
+    if (firstPurchase) {
+      await this.give({ tenant, referredMemberId: memberId, referrerId: referrer!, amount: activity.amount, occurredAt }, prepared.campaigns).catch((error: unknown) =>
+        this.log.warn({ err: error, memberId }, 'referral reward left PENDING for the retry job'),
+      );
+    }
+    return { ...earned, transactionId };
+  }
+
+  /**
+   * Evaluates and stores one activity in one short transaction, retried when PostgreSQL picks it as
+   * a deadlock's victim (reservations of one member take the same counters): caps and budgets are
+   * reserved first, then the activity is stored with its totals, so a twin that stored the same key
+   * meanwhile makes the insert find nothing (KeyTaken) and the rollback gives the reservation back.
+   */
+  private store(e: Earning): Promise<Stored> {
+    const { tenant, activity, facts } = e;
+    return retryTransaction(() =>
+      this.db.transaction(async (manager): Promise<Stored> => {
+        await requireWritableMember(manager, tenant, activity.memberId);
+        if (!(await e.before(manager))) throw new KeyTaken();
+        const { awards, excluded } = await this.evaluate(this.storedCounters(manager), e);
         const points = awards.reduce((sum, a) => sum + a.points, 0);
         // Stored with the activity, so every retry of its credit sends the very same request.
         const terms = {
-          creditOrderId: input.type === ActivityType.PURCHASE && points > 0 ? activity.orderId : null,
+          creditOrderId: activity.type === ActivityType.PURCHASE && points > 0 ? activity.orderId : null,
           creditPendingUntil: points > 0 ? pendingUntil(facts, awards) : null,
         };
         const activityId = await this.activities
-          .insert(manager, id, {
+          .insert(manager, e.id, {
             tenant,
             ...activity,
-            occurredAt,
-            idempotencyKey: input.idempotencyKey,
-            requestHash: hash,
+            occurredAt: facts.occurredAt,
+            idempotencyKey: e.idempotencyKey,
+            requestHash: e.requestHash,
             pointsEarned: points,
             creditStatus: points > 0 ? 'PENDING' : 'NONE',
             excludedCampaignIds: excluded,
@@ -234,34 +288,84 @@ export class ActivityService {
           {
             type: 'ACTIVITY_RECORDED',
             tenant,
-            key: memberId,
+            key: activity.memberId,
             payload: {
               activityId,
-              memberId,
+              memberId: activity.memberId,
               type: activity.type,
               amount: activity.amount,
               currency: activity.currency,
               storeId: activity.storeId,
               eventName: activity.eventName,
-              occurredAt: occurredAt.toISOString(),
+              occurredAt: facts.occurredAt.toISOString(),
               pointsEarned: points,
               awards: awards.map(({ campaignId, ruleId, points: p }) => ({ campaignId, ruleId, points: p })),
             },
           },
         ]);
-        return { activityId, memberId, pointsEarned: points, transactionId: null, awards, excluded, terms };
-      }));
+        await e.after(manager, activityId);
+        return { activityId, memberId: activity.memberId, pointsEarned: points, transactionId: null, awards, excluded, terms };
+      }),
+    );
+  }
+
+  /**
+   * Gives the referrer its reward for a referred member's first purchase, if still PENDING: a
+   * REFERRAL activity for the referrer, evaluated against the referrer's tier, eligibility, caps
+   * and the campaigns running when the purchase happened, stored (keyed by the referred member, so
+   * once) in the transaction that marks the reward DONE, then credited like any activity. An erased referrer gets nothing (SKIPPED). While members cannot be reached the
+   * reward stays PENDING (LedgerUnavailableError / SERVICE_UNAVAILABLE reach the caller).
+   * `runningAtPurchase`: the campaigns running at the purchase's time, if already read.
+   */
+  private async give(referral: PendingReferral, runningAtPurchase?: CampaignEntity[]): Promise<boolean> {
+    const { tenant, referredMemberId, referrerId } = referral;
+    let referrer: MemberSnapshot;
+    try {
+      referrer = await this.snapshot(tenant, referrerId);
     } catch (error) {
-      if (!(error instanceof KeyTaken) && !(error instanceof OrderTaken)) throw error;
-      // A twin with this key may have stored the same order first: that is a replay, not a conflict.
-      const twin = await this.activities.byKey(tenant, input.idempotencyKey);
-      if (twin) return this.replay(twin, hash);
-      throw new ConflictError('orderId', 'An activity for this orderId was already recorded');
+      if (!(error instanceof NotFoundError)) throw error;
+      referrer = { id: referrerId, status: 'ERASED' } as MemberSnapshot;
     }
-    const { terms, ...earned } = outcome;
-    if (earned.pointsEarned === 0) return earned;
-    const transactionId = await this.settleCredit({ tenant, id: earned.activityId, memberId, pointsEarned: earned.pointsEarned, ...terms });
-    return { ...earned, transactionId };
+    if (referrer.status === 'ERASED') {
+      await this.referrals.skipped(tenant, referredMemberId);
+      return true;
+    }
+    const facts: ActivityFacts = { type: ActivityType.REFERRAL, amount: referral.amount, eventName: null, occurredAt: referral.occurredAt };
+    const campaigns = referrer.status !== 'ACTIVE' ? [] : (runningAtPurchase ?? (await this.campaigns.runningAt(tenant, facts.occurredAt)));
+    let stored: Stored;
+    try {
+      stored = await this.store({
+        tenant,
+        id: randomUUID(),
+        activity: { memberId: referrerId, type: ActivityType.REFERRAL, amount: referral.amount, currency: null, orderId: null, storeId: null, channel: null, eventName: null },
+        facts,
+        member: referrer,
+        campaigns,
+        idempotencyKey: referralKey(referredMemberId),
+        requestHash: requestFingerprint([referrerId, ActivityType.REFERRAL, referredMemberId]),
+        limitField: 'amount',
+        // Taken first: another process giving the same reward waits here, then finds it given.
+        before: (manager) => this.referrals.lockPending(manager, tenant, referredMemberId),
+        after: (manager, activityId) => this.referrals.done(manager, tenant, referredMemberId, activityId),
+      });
+    } catch (error) {
+      if (error instanceof KeyTaken) return true;
+      // Erased here since the snapshot was read (its activities are closed), or an award no ledger
+      // move can carry: no retry changes either.
+      if (error instanceof NotFoundError || error instanceof BadInputError) {
+        this.log.warn({ err: error, referredMemberId, referrerId }, 'referral reward skipped');
+        await this.referrals.skipped(tenant, referredMemberId);
+        return true;
+      }
+      throw error;
+    }
+    if (stored.pointsEarned > 0) await this.settleCredit({ tenant, id: stored.activityId, memberId: referrerId, pointsEarned: stored.pointsEarned, ...stored.terms });
+    return true;
+  }
+
+  /** The retry job: gives referral rewards left PENDING (a crash, members unreachable) for over `olderThanMs`. */
+  async referralsPending(olderThanMs: number, limit = 100): Promise<number> {
+    return recoverPending(await this.referrals.pending(olderThanMs, limit), (referral) => this.give(referral));
   }
 
   /** The stored counters, reserved on in `manager`'s transaction (recordActivity). */
@@ -390,6 +494,14 @@ export class ActivityService {
 export function startCreditRetry(service: ActivityService, log: Logger, intervalMs: number, olderThanMs: number): () => Promise<void> {
   return startRecoveryJob(
     { name: 'activity credit retry', intervalMs, run: () => service.creditPending(olderThanMs), message: 'credited pending activities', countedAs: 'credited' },
+    log,
+  );
+}
+
+/** The referral retry job: every `intervalMs`, gives referral rewards PENDING for over `olderThanMs`. */
+export function startReferralRetry(service: ActivityService, log: Logger, intervalMs: number, olderThanMs: number): () => Promise<void> {
+  return startRecoveryJob(
+    { name: 'referral reward retry', intervalMs, run: () => service.referralsPending(olderThanMs), message: 'gave pending referral rewards', countedAs: 'given' },
     log,
   );
 }

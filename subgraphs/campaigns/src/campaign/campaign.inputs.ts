@@ -3,6 +3,7 @@ import {
   ArrayMinSize,
   IsInt,
   IsOptional,
+  IsUUID,
   IsPositive,
   Matches,
   Max,
@@ -11,7 +12,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { Field, Float, InputType, Int } from 'type-graphql';
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { JSONScalar } from '@loyalty/kit';
 import { ActivityType, CapPeriod, PointsCalculation } from './campaign.type';
 
@@ -116,6 +117,12 @@ export class EligibilityInput {
 
   @Field(() => JSONScalar, { nullable: true })
   attributeEquals?: Record<string, unknown> | null;
+
+  @Field(() => [ID], { nullable: true, description: 'members in any of these segments (up to 50; each must exist); empty or null: no restriction' })
+  @IsOptional()
+  @ArrayMaxSize(50)
+  @IsUUID('all', { each: true, message: 'segmentIds are segment ids' })
+  segmentIds?: string[] | null;
 }
 
 @InputType()

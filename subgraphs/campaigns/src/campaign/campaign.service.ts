@@ -9,9 +9,11 @@ import {
   appendOutbox,
   experimentProblem,
   parseId,
+  requireSegments,
   timeIdPage,
   type AuditLog,
   type Identity,
+  type LedgerClient,
 } from '@loyalty/kit';
 import type { ExperimentSpec } from '../experiment/experiment.rule';
 import { isTimeZone, type EligibilitySpec, type RuleSpec } from '../rules/rules';
@@ -70,6 +72,7 @@ export function toColumns(input: CampaignInput): Partial<CampaignEntity> {
         countries: input.eligibility.countries?.map((c) => c.toUpperCase()) ?? null,
         minTierRank: input.eligibility.minTierRank ?? null,
         attributeEquals: input.eligibility.attributeEquals ?? null,
+        segmentIds: input.eligibility.segmentIds?.length ? [...new Set(input.eligibility.segmentIds.map((id) => id.toLowerCase()))] : null,
       }
     : null;
   return {
@@ -140,7 +143,13 @@ export class CampaignService {
     private readonly db: DataSource,
     private readonly repository: CampaignRepository,
     private readonly audit: AuditLog,
+    private readonly ledger: LedgerClient,
   ) {}
+
+  /** Segments the input targets must exist (NOT_FOUND naming the field), checked before anything is written. */
+  private async checkSegments(identity: Identity, input: CampaignInput): Promise<void> {
+    await requireSegments(this.ledger, identity.tenant, input.eligibility?.segmentIds, 'eligibility.segmentIds');
+  }
 
   async list(identity: Identity, status: CampaignStatus | null, first: number, after: string | null): Promise<CampaignConnection> {
     const page = await timeIdPage(first, after, {
@@ -154,6 +163,7 @@ export class CampaignService {
 
   async create(identity: Identity, input: CampaignInput): Promise<Campaign> {
     const columns = toColumns(input);
+    await this.checkSegments(identity, input);
     return this.db.transaction(async (manager) => {
       const campaign = toCampaign(await this.repository.insert(manager, { tenant: identity.tenant, status: 'DRAFT', ...columns }));
       if (columns.experiment) await appendOutbox(manager, [experimentEvent(identity.tenant, campaign.id, columns.experiment)]);
@@ -168,6 +178,7 @@ export class CampaignService {
    */
   async update(identity: Identity, id: string, input: CampaignInput): Promise<Campaign> {
     const columns = toColumns(input);
+    await this.checkSegments(identity, input);
     return this.db.transaction(async (manager) => {
       const campaign = await this.repository.lock(manager, identity.tenant, parseId(id, 'id'));
       if (!campaign) throw new NotFoundError('Campaign');

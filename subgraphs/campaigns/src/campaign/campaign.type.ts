@@ -15,8 +15,19 @@ registerEnumType(CampaignStatus, { name: 'CampaignStatus' });
 export enum ActivityType {
   PURCHASE = 'PURCHASE',
   CUSTOM_EVENT = 'CUSTOM_EVENT',
+  REFERRAL = 'REFERRAL',
 }
-registerEnumType(ActivityType, { name: 'ActivityType' });
+registerEnumType(ActivityType, {
+  name: 'ActivityType',
+  valuesConfig: {
+    PURCHASE: { description: 'an order, with its amount' },
+    CUSTOM_EVENT: { description: 'a named event, e.g. "newsletter_signup"' },
+    REFERRAL: {
+      description:
+        "a referrer's rule fires when a member it referred makes a first PURCHASE (amount: that purchase's); made by the system, recordActivity refuses it",
+    },
+  },
+});
 
 export enum PointsCalculation {
   FIXED = 'FIXED',
@@ -97,6 +108,9 @@ export class Eligibility {
 
   @Field(() => JSONScalar, { nullable: true })
   attributeEquals!: Record<string, unknown> | null;
+
+  @Field(() => [ID], { nullable: true, description: 'members in any of these segments; a deleted segment holds nobody' })
+  segmentIds!: string[] | null;
 }
 
 @ObjectType()
@@ -202,6 +216,7 @@ export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign =
         countries: entity.eligibility.countries ?? null,
         minTierRank: entity.eligibility.minTierRank ?? null,
         attributeEquals: entity.eligibility.attributeEquals ?? null,
+        segmentIds: entity.eligibility.segmentIds ?? null,
       }
     : null,
   budget: { maxPoints: entity.maxPoints, pointsIssued: entity.pointsIssued },

@@ -4,6 +4,7 @@ import { armFor } from '../experiment/experiment.rule';
 import type { CampaignsContext } from '../context';
 import { access } from '../access';
 import { Campaign, toCampaign } from '../campaign/campaign.type';
+import { memberFacts } from '../activity/activity.evaluation';
 import { isEligible } from '../rules/rules';
 import { Member } from './member.type';
 
@@ -14,7 +15,7 @@ export class MemberCampaignsResolver {
     requireMemberAccess(identity, member.id, access['Member.eligibleCampaigns']);
     const [snapshot, running] = await Promise.all([loaders.member.load(member.id), loaders.running.load('now')]);
     if (!snapshot || snapshot.status !== 'ACTIVE') return [];
-    const facts = { country: snapshot.country, tierRank: snapshot.tier.rank, earnMultiplier: snapshot.tier.earnMultiplier, attributes: snapshot.attributes };
+    const facts = memberFacts(snapshot);
     return running.filter((campaign) => isEligible(campaign.eligibility, facts)).map((campaign) => toCampaign(campaign));
   }
 

@@ -7,7 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
  * clipped by its per-member cap and the campaign budget (by the caller, which holds the counters).
  */
 
-export type Trigger = 'PURCHASE' | 'CUSTOM_EVENT';
+/** REFERRAL: made by the system for a referrer when a member it referred makes its first PURCHASE. */
+export type Trigger = 'PURCHASE' | 'CUSTOM_EVENT' | 'REFERRAL';
 export type Calculation = 'FIXED' | 'PER_AMOUNT';
 export type CapPeriod = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | 'LIFETIME';
 
@@ -41,11 +42,13 @@ export interface EligibilitySpec {
   countries?: string[] | null;
   minTierRank?: number | null;
   attributeEquals?: Record<string, unknown> | null;
+  /** The member is in any of these segments (members decides who is in them). */
+  segmentIds?: string[] | null;
 }
 
 export interface ActivityFacts {
   type: Trigger;
-  /** Minor units; PURCHASE only. */
+  /** Minor units: a PURCHASE's amount; a REFERRAL's is that of the referred member's first purchase. */
   amount: number | null;
   eventName: string | null;
   occurredAt: Date;
@@ -56,6 +59,8 @@ export interface MemberFacts {
   tierRank: number;
   earnMultiplier: number;
   attributes: Record<string, unknown>;
+  /** The segments the member is in now (the member snapshot); none when not given. */
+  segmentIds?: readonly string[];
 }
 
 type Conditions = { [K in keyof EligibilitySpec]-?: (expected: NonNullable<EligibilitySpec[K]>, member: MemberFacts) => boolean };
@@ -64,12 +69,22 @@ export const conditions: Conditions = {
   countries: (countries, member) => member.country !== null && countries.includes(member.country),
   minTierRank: (rank, member) => member.tierRank >= rank,
   attributeEquals: (expected, member) => Object.entries(expected).every(([key, value]) => isDeepStrictEqual(member.attributes[key], value)),
+  segmentIds: (ids, member) => ids.some((id) => (member.segmentIds ?? []).includes(id)),
 };
 
 export const triggers: Record<Trigger, (rule: RuleSpec, activity: ActivityFacts) => boolean> = {
   PURCHASE: (_rule, activity) => activity.type === 'PURCHASE',
   CUSTOM_EVENT: (rule, activity) => activity.type === 'CUSTOM_EVENT' && activity.eventName === rule.eventName,
+  REFERRAL: (_rule, activity) => activity.type === 'REFERRAL',
 };
+
+/**
+ * Whether a PURCHASE is one that can reward the member's referrer: the member was referred, and
+ * the purchase is recorded while it is ACTIVE (a suspended member's purchases earn nothing and do
+ * not count). Only the first such purchase does (the referral reward is keyed by the member).
+ */
+export const rewardsReferrer = (activity: Pick<ActivityFacts, 'type'>, member: { status: string; referredBy: string | null }): boolean =>
+  activity.type === 'PURCHASE' && member.status === 'ACTIVE' && member.referredBy !== null;
 
 export const calculations: Record<Calculation, (rule: RuleSpec, activity: ActivityFacts) => number> = {
   FIXED: (rule) => rule.points,

@@ -79,14 +79,14 @@ export const EVENT_CATALOG = {
     }),
   },
   ACTIVITY_RECORDED: {
-    description: 'An activity (purchase or custom event) was recorded, with the points its campaigns award.',
+    description: "An activity (purchase, custom event, or a referrer's REFERRAL for a referred member's first purchase) was recorded, with the points its campaigns award.",
     producer: 'campaigns',
     consumers: ['analytics', 'webhooks'],
     webhook: 'activity.recorded',
     payload: z.object({
       activityId: id,
       memberId: id,
-      type: z.enum(['PURCHASE', 'CUSTOM_EVENT']),
+      type: z.enum(['PURCHASE', 'CUSTOM_EVENT', 'REFERRAL']),
       amount: z.number().nullable(),
       currency: z.string().nullable(),
       storeId: z.string().nullable(),
@@ -157,6 +157,20 @@ export const EVENT_CATALOG = {
         .nullable()
         .describe('null: the campaign runs no experiment any more'),
     }),
+  },
+  SEGMENT_ENTERED: {
+    description: "A member entered a segment: its data, its activity or time came to meet the segment's conditions, or the conditions changed.",
+    producer: 'members',
+    consumers: ['webhooks'],
+    webhook: 'segment.entered',
+    payload: z.object({ segmentId: id, memberId: id }),
+  },
+  SEGMENT_LEFT: {
+    description: "A member left a segment: it no longer meets the segment's conditions (a deleted segment is not left).",
+    producer: 'members',
+    consumers: ['webhooks'],
+    webhook: 'segment.left',
+    payload: z.object({ segmentId: id, memberId: id }),
   },
   CAMPAIGN_STATUS_CHANGED: {
     description: "A campaign's status was changed by staff.",

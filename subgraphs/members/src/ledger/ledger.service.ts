@@ -81,6 +81,8 @@ const NO_TERMS: CreditTerms = { expiresAt: null, rolling: false };
 /** Until a program says otherwise, points never expire. */
 export const NEVER_EXPIRE: CreditTermsOf = () => Promise.resolve(NO_TERMS);
 
+/** Runs in the transaction of a move, once it is written, under the member's account lock (segments refresh). */
+export type AfterMove = (manager: EntityManager, tenant: string, memberId: string) => Promise<void>;
 /**
  * A move of `points` from one member's spendable points to another member of the tenant: a TRANSFER
  * debit of the sender and a TRANSFER credit of the receiver under one idempotency key, which answers
@@ -172,6 +174,7 @@ export class LedgerService {
     private readonly repository: LedgerRepository,
     private readonly tiers: TierService,
     private readonly creditTerms: CreditTermsOf = NEVER_EXPIRE,
+    private readonly afterMove: AfterMove = () => Promise.resolve(),
   ) {}
 
   async move(request: MoveRequest): Promise<MoveResult> {
@@ -284,6 +287,7 @@ export class LedgerService {
       if (tierChange) events.push({ type: 'TIER_CHANGED', tenant: request.tenant, key: request.memberId, payload: tierChange });
     }
     await appendOutbox(manager, events);
+    await this.afterMove(manager, request.tenant, request.memberId);
     return { entry, created: true };
   }
 
@@ -443,6 +447,7 @@ export class LedgerService {
       }
       await this.tiers.unearnOrder(manager, request.memberId, request.orderId, request.points);
       await appendOutbox(manager, events);
+      await this.afterMove(manager, request.tenant, request.memberId);
       return { entry, ...outcome };
     });
   }

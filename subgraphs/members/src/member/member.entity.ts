@@ -51,4 +51,12 @@ export class MemberEntity {
 
   @Column('timestamptz', { name: 'consents_updated_at', nullable: true })
   consentsUpdatedAt!: Date | null;
+
+  /** The code this member hands to friends (XXXX-XXXX, unique per tenant). */
+  @Column('text', { name: 'referral_code' })
+  referralCode!: string;
+
+  /** The member whose code it enrolled with; set once, at enrolment. */
+  @Column('uuid', { name: 'referred_by', nullable: true })
+  referredBy!: string | null;
 }

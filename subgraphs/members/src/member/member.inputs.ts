@@ -31,6 +31,10 @@ export class EnrollMemberInput {
 
   @Field(() => JSONScalar, { nullable: true })
   attributes?: Record<string, unknown> | null;
+
+  // Its shape is checked by the service (normalizeReadableCode), which names the field.
+  @Field(() => String, { nullable: true, description: "The referrer's referralCode (any case, dashes optional): links the new member to it" })
+  referralCode?: string | null;
 }
 
 @InputType()
@@ -92,6 +96,11 @@ export class MemberFilter {
 
   @Field(() => MemberStatus, { nullable: true })
   status?: MemberStatus | null;
+
+  @Field(() => ID, { nullable: true, description: 'members in this segment now (its conditions decide, as for memberCount)' })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be a segment id' })
+  segmentId?: string | null;
 }
 
 @InputType({ description: 'The consents to set; an omitted channel keeps its value.' })

@@ -2,9 +2,12 @@ import { findByIdsInKeyOrder } from '@loyalty/kit';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SPENDABLE_BALANCE_SQL } from '../ledger/ledger.repository';
+import type { SegmentEntity } from '../segment/segment.entity';
+import { SegmentRepository } from '../segment/segment.repository';
 import { entryTierSql } from '../tier/tier.repository';
 import { MemberEntity } from './member.entity';
 import { EMAIL_KEY_SQL, MemberOrder, ORDERS, type MemberCursor } from './member.search';
+import type { ReferralLink } from './referral.rule';
 
 export interface MemberListQuery {
   tenant: string;
@@ -16,6 +19,8 @@ export interface MemberListQuery {
   /** A LIKE pattern, wildcards of the user escaped (member.search.ts). */
   emailLike?: string;
   nameLike?: string;
+  /** Members in this segment now. */
+  segment?: SegmentEntity;
   order: MemberOrder;
   first: number;
   after?: MemberCursor;
@@ -61,6 +66,15 @@ export class MemberRepository {
     if (query.emailLike) qb.andWhere(`m.email IS NOT NULL AND ${EMAIL_KEY_SQL('m')} LIKE :emailLike`, { emailLike: query.emailLike });
     // The trigram index on lower(name) answers this (migration 1763800000015).
     if (query.nameLike) qb.andWhere('lower(m.name) LIKE :nameLike', { nameLike: query.nameLike });
+    if (query.segment) {
+      const params: Record<string, unknown> = {};
+      const param = (value: unknown) => {
+        const name = `segment${Object.keys(params).length}`;
+        params[name] = value;
+        return `:${name}`;
+      };
+      qb.andWhere(SegmentRepository.memberFilter(query.segment, ':tenant', param, new Date()), params);
+    }
     return qb;
   }
 
@@ -104,6 +118,39 @@ export class MemberRepository {
     const created = await manager.getRepository(MemberEntity).findOneByOrFail({ id: row!.id });
     await manager.query('INSERT INTO point_accounts (member_id, tenant) VALUES ($1, $2)', [created.id, created.tenant]);
     return created;
+  }
+
+  /**
+   * The member that hands out `code`, unless erased; share-locked until the transaction ends, so
+   * it cannot be erased while a member is linked to it.
+   */
+  async lockReferrer(manager: EntityManager, tenant: string, code: string): Promise<MemberEntity | null> {
+    return manager
+      .getRepository(MemberEntity)
+      .createQueryBuilder('m')
+      .where("m.tenant = :tenant AND m.referral_code = :code AND m.status <> 'ERASED'", { tenant, code })
+      .setLock('pessimistic_read')
+      .getOne();
+  }
+
+  /**
+   * The referral chain from `memberId` up (the member, the member that referred it, …), in that
+   * order, at most `limit` long. Links are only ever made to older members, so the chain ends;
+   * the path guard stops it even on data that says otherwise.
+   */
+  async referralChain(manager: EntityManager, tenant: string, memberId: string, limit: number): Promise<ReferralLink[]> {
+    const rows = await manager.query<{ id: string; email: string | null; external_id: string | null }[]>(
+      `WITH RECURSIVE chain (id, email, external_id, referred_by, depth, path) AS (
+         SELECT id, email, external_id, referred_by, 1, ARRAY[id] FROM members WHERE tenant = $1 AND id = $2
+         UNION ALL
+         SELECT m.id, m.email, m.external_id, m.referred_by, c.depth + 1, c.path || m.id
+         FROM chain c JOIN members m ON m.tenant = $1 AND m.id = c.referred_by
+         WHERE c.depth < $3 AND NOT m.id = ANY(c.path)
+       )
+       SELECT id, email, external_id FROM chain ORDER BY depth`,
+      [tenant, memberId, limit],
+    );
+    return rows.map((row) => ({ id: row.id, email: row.email, externalId: row.external_id }));
   }
 
   async find(manager: EntityManager, tenant: string, id: string): Promise<MemberEntity | null> {

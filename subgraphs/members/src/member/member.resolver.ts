@@ -1,9 +1,10 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { BadInputError, PageArgs, decodeCursor, encodeCursor, gate, pageSize } from '@loyalty/kit';
+import { BadInputError, PageArgs, decodeCursor, encodeCursor, gate, hasRole, pageSize } from '@loyalty/kit';
 import { access } from '../access';
 import type { MembersContext } from '../context';
 import { PointsExpiry } from '../ledger/lifecycle.type';
 import { PointsTransactionConnection, toTransaction } from '../ledger/transaction.type';
+import { Segment } from '../segment/segment.type';
 import { Tier, TierProgress } from '../tier/tier.type';
 import { ConsentInput, EnrollMemberInput, MemberFilter, UpdateMemberInput } from './member.inputs';
 import { MemberOrder } from './member.search';
@@ -71,6 +72,11 @@ export class MemberResolver {
   @FieldResolver(() => MemberErasure, { nullable: true, description: 'The erasure of an ERASED member and which subgraphs confirmed it; null for others' })
   async erasure(@Root() member: Member, @Ctx() { loaders }: MembersContext): Promise<MemberErasure | null> {
     return member.status === MemberStatus.ERASED ? loaders.erasure.load(member.id) : null;
+  }
+
+  @FieldResolver(() => [Segment], { description: 'The segments the member is in now (staff and systems; empty for the member itself)' })
+  async segments(@Root() member: Member, @Ctx() { identity, loaders }: MembersContext): Promise<Segment[]> {
+    return hasRole(identity, access['Member.segments']) ? loaders.memberSegments.load(member.id) : [];
   }
 
   @FieldResolver(() => PointsAccount)

@@ -5,7 +5,7 @@ import { effectiveTier } from '../tier/tier.rule';
 
 /**
  * For services: what they may know of members in one call (status, country, attributes, tier,
- * balance), tenant-scoped by the service credential.
+ * balance, the segments they are in now), tenant-scoped by the service credential.
  */
 export function memberRoutes(router: Router, services: Services): void {
   router.post('/members/snapshots', async (req, res) => {
@@ -13,7 +13,11 @@ export function memberRoutes(router: Router, services: Services): void {
     if (!parsed.success) throw new BadInputError('ids', 'ids must be 1 to 500 member ids');
     const tenant = req.identity!.tenant;
     const ids = [...new Set(parsed.data.ids.map((id) => id.toLowerCase()))];
-    const [members, tiers] = await Promise.all([services.memberRepository.withBalances(tenant, ids), services.tierRepository.list(tenant)]);
+    const [members, tiers, segments] = await Promise.all([
+      services.memberRepository.withBalances(tenant, ids),
+      services.tierRepository.list(tenant),
+      services.segments.segmentsOf(tenant, ids),
+    ]);
     const snapshots: MemberSnapshot[] = members.map(({ member, balance }) => {
       const tier = effectiveTier(member, tiers);
       return {
@@ -23,6 +27,8 @@ export function memberRoutes(router: Router, services: Services): void {
         attributes: member.attributes,
         tier: { id: tier.id, name: tier.name, rank: tier.rank, earnMultiplier: tier.earnMultiplier },
         balance,
+        referredBy: member.referredBy,
+        segmentIds: (segments.get(member.id) ?? []).map((segment) => segment.id),
       };
     });
     res.json({ members: snapshots });

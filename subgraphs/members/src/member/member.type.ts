@@ -73,6 +73,9 @@ export class Member {
   @Field(() => Consents)
   consents!: Consents;
 
+  @Field({ description: 'The code this member gives friends to enrol with (EnrollMemberInput.referralCode), e.g. "K7QM-9XR2"' })
+  referralCode!: string;
+
   /** Not exposed: resolved into `tier` by the tier loader. */
   tierId!: string | null;
   /** Not exposed: `tierProgress.retainedUntil`. */
@@ -95,6 +98,7 @@ export const toMember = (entity: MemberEntity): Member => ({
     marketingPush: entity.consentMarketingPush,
     updatedAt: entity.consentsUpdatedAt ? new Date(entity.consentsUpdatedAt) : null,
   },
+  referralCode: entity.referralCode,
   tierId: entity.tierId,
   tierRetainedUntil: entity.tierRetainedUntil ? new Date(entity.tierRetainedUntil) : null,
   tenant: entity.tenant,

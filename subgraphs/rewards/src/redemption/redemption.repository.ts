@@ -235,10 +235,19 @@ export class RedemptionRepository {
   async available(tenant: string, members: MemberSnapshot[]): Promise<Map<string, RewardEntity[]>> {
     if (members.length === 0) return new Map();
     const rows = await this.db.query<{ member_id: string; id: string }[]>(
-      `SELECT m.member_id, r.id FROM unnest($2::uuid[], $3::bool[], $4::int[], $5::int[]) AS m(member_id, active, rank, balance)
+      `WITH m0 AS (SELECT * FROM unnest($2::uuid[], $3::bool[], $4::int[], $5::int[], $6::jsonb[]) AS x(member_id, active, rank, balance, segments)),
+       m AS (SELECT m0.*, ARRAY(SELECT jsonb_array_elements_text(m0.segments)::uuid) AS segment_ids FROM m0)
+       SELECT m.member_id, r.id FROM m
        JOIN rewards r ON r.tenant = $1 AND ${gatesSql()}
        ORDER BY m.member_id, r.cost_points, r.id`,
-      [tenant, members.map((m) => m.id), members.map((m) => m.status === 'ACTIVE'), members.map((m) => m.tier.rank), members.map((m) => m.balance)],
+      [
+        tenant,
+        members.map((m) => m.id),
+        members.map((m) => m.status === 'ACTIVE'),
+        members.map((m) => m.tier.rank),
+        members.map((m) => m.balance),
+        members.map((m) => JSON.stringify(m.segmentIds)),
+      ],
     );
     const rewards = rows.length
       ? await this.db.getRepository(RewardEntity).createQueryBuilder('r').where('r.id = ANY(:ids)', { ids: [...new Set(rows.map((r) => r.id))] }).getMany()

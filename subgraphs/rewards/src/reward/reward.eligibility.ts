@@ -8,7 +8,8 @@ import { NotEligibleError, OutOfStockError, RewardUnavailableError } from '../re
  * and `activeOnly` for the catalog) side by side, so the two paths cannot drift. The table's order is
  * the order in which redeemReward reports a refusal.
  *
- * In SQL, `r` is the rewards row and `m` the member (`member_id`, `active`, `rank`, `balance`).
+ * In SQL, `r` is the rewards row and `m` the member (`member_id`, `active`, `rank`, `balance`,
+ * `segment_ids`: a uuid[] of the segments it is in).
  */
 export interface RewardTerms {
   active: boolean;
@@ -18,6 +19,8 @@ export interface RewardTerms {
   minTierRank: number | null;
   limitPerMember: number | null;
   costPoints: number;
+  /** Members in any of these segments only; null (or absent): every member. */
+  segmentIds?: string[] | null;
   /** Redemptions take a code from the reward's pool (checked by redeemReward, with the stock). */
   codePool?: boolean;
 }
@@ -73,6 +76,15 @@ export const REWARD_GATES: readonly Gate[] = [
     refuse: ({ member, reward: { minTierRank } }) =>
       minTierRank !== null && member.tier.rank < minTierRank ? new NotEligibleError(`This reward needs a tier of rank ${minTierRank} or higher`) : null,
     sql: '(r.min_tier_rank IS NULL OR r.min_tier_rank <= m.rank)',
+  },
+  {
+    kind: 'member',
+    needs: ['member', 'reward'],
+    refuse: ({ member, reward: { segmentIds } }) =>
+      segmentIds && segmentIds.length > 0 && !segmentIds.some((id) => member.segmentIds.includes(id))
+        ? new NotEligibleError('This reward is for members of certain segments')
+        : null,
+    sql: '(r.segment_ids IS NULL OR r.segment_ids && m.segment_ids)',
   },
   {
     kind: 'limit',

@@ -26,6 +26,10 @@ export class RewardEntity {
   @Column('integer', { name: 'min_tier_rank', nullable: true })
   minTierRank!: number | null;
 
+  /** Members in any of these segments only; null: every member. */
+  @Column('uuid', { name: 'segment_ids', array: true, nullable: true })
+  segmentIds!: string[] | null;
+
   /** Days a redemption's code stays valid; null: until used. */
   @Column('integer', { name: 'code_valid_days', nullable: true })
   codeValidDays!: number | null;

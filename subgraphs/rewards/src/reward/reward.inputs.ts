@@ -1,5 +1,5 @@
-import { IsIn, IsInt, IsOptional, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { Field, InputType, Int } from 'type-graphql';
+import { ArrayMaxSize, IsIn, IsInt, IsOptional, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { Field, ID, InputType, Int } from 'type-graphql';
 import { RewardType } from './reward.type';
 
 @InputType()
@@ -41,6 +41,12 @@ export class RewardInput {
   @IsInt()
   @Min(1)
   limitPerMember?: number | null;
+
+  @Field(() => [ID], { nullable: true, description: 'for members in any of these segments only (up to 50; each must exist); empty or null: every member' })
+  @IsOptional()
+  @ArrayMaxSize(50)
+  @IsUUID('all', { each: true, message: 'segmentIds are segment ids' })
+  segmentIds?: string[] | null;
 
   @Field(() => Int, { nullable: true, description: 'Days a redemption code stays valid at the till (1–3650); null: until used' })
   @IsOptional()

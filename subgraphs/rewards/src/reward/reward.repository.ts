@@ -13,9 +13,10 @@ interface TermsRow {
   valid_until: Date | null;
   active: boolean;
   code_pool: boolean;
+  segment_ids: string[] | null;
 }
 
-const TERMS_COLUMNS = 'cost_points, stock, min_tier_rank, limit_per_member, valid_from, valid_until, active, code_pool';
+const TERMS_COLUMNS = 'cost_points, stock, min_tier_rank, limit_per_member, valid_from, valid_until, active, code_pool, segment_ids';
 
 const toTerms = (row: TermsRow): RewardTerms => ({
   active: row.active,
@@ -26,6 +27,7 @@ const toTerms = (row: TermsRow): RewardTerms => ({
   limitPerMember: row.limit_per_member,
   costPoints: row.cost_points,
   codePool: row.code_pool,
+  segmentIds: row.segment_ids,
 });
 
 export class RewardRepository {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { BadInputError, NotFoundError, parseId, timeIdPage, uniqueViolation, type AuditLog, type Identity } from '@loyalty/kit';
+import { BadInputError, NotFoundError, parseId, requireSegments, timeIdPage, uniqueViolation, type AuditLog, type Identity, type LedgerClient } from '@loyalty/kit';
 import { seesWholeCatalog } from './reward.availability';
 import { normalizeCode } from '../redemption/redemption.code';
 import { checkPoolCodes } from './reward.codes';
@@ -20,6 +20,7 @@ function columns(input: RewardInput): Partial<RewardEntity> {
     stock: input.stock ?? null,
     minTierRank: input.minTierRank ?? null,
     limitPerMember: input.limitPerMember ?? null,
+    segmentIds: input.segmentIds?.length ? [...new Set(input.segmentIds.map((id) => id.toLowerCase()))] : null,
     codeValidDays: input.codeValidDays ?? null,
     validFrom: input.validFrom ?? null,
     validUntil: input.validUntil ?? null,
@@ -33,6 +34,7 @@ export class RewardService {
     private readonly db: DataSource,
     private readonly repository: RewardRepository,
     private readonly audit: AuditLog,
+    private readonly ledger: LedgerClient,
   ) {}
 
   /** The catalog as `identity` may see it: a member or a catalog key gets what `activeOnly: true` lists, whatever it asks for. */
@@ -49,6 +51,7 @@ export class RewardService {
 
   async create(identity: Identity, input: RewardInput): Promise<Reward> {
     const values = columns(input);
+    await requireSegments(this.ledger, identity.tenant, input.segmentIds, 'segmentIds');
     return this.db.transaction(async (manager) => {
       const reward = toReward(await this.repository.insert(manager, { tenant: identity.tenant, ...values }));
       await this.audit.record(manager, identity, { action: 'createReward', targetType: 'Reward', targetId: reward.id, after: reward });
@@ -59,6 +62,7 @@ export class RewardService {
   async update(identity: Identity, id: string, input: RewardInput): Promise<Reward> {
     const rewardId = parseId(id, 'id');
     const values = columns(input);
+    await requireSegments(this.ledger, identity.tenant, input.segmentIds, 'segmentIds');
     return this.db.transaction(async (manager) => {
       const before = await this.repository.lock(manager, identity.tenant, rewardId);
       if (!before) throw new NotFoundError('Reward');

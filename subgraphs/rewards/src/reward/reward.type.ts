@@ -40,6 +40,9 @@ export class Reward {
   @Field(() => Int, { nullable: true })
   limitPerMember!: number | null;
 
+  @Field(() => [ID], { nullable: true, description: 'for members in any of these segments only; null = every member (a deleted segment holds nobody)' })
+  segmentIds!: string[] | null;
+
   @Field(() => Int, { nullable: true, description: 'Days a redemption code stays valid at the till; null: until used' })
   codeValidDays!: number | null;
 
@@ -64,6 +67,7 @@ export const toReward = (entity: RewardEntity): Reward => ({
   stock: entity.stock,
   minTierRank: entity.minTierRank,
   limitPerMember: entity.limitPerMember,
+  segmentIds: entity.segmentIds ?? null,
   codeValidDays: entity.codeValidDays,
   validFrom: entity.validFrom,
   validUntil: entity.validUntil,
