@@ -113,7 +113,7 @@ describe('identity and access', () => {
     const names = result.__schema.mutationType.fields.map((f) => f.name).sort();
     assert.deepEqual(names, [
       'activateCampaign', 'activatePendingPoints', 'addRewardCodes', 'adjustPoints', 'cancelRedemption', 'createApiKey', 'createCampaign', 'createReward',
-      'createWebhookEndpoint', 'deleteSegment', 'deleteWebhookEndpoint', 'enrollMember', 'eraseMember', 'fulfilRedemption', 'pauseCampaign', 'recordActivity', 'recordReturn',
+      'createWebhookEndpoint', 'deleteSegment', 'deleteWebhookEndpoint', 'enrollMember', 'eraseMember', 'fulfilRedemption', 'pauseCampaign', 'promoteVariant', 'recordActivity', 'recordReturn',
       'redeemReward', 'redeliverWebhook', 'revokeApiKey', 'rotateWebhookSecret', 'runPointsMaintenance', 'transferPoints', 'updateCampaign',
       'updateConsents', 'updateMember', 'updateProgram', 'updateReward', 'updateWebhookEndpoint', 'upsertSegment', 'upsertTier',
     ]);

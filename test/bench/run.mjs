@@ -15,6 +15,7 @@ import pg from 'pg';
 import { EVENTS, REPORT_QUERY, loadAnalytics, reportRange } from './analytics.mjs';
 import { printAudit, runAudit } from './audit.mjs';
 import { runExpiryBench } from './expiry.mjs';
+import { printExperiments, runExperimentsBench } from './experiments.mjs';
 import { runFanout } from './fanout.mjs';
 import { printGatewayComparison, runGatewayComparison } from './gateways.mjs';
 import { HEAVY_ENTRIES, runHistoryBench } from './history.mjs';
@@ -240,6 +241,7 @@ await runBench(async (system) => {
 
   const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const experiments = await runExperimentsBench({ system, log });
   const segments = await runSegmentsBench({ system, log });
   const transfers = await runTransferBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const targeting = await runTargetingBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
@@ -286,6 +288,7 @@ await runBench(async (system) => {
   for (const read of search) {
     console.log(`${read.name}, ${LARGE_TENANT / 1e6}M ÷ 1k members: ${read.ratio.toFixed(2)} (${read.large.rps.toFixed(0)} vs ${read.small.rps.toFixed(0)} req/s)  target ≥ ${TARGET_SEARCH_RATIO.toFixed(2)}   ${verdict(read.ratio >= TARGET_SEARCH_RATIO)}`);
   }
+  printExperiments(experiments, verdict);
   printTargeting(targeting, verdict);
   printReferrals(referrals, verdict);
   printTierReview(tierReview, verdict);

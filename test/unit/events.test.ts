@@ -68,6 +68,7 @@ describe('event catalogue', () => {
       'REDEMPTION_CANCELLED',
       'REDEMPTION_FULFILLED',
       'MEMBER_ERASED',
+      'CAMPAIGN_EXPERIMENT_CHANGED',
       'SEGMENT_ENTERED',
       'SEGMENT_LEFT',
       'CAMPAIGN_STATUS_CHANGED',

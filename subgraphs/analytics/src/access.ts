@@ -14,6 +14,7 @@ export const access = {
   'Query.redemptionsByStore': READ_ANALYTICS,
   'Query.pointsTimeline': READ_ANALYTICS,
   'Campaign.performance': READ_ANALYTICS,
+  'Query.experimentReport': READ_ANALYTICS,
   'Query.auditLog': ['admin'],
   /** The member's own data, for the member too (GDPR Art. 15). */
   'Query.memberDataExport': ['admin', 'self'],

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { RequestContext } from '@loyalty/kit';
+import type { ExperimentService } from './experiment/experiment.service';
 import type { ComplianceService } from './compliance/compliance.service';
 import type { Projector } from './projection/projector';
 import type { StatsRepository } from './stats/stats.repository';
@@ -12,6 +13,7 @@ import type { WebhookService } from './webhook/webhook.service';
 /** Process-wide: created once in main.ts. */
 export interface Services {
   stats: StatsService;
+  experiments: ExperimentService;
   statsRepository: StatsRepository;
   projector: Projector;
   compliance: ComplianceService;

@@ -8,9 +8,12 @@ import { createLoaders, type AnalyticsContext, type Services } from './context';
 import { AnalyticsInitial1763800000301 } from './migrations/1763800000301-analytics-initial';
 import { Webhooks1763800000302 } from './migrations/1763800000302-webhooks';
 import { Audit1763800000303 } from './migrations/1763800000303-audit';
+import { Experiments1763800000304 } from './migrations/1763800000304-experiments';
 import { ProjectionRepository } from './projection/projection.repository';
 import { Projector } from './projection/projector';
 import { buildAnalyticsSchema } from './schema';
+import { ExperimentRepository } from './experiment/experiment.repository';
+import { ExperimentService } from './experiment/experiment.service';
 import { StatsRepository } from './stats/stats.repository';
 import { StatsService } from './stats/stats.service';
 import { WebhookConsumer } from './webhook/webhook.consumer';
@@ -59,7 +62,7 @@ main(() =>
     {
       name: 'analytics',
       entities: [],
-      migrations: [AnalyticsInitial1763800000301, Webhooks1763800000302, Audit1763800000303],
+      migrations: [AnalyticsInitial1763800000301, Webhooks1763800000302, Audit1763800000303, Experiments1763800000304],
       buildSchema: buildAnalyticsSchema,
       createServices: ({ db, bus, log, serviceSecret, urls, audit }) => {
         const statsRepository = new StatsRepository(db);
@@ -87,6 +90,7 @@ main(() =>
           : undefined;
         return {
           stats: new StatsService(statsRepository),
+          experiments: new ExperimentService(new ExperimentRepository(db)),
           statsRepository,
           projector: new Projector(db, new ProjectionRepository(db), positions, bus, log),
           webhooks: new WebhookService(db, webhookRepository, secrets, { production }, audit),

@@ -15,6 +15,9 @@ export const access = {
   /** Anyone else (a member) reads null: it sees the campaigns it can earn in, not how they are run. */
   'Campaign.budget': READ_CAMPAIGNS,
   'Campaign.eligibility': READ_CAMPAIGNS,
+  /** A member learns neither that it is tested nor in which arm. */
+  'Campaign.experiment': READ_CAMPAIGNS,
+  'Member.experimentArm': READ_CAMPAIGNS,
   /** A Campaign resolved by reference for another subgraph's field; null for anyone else. */
   '_entities.Campaign': READ_CAMPAIGNS,
   'Member.eligibleCampaigns': [...READ_CAMPAIGNS, 'self'],
@@ -22,6 +25,7 @@ export const access = {
   'Mutation.updateCampaign': MANAGE_CAMPAIGNS,
   'Mutation.activateCampaign': MANAGE_CAMPAIGNS,
   'Mutation.pauseCampaign': MANAGE_CAMPAIGNS,
+  'Mutation.promoteVariant': MANAGE_CAMPAIGNS,
   'Mutation.recordActivity': ['integration', 'agent', 'admin', 'activities:write'],
   /** Whoever may record an activity may ask what it would earn. */
   'Query.previewActivity': ['integration', 'agent', 'admin', 'activities:write'],

@@ -16,6 +16,7 @@ import { UniquePurchaseOrders1763800000104 } from './migrations/1763800000104-un
 import { Returns1763800000105 } from './migrations/1763800000105-returns';
 import { CapGrants1763800000106 } from './migrations/1763800000106-cap-grants';
 import { AuditAndErasure1763800000107 } from './migrations/1763800000107-audit-and-erasure';
+import { Experiments1763800000109 } from './migrations/1763800000109-experiments';
 import { Stacking1763800000108 } from './migrations/1763800000108-stacking';
 import { Referrals1763800000110 } from './migrations/1763800000110-referrals';
 import { campaignsPrivacy } from './activity/activity.privacy';
@@ -39,7 +40,7 @@ main(() =>
     {
       name: 'campaigns',
       entities: [CampaignEntity],
-      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106, AuditAndErasure1763800000107, Stacking1763800000108, Referrals1763800000110],
+      migrations: [CampaignsInitial1763800000101, Earning1763800000102, BigBudgets1763800000103, UniquePurchaseOrders1763800000104, Returns1763800000105, CapGrants1763800000106, AuditAndErasure1763800000107, Stacking1763800000108, Experiments1763800000109, Referrals1763800000110],
       buildSchema: buildCampaignsSchema,
       outbox: true,
       createServices: ({ db, log, membersUrl, serviceSecret, audit }) => {

@@ -8,6 +8,7 @@ export * from './cache';
 export * from './codes';
 export * from './config';
 export * from './errors';
+export * from './experiment';
 export * from './events/bus';
 export * from './events/catalog';
 export * from './events/reader';

@@ -25,6 +25,41 @@ export interface RedemptionFact {
   storeId: string;
   day: string;
   points: number;
+  memberId: string;
+  /** ISO instant of the redemption. */
+  at: string;
+}
+
+/** A member enrolled at an ISO instant. */
+export interface MemberFact {
+  tenant: string;
+  memberId: string;
+  enrolledAt: string;
+}
+
+/** An activity of a member: when, and what it spent (0 but for purchases). */
+export interface ActivityFact {
+  activityId: string;
+  tenant: string;
+  memberId: string;
+  occurredAt: string;
+  purchaseAmount: number;
+}
+
+/** What one campaign's rules awarded one activity. */
+export interface AwardFact {
+  activityId: string;
+  campaignId: string;
+  memberId: string;
+  occurredAt: string;
+  points: number;
+}
+
+/** A campaign's experiment as campaigns announced it last (null: it runs none). */
+export interface ExperimentFact {
+  tenant: string;
+  campaignId: string;
+  experiment: { holdoutPercent: number; variants: { key: string; weight: number }[]; startedAt: string | null; endedAt: string | null } | null;
 }
 
 /** The tables of redemptions per day of one reward, or of one store. */
@@ -74,15 +109,15 @@ export class ProjectionRepository {
 
   async insertFacts(manager: EntityManager, facts: readonly RedemptionFact[]): Promise<void> {
     await manager.query(
-      `INSERT INTO redemption_facts (redemption_id, tenant, reward_id, store_id, day, points_spent)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::date[], $6::int[]) ON CONFLICT DO NOTHING`,
+      `INSERT INTO redemption_facts (redemption_id, tenant, reward_id, store_id, day, points_spent, member_id, redeemed_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::date[], $6::int[], $7::uuid[], $8::timestamptz[]) ON CONFLICT DO NOTHING`,
       [facts.map((f) => f.redemptionId), facts.map((f) => f.tenant), facts.map((f) => f.rewardId), facts.map((f) => f.storeId), facts.map((f) => f.day),
-        facts.map((f) => f.points)],
+        facts.map((f) => f.points), facts.map((f) => f.memberId), facts.map((f) => f.at)],
     );
   }
 
   /** Marks the redemptions cancelled, once: those this call marked, where they were counted. */
-  async cancelFacts(manager: EntityManager, redemptionIds: readonly string[]): Promise<Omit<RedemptionFact, 'redemptionId'>[]> {
+  async cancelFacts(manager: EntityManager, redemptionIds: readonly string[]): Promise<Omit<RedemptionFact, 'redemptionId' | 'memberId' | 'at'>[]> {
     const [rows] = await manager.query<[CancelledRow[], number]>(
       `UPDATE redemption_facts SET cancelled = true WHERE redemption_id = ANY($1::uuid[]) AND NOT cancelled
        RETURNING tenant, reward_id, store_id, to_char(day, 'YYYY-MM-DD') AS day, points_spent`,
@@ -140,5 +175,45 @@ export class ProjectionRepository {
       members.map((m) => m.campaignId),
       members.map((m) => m.memberId),
     ]);
+  }
+
+  async addMembers(manager: EntityManager, members: readonly MemberFact[]): Promise<void> {
+    await manager.query(
+      `INSERT INTO member_facts (tenant, member_id, enrolled_at) SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[])
+       ON CONFLICT (tenant, member_id) DO NOTHING`,
+      [members.map((m) => m.tenant), members.map((m) => m.memberId), members.map((m) => m.enrolledAt)],
+    );
+  }
+
+  async addActivities(manager: EntityManager, activities: readonly ActivityFact[]): Promise<void> {
+    await manager.query(
+      `INSERT INTO activity_facts (activity_id, tenant, member_id, occurred_at, purchase_amount)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::bigint[]) ON CONFLICT DO NOTHING`,
+      [activities.map((a) => a.activityId), activities.map((a) => a.tenant), activities.map((a) => a.memberId), activities.map((a) => a.occurredAt),
+        activities.map((a) => a.purchaseAmount)],
+    );
+  }
+
+  async addAwards(manager: EntityManager, awards: readonly AwardFact[]): Promise<void> {
+    await manager.query(
+      `INSERT INTO award_facts (activity_id, campaign_id, member_id, occurred_at, points)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::bigint[]) ON CONFLICT DO NOTHING`,
+      [awards.map((a) => a.activityId), awards.map((a) => a.campaignId), awards.map((a) => a.memberId), awards.map((a) => a.occurredAt), awards.map((a) => a.points)],
+    );
+  }
+
+  /** The campaign's experiment as announced last: set, replaced, or removed (null). */
+  async setExperiment(manager: EntityManager, fact: ExperimentFact): Promise<void> {
+    const { tenant, campaignId, experiment } = fact;
+    if (!experiment) {
+      await manager.query('DELETE FROM experiments WHERE campaign_id = $1 AND tenant = $2', [campaignId, tenant]);
+      return;
+    }
+    await manager.query(
+      `INSERT INTO experiments (campaign_id, tenant, holdout_percent, variants, started_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (campaign_id) DO UPDATE SET holdout_percent = EXCLUDED.holdout_percent, variants = EXCLUDED.variants,
+         started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at WHERE experiments.tenant = EXCLUDED.tenant`,
+      [campaignId, tenant, experiment.holdoutPercent, JSON.stringify(experiment.variants), experiment.startedAt, experiment.endedAt],
+    );
   }
 }

@@ -17,6 +17,10 @@ import {
   type CampaignMember,
   type CampaignTotals,
   type DailyColumn,
+  type ActivityFact,
+  type AwardFact,
+  type ExperimentFact,
+  type MemberFact,
   type DailyTotals,
   type DayTable,
   type DayTotal,
@@ -55,6 +59,12 @@ class BatchChanges {
   campaignMembers = new Map<string, CampaignMember>();
   facts: RedemptionFact[] = [];
   cancellations: string[] = [];
+  /** For experiment reports: facts per member, not totals. */
+  members: MemberFact[] = [];
+  activities: ActivityFact[] = [];
+  awards = new Map<string, AwardFact>();
+  /** The latest state of each campaign's experiment in the batch (null: removed). */
+  experiments = new Map<string, ExperimentFact>();
 
   add(tenant: string, day: string, column: DailyColumn, amount: number) {
     const key = `${tenant}|${day}`;
@@ -88,8 +98,9 @@ const readers = {
   POINTS_BALANCE_CHANGED: EVENT_CATALOG.POINTS_BALANCE_CHANGED.payload
     .pick({ memberId: true, delta: true })
     .extend({ transaction: ledgerTransaction.pick({ type: true }) }),
-  ACTIVITY_RECORDED: EVENT_CATALOG.ACTIVITY_RECORDED.payload.pick({ memberId: true, type: true, amount: true, awards: true }),
+  ACTIVITY_RECORDED: EVENT_CATALOG.ACTIVITY_RECORDED.payload.pick({ activityId: true, memberId: true, type: true, amount: true, occurredAt: true, awards: true }),
   REDEMPTION_COMPLETED: EVENT_CATALOG.REDEMPTION_COMPLETED.payload.pick({ redemptionId: true, memberId: true, rewardId: true, storeId: true, pointsSpent: true }),
+  CAMPAIGN_EXPERIMENT_CHANGED: EVENT_CATALOG.CAMPAIGN_EXPERIMENT_CHANGED.payload,
   REDEMPTION_CANCELLED: EVENT_CATALOG.REDEMPTION_CANCELLED.payload.pick({ redemptionId: true }),
   ORDER_RETURNED: EVENT_CATALOG.ORDER_RETURNED.payload.pick({ reversals: true }),
 };
@@ -100,6 +111,7 @@ type Read<T extends ConsumedBy<'analytics'>> = Extract<ReadEvent<typeof readers>
 const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event: Read<T>, day: string) => void } = {
   MEMBER_ENROLLED: (changes, event, day) => {
     changes.add(event.tenant, day, 'members_enrolled', 1);
+    changes.members.push({ tenant: event.tenant, memberId: event.payload.memberId, enrolledAt: event.occurredAt });
   },
   POINTS_BALANCE_CHANGED: (changes, event, day) => {
     const { delta, transaction, memberId } = event.payload;
@@ -114,8 +126,14 @@ const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event:
     changes.active(event.tenant, day, memberId);
   },
   ACTIVITY_RECORDED: (changes, event, day) => {
-    const { type, amount, memberId, awards } = event.payload;
+    const { activityId, type, amount, memberId, occurredAt, awards } = event.payload;
     if (type === 'PURCHASE' && amount) changes.add(event.tenant, day, 'purchase_revenue', amount);
+    changes.activities.push({ activityId, tenant: event.tenant, memberId, occurredAt, purchaseAmount: type === 'PURCHASE' ? (amount ?? 0) : 0 });
+    for (const award of awards) {
+      const fact = changes.awards.get(`${award.campaignId}|${activityId}`) ?? { activityId, campaignId: award.campaignId, memberId, occurredAt, points: 0 };
+      fact.points += award.points;
+      changes.awards.set(`${award.campaignId}|${activityId}`, fact);
+    }
     const touched = new Set<string>();
     for (const award of awards) {
       const campaign = changes.campaigns.get(award.campaignId) ?? { campaignId: award.campaignId, tenant: event.tenant, points: 0, activities: 0 };
@@ -130,12 +148,16 @@ const handlers: { [T in ConsumedBy<'analytics'>]: (changes: BatchChanges, event:
   REDEMPTION_COMPLETED: (changes, event, day) => {
     const p = event.payload;
     const storeId = p.storeId ?? '';
-    changes.facts.push({ redemptionId: p.redemptionId, tenant: event.tenant, rewardId: p.rewardId, storeId, day, points: p.pointsSpent });
+    changes.facts.push({ redemptionId: p.redemptionId, tenant: event.tenant, rewardId: p.rewardId, storeId, day, points: p.pointsSpent, memberId: p.memberId, at: event.occurredAt });
     changes.redemption(event.tenant, day, p.rewardId, storeId, 1, p.pointsSpent);
     changes.active(event.tenant, day, p.memberId);
   },
   REDEMPTION_CANCELLED: (changes, event) => {
     changes.cancellations.push(event.payload.redemptionId);
+  },
+  CAMPAIGN_EXPERIMENT_CHANGED: (changes, event) => {
+    const { campaignId, experiment } = event.payload;
+    changes.experiments.set(campaignId, { tenant: event.tenant, campaignId, experiment });
   },
   ORDER_RETURNED: (changes, event) => {
     // A campaign's performance counts net of returns: each rule's share of what was taken back.
@@ -220,6 +242,10 @@ export class Projector {
       const totals = [...changes.dayTotals[table].values()];
       if (totals.length > 0) await this.repository.addDayTotals(manager, table, totals);
     }
+    if (changes.members.length > 0) await this.repository.addMembers(manager, changes.members);
+    if (changes.activities.length > 0) await this.repository.addActivities(manager, changes.activities);
+    if (changes.awards.size > 0) await this.repository.addAwards(manager, [...changes.awards.values()]);
+    for (const experiment of changes.experiments.values()) await this.repository.setExperiment(manager, experiment);
     const campaigns = [...changes.campaigns.values()];
     if (campaigns.length > 0) {
       await this.repository.addCampaigns(manager, campaigns);

@@ -1,6 +1,7 @@
 import { BadInputError, MAX_POINTS_PER_MOVE, type MemberSnapshot } from '@loyalty/kit';
 import type { CampaignEntity } from '../campaign/campaign.entity';
 import type { BudgetClaim } from '../campaign/campaign.repository';
+import { rulesFor } from '../experiment/experiment.rule';
 import { award, excludedByStacking, isEligible, periodKey, stackingOrder, type ActivityFacts, type MemberFacts } from '../rules/rules';
 import type { CapClaim, CapMove, StoredAward } from './activity.repository';
 
@@ -62,7 +63,8 @@ export async function evaluate(counters: Counters, campaigns: readonly CampaignE
   const evaluated: (Award & { cap: number | null })[] = [];
   for (const campaign of campaigns) {
     if (!isEligible(campaign.eligibility, memberFactsNow)) continue;
-    for (const rule of campaign.rules) {
+    // An experiment's arm decides which of the campaign's rules (if any) this member earns by.
+    for (const rule of rulesFor(campaign, member.id)) {
       const points = award(rule, facts, memberFactsNow, campaign.timeZone);
       if (points <= 0) continue;
       const capped = rule.maxPointsPerMember !== null && rule.capPeriod !== null;

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { ExperimentSpec } from '../experiment/experiment.rule';
 import type { EligibilitySpec, RuleSpec } from '../rules/rules';
 
 @Entity('campaigns')
@@ -40,6 +41,9 @@ export class CampaignEntity {
   @Column('jsonb', { nullable: true })
   eligibility!: EligibilitySpec | null;
 
+  /** The A/B test the campaign runs, or null (experiment/experiment.rule.ts). */
+  @Column('jsonb', { nullable: true })
+  experiment!: ExperimentSpec | null;
   /** Higher applies first; ties: the older campaign first (rules.ts, stackingOrder). */
   @Column('integer')
   priority!: number;

@@ -134,6 +134,31 @@ export class CampaignBudgetInput {
   maxPoints?: number | null;
 }
 
+@InputType({ description: 'One arm of an experiment: its own earning rules, instead of the campaign\'s, for its share of members' })
+export class ExperimentVariantInput {
+  @Field({ description: 'Unique in the experiment; 1–40 letters, digits, "_" or "-"; HOLDOUT and BASE are reserved' })
+  key!: string;
+
+  @Field(() => Int, { description: 'Relative share of the non-holdout members, 1–100 (1 and 1 split them in halves)' })
+  weight!: number;
+
+  @Field(() => [EarningRuleInput], { description: 'What members of this arm earn by, validated like the campaign\'s rules' })
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  rules!: EarningRuleInput[];
+}
+
+@InputType({ description: 'Runs the campaign as an A/B test: a holdout that gets nothing from it, and variants with their own rules' })
+export class ExperimentInput {
+  @Field(() => Int, { nullable: true, defaultValue: 0, description: 'Percent of members (0–100) in the control arm HOLDOUT, who get nothing from this campaign' })
+  holdoutPercent?: number | null;
+
+  @Field(() => [ExperimentVariantInput], { nullable: true, defaultValue: [], description: 'Without variants the campaign\'s own rules are the one arm BASE' })
+  @IsOptional()
+  @ValidateNested({ each: true })
+  variants?: ExperimentVariantInput[] | null;
+}
+
 @InputType()
 export class CampaignInput {
   @Field()
@@ -172,6 +197,13 @@ export class CampaignInput {
   @ValidateNested()
   budget?: CampaignBudgetInput | null;
 
+  @Field(() => ExperimentInput, {
+    nullable: true,
+    description: 'Run the campaign as an A/B test. Its holdout and weights are frozen once it has started; leave it out after promoteVariant ended it',
+  })
+  @IsOptional()
+  @ValidateNested()
+  experiment?: ExperimentInput | null;
   @Field(() => Int, { nullable: true, defaultValue: 0, description: 'Stacking order: higher applies first (-1000 to 1000); equal priorities apply oldest campaign first' })
   @IsOptional()
   @IsInt()

@@ -3,7 +3,7 @@ import { DateRangeInput, hasRole, parseId } from '@loyalty/kit';
 import { access } from '../access';
 import type { CampaignsContext } from '../context';
 import { CampaignInput } from './campaign.inputs';
-import { Campaign, CampaignBudget, CampaignConnection, CampaignSimulation, CampaignStatus, Eligibility, toCampaign } from './campaign.type';
+import { Campaign, CampaignBudget, CampaignConnection, CampaignSimulation, CampaignStatus, Eligibility, Experiment, toCampaign } from './campaign.type';
 
 @Resolver(() => Campaign)
 export class CampaignResolver {
@@ -46,6 +46,11 @@ export class CampaignResolver {
     return hasRole(identity, access['Campaign.eligibility']) ? campaign.eligibility : null;
   }
 
+  @FieldResolver(() => Experiment, { nullable: true })
+  experiment(@Root() campaign: Campaign, @Ctx() { identity }: CampaignsContext): Experiment | null {
+    return hasRole(identity, access['Campaign.experiment']) ? campaign.experiment : null;
+  }
+
   @Authorized(access['Mutation.createCampaign'])
   @Mutation(() => Campaign, { description: 'created as DRAFT' })
   createCampaign(@Arg('input', () => CampaignInput) input: CampaignInput, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
@@ -66,6 +71,16 @@ export class CampaignResolver {
   @Mutation(() => Campaign)
   activateCampaign(@Arg('id', () => ID) id: string, @Ctx() { identity, services }: CampaignsContext): Promise<Campaign> {
     return services.campaigns.activate(identity, id);
+  }
+
+  @Authorized(access['Mutation.promoteVariant'])
+  @Mutation(() => Campaign, { description: "ends the campaign's experiment: the variant's rules become the campaign's rules for every member from now on" })
+  promoteVariant(
+    @Arg('campaignId', () => ID, { description: 'the campaign whose experiment ends' }) campaignId: string,
+    @Arg('key', { description: 'the winning variant (BASE for an experiment without variants)' }) key: string,
+    @Ctx() { identity, services }: CampaignsContext,
+  ): Promise<Campaign> {
+    return services.campaigns.promote(identity, campaignId, key);
   }
 
   @Authorized(access['Mutation.pauseCampaign'])

@@ -1,5 +1,6 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ConnectionType, JSONScalar, SafeIntScalar } from '@loyalty/kit';
+import type { RuleSpec } from '../rules/rules';
 import type { CampaignEntity } from './campaign.entity';
 import { hasEnded } from './campaign.status';
 
@@ -121,6 +122,33 @@ export class CampaignBudget {
   pointsIssued!: number;
 }
 
+@ObjectType({ description: "One arm of a campaign's experiment: its own earning rules for its share of members" })
+export class ExperimentVariant {
+  @Field({ description: 'The arm\'s key, as Member.experimentArm and the report name it' })
+  key!: string;
+
+  @Field(() => Int, { description: 'Relative share of the non-holdout members' })
+  weight!: number;
+
+  @Field(() => [EarningRule], { description: "What this arm's members earn by, instead of the campaign's rules" })
+  rules!: EarningRule[];
+}
+
+@ObjectType({ description: 'A campaign run as an A/B test: arms are assigned by a hash of tenant, campaign and member' })
+export class Experiment {
+  @Field(() => Int, { description: 'Percent of members in the control arm HOLDOUT, who get nothing from this campaign' })
+  holdoutPercent!: number;
+
+  @Field(() => [ExperimentVariant], { description: "Empty: the campaign's own rules are the one arm BASE" })
+  variants!: ExperimentVariant[];
+
+  @Field(() => Date, { nullable: true, description: 'When the campaign first ran with it; null before' })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When promoteVariant ended it; null while it runs' })
+  endedAt!: Date | null;
+}
+
 @ObjectType({ description: 'A marketing campaign: when and how members earn points.' })
 @Directive('@key(fields: "id")')
 export class Campaign {
@@ -154,6 +182,8 @@ export class Campaign {
   @Field(() => CampaignBudget, { nullable: true, description: 'staff only: null for a member' })
   budget!: CampaignBudget | null;
 
+  @Field(() => Experiment, { nullable: true, description: 'the A/B test it runs or ran; null without one (and for a member)' })
+  experiment!: Experiment | null;
   @Field(() => Int, { description: 'Stacking order: higher applies first; equal priorities apply the older campaign first' })
   priority!: number;
 
@@ -162,6 +192,14 @@ export class Campaign {
 
   createdAt!: Date;
 }
+
+const toEarningRule = (rule: RuleSpec): EarningRule => ({
+  ...rule,
+  trigger: ActivityType[rule.trigger],
+  calculation: PointsCalculation[rule.calculation],
+  capPeriod: rule.capPeriod ? CapPeriod[rule.capPeriod] : null,
+  pendingDays: rule.pendingDays ?? 0,
+});
 
 /** A campaign past its end date shows ENDED whatever its stored status (campaign.status.ts). */
 export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign => ({
@@ -172,13 +210,7 @@ export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign =
   startsAt: entity.startsAt,
   endsAt: entity.endsAt,
   timeZone: entity.timeZone,
-  rules: entity.rules.map((rule) => ({
-    ...rule,
-    trigger: ActivityType[rule.trigger],
-    calculation: PointsCalculation[rule.calculation],
-    capPeriod: rule.capPeriod ? CapPeriod[rule.capPeriod] : null,
-    pendingDays: rule.pendingDays ?? 0,
-  })),
+  rules: entity.rules.map(toEarningRule),
   eligibility: entity.eligibility
     ? {
         countries: entity.eligibility.countries ?? null,
@@ -188,6 +220,14 @@ export const toCampaign = (entity: CampaignEntity, now = new Date()): Campaign =
       }
     : null,
   budget: { maxPoints: entity.maxPoints, pointsIssued: entity.pointsIssued },
+  experiment: entity.experiment
+    ? {
+        holdoutPercent: entity.experiment.holdoutPercent,
+        variants: entity.experiment.variants.map((v) => ({ key: v.key, weight: v.weight, rules: v.rules.map(toEarningRule) })),
+        startedAt: entity.experiment.startedAt ? new Date(entity.experiment.startedAt) : null,
+        endedAt: entity.experiment.endedAt ? new Date(entity.experiment.endedAt) : null,
+      }
+    : null,
   priority: entity.priority,
   exclusive: entity.exclusive,
   createdAt: entity.createdAt,

@@ -141,6 +141,23 @@ export const EVENT_CATALOG = {
     webhook: 'member.erased',
     payload: z.object({ memberId: id }),
   },
+  CAMPAIGN_EXPERIMENT_CHANGED: {
+    description: "A campaign's experiment (A/B test) was set, started, changed or ended: what analytics needs to assign members to its arms.",
+    producer: 'campaigns',
+    consumers: ['analytics'],
+    payload: z.object({
+      campaignId: id,
+      experiment: z
+        .object({
+          holdoutPercent: z.number().int().min(0).max(100),
+          variants: z.array(z.object({ key: z.string().min(1), weight: z.number().int().min(1) })).describe('empty: the one arm BASE'),
+          startedAt: z.iso.datetime().nullable(),
+          endedAt: z.iso.datetime().nullable(),
+        })
+        .nullable()
+        .describe('null: the campaign runs no experiment any more'),
+    }),
+  },
   SEGMENT_ENTERED: {
     description: "A member entered a segment: its data, its activity or time came to meet the segment's conditions, or the conditions changed.",
     producer: 'members',
