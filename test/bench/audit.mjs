@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { kit, log, runBench } from './harness.mjs';
-import { graphql, pool, runPhase } from './load.mjs';
+import { graphql, pool, runPhase, startCampaign } from './load.mjs';
 
 export const TARGET_AUDIT_RATIO = 0.9; // recordActivity req/s with its audit entry ÷ without
 
@@ -18,8 +18,7 @@ export async function runAudit({ kit, system, runId, runPhase, pool, graphql, lo
   const tenant = `bench-audit-${runId.slice(0, 8)}`;
   const admin = { authorization: `Bearer ${await kit.signUserToken({ sub: 'bench-audit', tenant, roles: ['admin'] }, secrets.JWT_SECRET)}` };
   log('audit: seeding a tenant with a campaign, 100 members and a till key…');
-  const { createCampaign } = await graphql(gatewayUrl, admin, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', { input: CAMPAIGN });
-  await graphql(gatewayUrl, admin, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
+  await startCampaign(gatewayUrl, admin, CAMPAIGN);
   const members = [];
   for (let i = 0; i < 100; i++) {
     members.push((await graphql(gatewayUrl, admin, 'mutation($input: EnrollMemberInput!) { enrollMember(input: $input) { id } }', { input: { email: `audit+${randomUUID()}@example.com` } })).enrollMember.id);

@@ -21,6 +21,21 @@ export async function graphql(url, headers, query, variables) {
   return body.data;
 }
 
+/** Creates a campaign and activates it: resolves to its id. */
+export async function startCampaign(url, headers, input) {
+  const { createCampaign } = await graphql(url, headers, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', { input });
+  await graphql(url, headers, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
+  return createCampaign.id;
+}
+
+/** Runs `task(i)` for i in [0, n) with `width` at a time. */
+export async function inParallel(n, width, task) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { kit, log, runBench } from './harness.mjs';
-import { graphql, pool, runPhase } from './load.mjs';
+import { graphql, inParallel, pool, runPhase, startCampaign } from './load.mjs';
 
 export const REFERRAL_TARGETS = { laterPurchaseRatio: 0.9, firstPurchaseRatio: 0.5 };
 const STEADY_MEMBERS = 200;
@@ -19,8 +19,6 @@ const CONNECTIONS = 10;
 const REFERRAL_POINTS = 500;
 
 const ENROLL = 'mutation($input: EnrollMemberInput!) { enrollMember(input: $input) { id referralCode } }';
-const CREATE = 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }';
-const ACTIVATE = 'mutation($id: ID!) { activateCampaign(id: $id) { status } }';
 const RECORD = 'mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned } }';
 
 const CAMPAIGN = {
@@ -32,20 +30,11 @@ const CAMPAIGN = {
   ],
 };
 
-/** Runs `task(i)` for i in [0, n) with `width` at a time. */
-async function inParallel(n, width, task) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await task(next++);
-  }));
-}
-
 async function tenant(system, name) {
   const id = `bench-referrals-${name}-${randomUUID().slice(0, 8)}`;
   const headers = { authorization: `Bearer ${await kit.signUserToken({ sub: 'bench-referrals', tenant: id, roles: ['admin'] }, system.secrets.JWT_SECRET)}` };
   const call = (query, variables) => graphql(system.gatewayUrl, headers, query, variables);
-  const { createCampaign } = await call(CREATE, { input: CAMPAIGN });
-  await call(ACTIVATE, { id: createCampaign.id });
+  await startCampaign(system.gatewayUrl, headers, CAMPAIGN);
   const enroll = async (count, referralCodes = []) => {
     const members = new Array(count);
     await inParallel(count, CONNECTIONS, async (i) => {

@@ -8,6 +8,7 @@
 // reversal (an order of 10,000.00 earns 10,010 points) and the orders never run out.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { startCampaign } from './load.mjs';
 
 const ORDERS = 40;
 const ORDER_AMOUNT = 1_000_000;
@@ -38,8 +39,7 @@ export async function runReturns({ kit, system, runId, runPhase, pool, graphql, 
   const tenantOf = async (suffix, pendingDays) => {
     const tenant = `bench-${suffix}-${runId.slice(0, 8)}`;
     const headers = { authorization: `Bearer ${await kit.signUserToken({ sub: `bench-${suffix}`, tenant, roles: ['admin'] }, secrets.JWT_SECRET)}` };
-    const { createCampaign } = await graphql(gatewayUrl, headers, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', { input: CAMPAIGN(pendingDays) });
-    await graphql(gatewayUrl, headers, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
+    await startCampaign(gatewayUrl, headers, CAMPAIGN(pendingDays));
     const enroll = async () =>
       (await graphql(gatewayUrl, headers, 'mutation($input: EnrollMemberInput!) { enrollMember(input: $input) { id } }', { input: { email: `bench+${randomUUID()}@example.com` } })).enrollMember
         .id;

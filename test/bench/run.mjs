@@ -27,7 +27,7 @@ import { printReferrals, runReferralBench } from './referrals.mjs';
 import { printTierReview, runTierReviewBench } from './tier-review.mjs';
 import { printTransfers, runTransferBench } from './transfers.mjs';
 import { kit, log, runBench } from './harness.mjs';
-import { graphql, pool, printTable, runPhase } from './load.mjs';
+import { graphql, pool, printTable, runPhase, startCampaign } from './load.mjs';
 import { ADJUST_MUTATION, CATALOG_QUERY, DASHBOARD_QUERY, ENROLL_MUTATION, REDEEM_MUTATION } from './queries.mjs';
 import { printWrites, runWrites } from './writes.mjs';
 import { printWebhooks, runWebhookBench } from './webhooks.mjs';
@@ -153,10 +153,7 @@ await runBench(async (system) => {
     cheapest ??= createReward.id;
   }
   const { createApiKey } = await graphql(gatewayUrl, gatewayHeaders, 'mutation { createApiKey(input: { name: "bench", scopes: ["catalog:read"] }) { secret } }', {});
-  const { createCampaign } = await graphql(gatewayUrl, gatewayHeaders, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', {
-    input: BENCH_CAMPAIGN,
-  });
-  await graphql(gatewayUrl, gatewayHeaders, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
+  await startCampaign(gatewayUrl, gatewayHeaders, BENCH_CAMPAIGN);
   const catalog = await runPhase({
     name: 'partner catalog (50) via gateway',
     url: gatewayUrl,

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { kit, log, runBench } from './harness.mjs';
-import { graphql, pool, runPhase } from './load.mjs';
+import { graphql, inParallel, pool, runPhase, startCampaign } from './load.mjs';
 
 export const TARGETING_TARGETS = { stackingRatio: 0.7, simulationSeconds: 10 };
 const MEMBERS = 200;
@@ -18,8 +18,6 @@ const SIMULATED_ACTIVITIES = 100_000;
 const SIMULATED_MEMBERS = 10_000;
 
 const ENROLL = 'mutation($input: EnrollMemberInput!) { enrollMember(input: $input) { id } }';
-const CREATE = 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }';
-const ACTIVATE = 'mutation($id: ID!) { activateCampaign(id: $id) { status } }';
 const RECORD = 'mutation($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned appliedRules { points } excludedCampaigns { id } } }';
 const SIMULATE = `query($input: CampaignInput!, $range: DateRangeInput!) { simulateCampaign(input: $input, range: $range) { pointsIssued members activities budgetExhaustedAt } }`;
 
@@ -34,15 +32,11 @@ async function tenantWith(system, campaigns) {
   const tenant = `bench-stacking-${randomUUID().slice(0, 8)}`;
   const headers = { authorization: `Bearer ${await kit.signUserToken({ sub: 'bench-stacking', tenant, roles: ['admin'] }, system.secrets.JWT_SECRET)}` };
   const call = (query, variables) => graphql(system.gatewayUrl, headers, query, variables);
-  const members = [];
-  for (let i = 0; i < MEMBERS; i += CONNECTIONS) {
-    const batch = await Promise.all(Array.from({ length: Math.min(CONNECTIONS, MEMBERS - i) }, (_, j) => call(ENROLL, { input: { email: `bench+stack-${i + j}@example.com` } })));
-    members.push(...batch.map((b) => b.enrollMember.id));
-  }
-  for (const input of campaigns) {
-    const { createCampaign } = await call(CREATE, { input });
-    await call(ACTIVATE, { id: createCampaign.id });
-  }
+  const members = new Array(MEMBERS);
+  await inParallel(MEMBERS, CONNECTIONS, async (i) => {
+    members[i] = (await call(ENROLL, { input: { email: `bench+stack-${i}@example.com` } })).enrollMember.id;
+  });
+  for (const input of campaigns) await startCampaign(system.gatewayUrl, headers, input);
   return { headers, members };
 }
 

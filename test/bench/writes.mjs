@@ -11,6 +11,7 @@
 // A tenant of its own, so the other phases' members and campaigns are left as they are.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { inParallel, startCampaign } from './load.mjs';
 
 const MEMBERS = 1000;
 const CONNECTIONS = 10;
@@ -38,14 +39,6 @@ const ADJUST = `mutation Adjust($input: AdjustPointsInput!) { adjustPoints(input
 const ACTIVITY = `mutation Record($input: ActivityInput!) { recordActivity(input: $input) { pointsEarned transaction { id } } }`;
 const REDEEM = `mutation Redeem($input: RedeemRewardInput!) { redeemReward(input: $input) { id status code } }`;
 const ENROLL = `mutation Enroll($input: EnrollMemberInput!) { enrollMember(input: $input) { id } }`;
-
-/** Runs `task(i)` for i in [0, n) with `width` at a time. */
-async function inParallel(n, width, task) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await task(next++);
-  }));
-}
 
 /** The floor: `connections` clients each looping the minimal ledger write for `seconds`, on `rows` balance rows. */
 async function floorPhase({ url, name, rows, seconds, log }) {
@@ -94,8 +87,7 @@ export async function runWrites({ kit, system, runId, runPhase, pool, graphql, l
     members.push(enrollMember.id);
   });
   const hot = members.pop();
-  const { createCampaign } = await graphql(gatewayUrl, headers, 'mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }', { input: CAMPAIGN });
-  await graphql(gatewayUrl, headers, 'mutation($id: ID!) { activateCampaign(id: $id) { status } }', { id: createCampaign.id });
+  await startCampaign(gatewayUrl, headers, CAMPAIGN);
   const { createReward } = await graphql(gatewayUrl, headers, 'mutation($input: RewardInput!) { createReward(input: $input) { id } }', { input: REWARD });
 
   const scratch = new pg.Client({ connectionString: system.databases.members });

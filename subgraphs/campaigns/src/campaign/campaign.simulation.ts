@@ -56,7 +56,9 @@ export function draftCounters(campaignId: string, maxPoints: number | null): Cou
  * happened, against a draft definition, through the very evaluation recordActivity runs (rules,
  * eligibility, caps, budget), with the members' tiers, countries and attributes as they are now.
  * The draft runs alone (as if no other campaign ran, so stacking does not apply), from its own
- * startsAt to endsAt within the range, and only for members that are ACTIVE now. Nothing is written.
+ * startsAt to endsAt within the range, and only for members that are ACTIVE now. A draft with an
+ * experiment splits members into its arms in the same shares (by the draft's own id, so not the
+ * very members the created campaign will put in each arm). Nothing is written.
  */
 export class CampaignSimulator {
   constructor(
@@ -82,7 +84,7 @@ export class CampaignSimulator {
     const start = draft.startsAt && draft.startsAt > from ? draft.startsAt : from;
     const end = draft.endsAt && draft.endsAt < to ? draft.endsAt : to;
     const result: CampaignSimulation = { pointsIssued: 0, members: 0, activities: 0, budgetExhaustedAt: null };
-    const types = [...new Set(draft.rules.map((rule) => rule.trigger))];
+    const types = [...new Set([...draft.rules, ...(draft.experiment?.variants.flatMap((v) => v.rules) ?? [])].map((rule) => rule.trigger))];
     if (types.length === 0 || start > end) return result;
 
     const counters = draftCounters(draft.id, draft.maxPoints);
