@@ -134,6 +134,25 @@ describe('segments', () => {
     assert.equal(same.memberCount, 2);
   });
 
+  it('moves members as time passes: an active member lapses by the sweep, with no move of its own', async () => {
+    const t = await newTenant();
+    await campaign(t, {});
+    const [a, b] = [await t.enroll(), await t.enroll()];
+    await earn(t, a);
+    await earn(t, b);
+    const active = await upsert(t, { name: 'Active', conditions: { activeWithinDays: 30 } });
+    const lapsed = await upsert(t, { name: 'Lapsed', conditions: { inactiveForDays: 30 } });
+    await waitFor('both members to enter Active', async () => (await segmentEvents(t)).length === 2);
+    assert.deepEqual(await segmentsOf(t, a), [active.id]);
+    // Forty days pass for a (a test cannot wait them): its last activity, as stored, lies 40 days back.
+    await sql('members', `UPDATE point_accounts SET last_active_at = now() - interval '40 days' WHERE member_id = $1`, [a]);
+    assert.deepEqual(await segmentsOf(t, a), [lapsed.id], 'exact at once');
+    assert.equal(await memberCount(t, active.id), 1);
+    await waitFor('the sweep to move a', async () => (await segmentEvents(t)).length === 4);
+    assert.deepEqual((await segmentEvents(t)).slice(2).sort(), [`ENTERED ${lapsed.id} ${a}`, `LEFT ${active.id} ${a}`].sort());
+    assert.deepEqual(await segmentsOf(t, b), [active.id]);
+  });
+
   it('sweeps segments on tiers: a change no member refresh sees reaches the events by the sweep', async () => {
     const t = await newTenant();
     const [a, b] = [await t.enroll(), await t.enroll()];
