@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, type Logger as OrmLogger, type MixedList, type EntitySchema, type QueryRunner } from 'typeorm';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -15,6 +16,12 @@ export interface DatabaseOptions {
   metrics?: Metrics;
 }
 
+/**
+ * The origin of the statements sent inside it (e.g. `job`): background work counts apart from
+ * requests in `db_queries_total`, so a job running alongside does not blur a request's count.
+ */
+export const queryOrigin = new AsyncLocalStorage<string>();
+
 /** TypeORM's logger hook, used to count statements (tests assert batching with it) and log failures. */
 class CountingLogger implements OrmLogger {
   constructor(
@@ -23,7 +30,7 @@ class CountingLogger implements OrmLogger {
   ) {}
   logQuery(query: string, _parameters?: unknown[], runner?: QueryRunner): void {
     const kind = /^\s*(\w+)/.exec(query)?.[1]?.toUpperCase() ?? 'OTHER';
-    const origin = (runner?.data as { origin?: string } | undefined)?.origin ?? 'request';
+    const origin = (runner?.data as { origin?: string } | undefined)?.origin ?? queryOrigin.getStore() ?? 'request';
     this.metrics?.dbQueries.inc({ kind, origin });
   }
   logQueryError(error: string | Error, query: string): void {

@@ -1,16 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { queryOrigin } from './db';
 import { severity } from './pg';
 import type { Logger } from './logger';
 
 /**
- * Runs `task` every `intervalMs`, never two at once, logging failures (the next run retries).
+ * Runs `task` every `intervalMs`, never two at once, logging failures (the next run retries). Its
+ * statements count as origin `job` in the metrics.
  * Returns how to stop it: no new run starts, and a running one is awaited.
  */
 export function repeatEvery(intervalMs: number, task: () => Promise<unknown>, log: Logger, name: string): () => Promise<void> {
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = task()
+    running = queryOrigin
+      .run('job', task)
       .catch((error: unknown) => log[severity(error)]({ err: error, job: name }, `${name} failed; will retry`))
       .finally(() => (running = undefined));
   }, intervalMs);
