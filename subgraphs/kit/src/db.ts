@@ -1,7 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, type Logger as OrmLogger, type MixedList, type EntitySchema, type QueryRunner } from 'typeorm';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import { queryOrigin } from './query-origin';
 import { ensureDatabase } from './pg';
 
 export interface DatabaseOptions {
@@ -15,12 +15,6 @@ export interface DatabaseOptions {
   log: Logger;
   metrics?: Metrics;
 }
-
-/**
- * The origin of the statements sent inside it (e.g. `job`): background work counts apart from
- * requests in `db_queries_total`, so a job running alongside does not blur a request's count.
- */
-export const queryOrigin = new AsyncLocalStorage<string>();
 
 /** TypeORM's logger hook, used to count statements (tests assert batching with it) and log failures. */
 class CountingLogger implements OrmLogger {

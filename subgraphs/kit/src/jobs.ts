@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { queryOrigin } from './db';
+import { queryOrigin } from './query-origin';
 import { severity } from './pg';
 import type { Logger } from './logger';
 
