@@ -134,6 +134,23 @@ describe('segments', () => {
     assert.equal(same.memberCount, 2);
   });
 
+  it('lists the tenant\'s segments oldest first, a page at a time', async () => {
+    const t = await newTenant();
+    const ids = [];
+    for (const name of ['First', 'Second', 'Third']) ids.push((await upsert(t, { name, conditions: { countries: ['NL'] } })).id);
+    await upsert(await newTenant(), { name: 'Elsewhere', conditions: {} });
+    const LIST = 'query($after: String) { segments(first: 2, after: $after) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }';
+    type Page = { segments: { totalCount: number; edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    const first = (await ok<Page>(LIST, {}, { token: t.admin })).segments;
+    assert.deepEqual(first.edges.map((e) => e.node.id), ids.slice(0, 2));
+    assert.equal(first.totalCount, 3);
+    assert.equal(first.pageInfo.hasNextPage, true);
+    const second = (await ok<Page>(LIST, { after: first.pageInfo.endCursor }, { token: t.admin })).segments;
+    assert.deepEqual(second.edges.map((e) => e.node.id), ids.slice(2));
+    assert.equal(second.pageInfo.hasNextPage, false);
+    assert.deepEqual(codes(await gql(LIST, { after: 'not-a-cursor' }, { token: t.admin })), ['BAD_USER_INPUT']);
+  });
+
   it('moves members as time passes: an active member lapses by the sweep, with no move of its own', async () => {
     const t = await newTenant();
     await campaign(t, {});

@@ -5,6 +5,7 @@
 // earn days for the tier window.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { alternate } from './load.mjs';
 import { DASHBOARD_QUERY } from './queries.mjs';
 
 export const HEAVY_ENTRIES = 100_000;
@@ -51,10 +52,10 @@ async function seedMember(db, tenant, entries) {
 }
 
 /**
- * Seeds the two members and measures each read for both in alternating rounds. `runPhase` and
- * `pool` are the bench's own (run.mjs), so the numbers are taken as every other phase's.
+ * Seeds the two members and measures each read for both in alternating rounds (load.mjs's
+ * `alternate`, as every other comparison).
  */
-export async function runHistoryBench({ kit, system, log, runPhase, pool, rounds, seconds }) {
+export async function runHistoryBench({ kit, system, log, rounds, seconds }) {
   const tenant = `bench-history-${randomUUID().slice(0, 8)}`;
   const token = await kit.signUserToken({ sub: 'bench-agent', tenant, roles: ['agent'] }, system.secrets.JWT_SECRET);
   const headers = { authorization: `Bearer ${token}` };
@@ -94,12 +95,7 @@ export async function runHistoryBench({ kit, system, log, runPhase, pool, rounds
         check: (body) => body.data?.member?.points?.balance === member.balance,
       });
     }
-    const runs = [];
-    for (let round = 0; round < rounds; round++) {
-      const timing = { seconds: seconds / rounds, warmup: round === 0 ? 1 : 0 };
-      runs.push([await runPhase({ ...phases[0], ...timing }), await runPhase({ ...phases[1], ...timing })]);
-    }
-    const [heavyRun, lightRun] = [pool(runs.map((r) => r[0])), pool(runs.map((r) => r[1]))];
+    const [heavyRun, lightRun] = await alternate(phases[0], phases[1], { rounds, seconds });
     reads.push({ name, heavy: heavyRun, light: lightRun, ratio: heavyRun.rps / lightRun.rps });
   }
   return reads;

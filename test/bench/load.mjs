@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 // Load generation and measurement for the benches: autocannon runs that check every response,
 // pooled rounds, and the results table.
 import autocannon from 'autocannon';
@@ -19,6 +20,35 @@ export async function graphql(url, headers, query, variables) {
     throw new Error(`GraphQL request failed (HTTP ${response.status}): ${JSON.stringify(body.errors ?? body)}`);
   }
   return body.data;
+}
+
+/**
+ * Runs phases `a` and `b` alternately for `rounds` rounds (`seconds` in all for each, a 1 s warm-up
+ * first), so a noisy neighbour slows both alike. Resolves to each pooled: [a, b].
+ */
+export async function alternate(a, b, { rounds, seconds }) {
+  const runs = [];
+  for (let round = 0; round < rounds; round++) {
+    const timing = { seconds: seconds / rounds, warmup: round === 0 ? 1 : 0 };
+    runs.push([await runPhase({ ...a, ...timing }), await runPhase({ ...b, ...timing })]);
+  }
+  return [pool(runs.map((r) => r[0])), pool(runs.map((r) => r[1]))];
+}
+
+/** A phase of `recordActivity` purchases of 25.00 (a fresh key each), the members taken in turn. */
+export function purchasePhase({ name, url, headers, memberIds, query, connections, check }) {
+  let turn = 0;
+  return {
+    name,
+    url,
+    headers,
+    connections,
+    setupRequest: (request) => ({
+      ...request,
+      body: JSON.stringify({ query, variables: { input: { memberId: memberIds[turn++ % memberIds.length], type: 'PURCHASE', amount: 2500, currency: 'EUR', idempotencyKey: `bench:${randomUUID()}` } } }),
+    }),
+    check,
+  };
 }
 
 /** Creates a campaign and activates it: resolves to its id. */

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { kit, log, runBench } from './harness.mjs';
-import { graphql, inParallel, pool, runPhase, startCampaign } from './load.mjs';
+import { alternate, graphql, inParallel, purchasePhase, startCampaign } from './load.mjs';
 
 export const REFERRAL_TARGETS = { laterPurchaseRatio: 0.9, firstPurchaseRatio: 0.5 };
 const STEADY_MEMBERS = 200;
@@ -66,28 +66,21 @@ export async function runReferralBench({ system, rounds, seconds }) {
   const referredMembers = await referred.enroll(STEADY_MEMBERS, [referrer.referralCode]);
   // Their first purchases, so the measured ones are later purchases.
   await inParallel(STEADY_MEMBERS, CONNECTIONS, (i) => referred.purchase(referredMembers[i].id));
-  const phase = (name, t, members) => {
-    let turn = 0;
-    return {
+  const phase = (name, t, members) =>
+    purchasePhase({
       name,
       url: system.gatewayUrl,
       headers: t.headers,
+      memberIds: members.map((m) => m.id),
+      query: RECORD,
       connections: CONNECTIONS,
-      setupRequest: (request) => ({
-        ...request,
-        body: JSON.stringify({ query: RECORD, variables: { input: { memberId: members[turn++ % members.length].id, type: 'PURCHASE', amount: 2500, currency: 'EUR', idempotencyKey: `bench:${randomUUID()}` } } }),
-      }),
       check: (body) => body.data?.recordActivity?.pointsEarned === 25,
-    };
-  };
-  const phases = [phase('recordActivity, unreferred members', plain, plainMembers), phase('recordActivity, referred members (later purchases)', referred, referredMembers)];
-  const runs = [];
-  for (let round = 0; round < rounds; round++) {
-    const timing = { seconds: seconds / rounds, warmup: round === 0 ? 1 : 0 };
-    runs.push([await runPhase({ ...phases[0], ...timing }), await runPhase({ ...phases[1], ...timing })]);
-  }
-  const unreferredLater = pool(runs.map((r) => r[0]));
-  const referredLater = pool(runs.map((r) => r[1]));
+    });
+  const [unreferredLater, referredLater] = await alternate(
+    phase('recordActivity, unreferred members', plain, plainMembers),
+    phase('recordActivity, referred members (later purchases)', referred, referredMembers),
+    { rounds, seconds },
+  );
 
   log(`referrals: first purchases of ${FIRST_MEMBERS} referred members (by ${REFERRERS} referrers) against ${FIRST_MEMBERS} unreferred…`);
   const firstPlain = await tenant(system, 'first-plain');

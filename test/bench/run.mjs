@@ -236,11 +236,11 @@ await runBench(async (system) => {
   const reports = await reportPhase({ ...latency, warmup: 1 });
   const tierReview = await runTierReviewBench({ kit, system, log });
 
-  const history = await runHistoryBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
-  const search = await runSearchBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const history = await runHistoryBench({ kit, system, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const search = await runSearchBench({ kit, system, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const experiments = await runExperimentsBench({ system, log });
   const segments = await runSegmentsBench({ system, log });
-  const transfers = await runTransferBench({ kit, system, log, runPhase, pool, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
+  const transfers = await runTransferBench({ kit, system, log, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const targeting = await runTargetingBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const referrals = await runReferralBench({ system, rounds: ROUNDS, seconds: COMPARE_SECONDS / 2 });
   const expiry = await runExpiryBench({ kit, system, log });

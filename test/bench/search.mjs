@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { kit, log, runBench } from './harness.mjs';
-import { pool, runPhase } from './load.mjs';
+import { alternate } from './load.mjs';
 
 export const LARGE_TENANT = 1_000_000;
 const SMALL_TENANT = 1000;
@@ -42,8 +42,8 @@ async function seedTenant({ db, kit, system, size }) {
   return { tenant, headers: { authorization: headers.authorization }, tier: tiers[1] };
 }
 
-/** Seeds both tenants and measures each search for both in alternating rounds (run.mjs's runPhase and pool). */
-export async function runSearchBench({ kit, system, log, runPhase, pool, rounds, seconds }) {
+/** Seeds both tenants and measures each search for both in alternating rounds. */
+export async function runSearchBench({ kit, system, log, rounds, seconds }) {
   const db = new pg.Client({ connectionString: system.databases.members });
   await db.connect();
   let large;
@@ -92,12 +92,7 @@ export async function runSearchBench({ kit, system, log, runPhase, pool, rounds,
           check: (body) => body.data?.members?.edges?.length === 20,
         });
       }
-      const runs = [];
-      for (let round = 0; round < rounds; round++) {
-        const timing = { seconds: seconds / rounds, warmup: round === 0 ? 1 : 0 };
-        runs.push([await runPhase({ ...phases[0], ...timing }), await runPhase({ ...phases[1], ...timing })]);
-      }
-      const [largeRun, smallRun] = [pool(runs.map((r) => r[0])), pool(runs.map((r) => r[1]))];
+      const [largeRun, smallRun] = await alternate(phases[0], phases[1], { rounds, seconds });
       searches.push({ name: `members ${name}, ${page}`, large: largeRun, small: smallRun, ratio: largeRun.rps / smallRun.rps });
     }
   }
@@ -107,7 +102,7 @@ export async function runSearchBench({ kit, system, log, runPhase, pool, rounds,
 // Run alone: `npm run bench:search` (run.mjs runs it among the rest, with the same target).
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await runBench(async (system) => {
-    const searches = await runSearchBench({ kit, system, log, runPhase, pool, rounds: 4, seconds: 6 });
+    const searches = await runSearchBench({ kit, system, log, rounds: 4, seconds: 6 });
     console.log('');
     for (const read of searches) {
       console.log(`${read.name}, ${LARGE_TENANT / 1e6}M ÷ 1k members: ${read.ratio.toFixed(2)} (${read.large.rps.toFixed(0)} vs ${read.small.rps.toFixed(0)} req/s)  target ≥ 0.90   ${read.ratio >= 0.9 ? 'PASS' : 'MISS'}`);

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { kit, log, runBench } from './harness.mjs';
-import { graphql, inParallel, pool, runPhase, startCampaign } from './load.mjs';
+import { alternate, graphql, inParallel, purchasePhase, startCampaign } from './load.mjs';
 
 export const TARGETING_TARGETS = { stackingRatio: 0.7, simulationSeconds: 10 };
 const MEMBERS = 200;
@@ -44,29 +44,18 @@ export async function runStackingBench({ system, rounds, seconds }) {
   log(`stacking: two tenants of ${MEMBERS} members, one campaign against ten…`);
   const one = await tenantWith(system, [campaignInput(0)]);
   const ten = await tenantWith(system, Array.from({ length: 10 }, (_, i) => campaignInput(i, { priority: i, exclusive: i === 5 })));
-  const phase = (name, t, expected) => {
-    let turn = 0;
-    return {
+  const phase = (name, t, expected) =>
+    purchasePhase({
       name,
       url: system.gatewayUrl,
       headers: t.headers,
+      memberIds: t.members,
+      query: RECORD,
       connections: CONNECTIONS,
-      setupRequest: (request) => ({
-        ...request,
-        body: JSON.stringify({ query: RECORD, variables: { input: { memberId: t.members[turn++ % MEMBERS], type: 'PURCHASE', amount: 2500, currency: 'EUR', idempotencyKey: `bench:${randomUUID()}` } } }),
-      }),
       // 25 points per applying campaign: one, or the five from priority 9 down to the exclusive 5.
       check: (body) => body.data?.recordActivity?.pointsEarned === expected.points && body.data.recordActivity.excludedCampaigns.length === expected.excluded,
-    };
-  };
-  const phases = [phase('recordActivity, 1 campaign', one, { points: 25, excluded: 0 }), phase('recordActivity, 10 campaigns (1 exclusive)', ten, { points: 125, excluded: 5 })];
-  const runs = [];
-  for (let round = 0; round < rounds; round++) {
-    const timing = { seconds: seconds / rounds, warmup: round === 0 ? 1 : 0 };
-    runs.push([await runPhase({ ...phases[0], ...timing }), await runPhase({ ...phases[1], ...timing })]);
-  }
-  const single = pool(runs.map((r) => r[0]));
-  const stacked = pool(runs.map((r) => r[1]));
+    });
+  const [single, stacked] = await alternate(phase('recordActivity, 1 campaign', one, { points: 25, excluded: 0 }), phase('recordActivity, 10 campaigns (1 exclusive)', ten, { points: 125, excluded: 5 }), { rounds, seconds });
   return { single, stacked, ratio: stacked.rps / single.rps };
 }
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { kit, log, runBench } from './harness.mjs';
-import { graphql, pool, runPhase } from './load.mjs';
+import { alternate, graphql } from './load.mjs';
 import { ADJUST_MUTATION, ENROLL_MUTATION } from './queries.mjs';
 
 const MEMBERS = 20;
@@ -22,7 +22,7 @@ const TRANSFER_MUTATION = `mutation Transfer($input: TransferInput!) {
   transferPoints(input: $input) { id points balanceAfter }
 }`;
 
-export async function runTransferBench({ kit, system, log, runPhase, pool, rounds, seconds }) {
+export async function runTransferBench({ kit, system, log, rounds, seconds }) {
   const tenant = `bench-transfers-${randomUUID().slice(0, 8)}`;
   const token = await kit.signUserToken({ sub: 'bench-admin', tenant, roles: ['admin'] }, system.secrets.JWT_SECRET);
   const headers = { authorization: `Bearer ${token}` };
@@ -79,12 +79,7 @@ export async function runTransferBench({ kit, system, log, runPhase, pool, round
   ];
   const results = [];
   for (const { name, transfer, baseline, target } of pairs) {
-    const runs = [];
-    for (let round = 0; round < rounds; round++) {
-      const timing = { seconds: seconds / rounds, warmup: round === 0 ? 1 : 0 };
-      runs.push([await runPhase({ ...transfer, ...timing }), await runPhase({ ...baseline, ...timing })]);
-    }
-    const [transfers, debits] = [pool(runs.map((r) => r[0])), pool(runs.map((r) => r[1]))];
+    const [transfers, debits] = await alternate(transfer, baseline, { rounds, seconds });
     results.push({ name, transfers, debits, ratio: transfers.rps / debits.rps, target });
   }
 
@@ -121,7 +116,7 @@ export function printTransfers({ results, ledger }, verdict) {
 // Run alone: `npm run bench:transfers` (run.mjs runs it among the rest, with the same targets).
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await runBench(async (system) => {
-    const outcome = await runTransferBench({ kit, system, log, runPhase, pool, rounds: 4, seconds: 8 });
+    const outcome = await runTransferBench({ kit, system, log, rounds: 4, seconds: 8 });
     console.log('');
     printTransfers(outcome, (pass) => (pass ? 'PASS' : 'MISS'));
   });

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { pageOf, type RowsPage, type TimeIdCursor } from '@loyalty/kit';
 import { entryTierSql } from '../tier/tier.repository';
 import { SegmentEntity } from './segment.entity';
 import { positional, segmentSql, type Param, type SegmentConditionsSpec, type SegmentFacts } from './segment.rule';
@@ -62,13 +63,14 @@ export interface MembershipChange {
 export class SegmentRepository {
   constructor(private readonly db: DataSource) {}
 
-  async list(tenant: string, first: number, after?: { createdAt: string; id: string }, manager: EntityManager = this.db.manager): Promise<SegmentEntity[]> {
-    const rows = await manager.query<SegmentRow[]>(
+  /** A page of the tenant's segments, oldest first, after a (created_at, id) cursor. */
+  async list(tenant: string, first: number, after?: TimeIdCursor): Promise<RowsPage<SegmentEntity>> {
+    const rows = await this.db.query<SegmentRow[]>(
       `SELECT ${COLUMNS} FROM segments WHERE tenant = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
        ORDER BY created_at, id LIMIT $4`,
-      [tenant, after?.createdAt ?? null, after?.id ?? null, first],
+      [tenant, after?.[0] ?? null, after?.[1] ?? null, first + 1],
     );
-    return rows.map(toSegment);
+    return pageOf(rows.map(toSegment), first);
   }
 
   /** Every segment of the tenant (per-member refreshes and Member.segments evaluate them all). */

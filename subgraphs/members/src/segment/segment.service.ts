@@ -3,10 +3,8 @@ import {
   ConflictError,
   NotFoundError,
   appendOutbox,
-  decodeCursor,
-  encodeCursor,
-  pageSize,
   parseId,
+  timeIdPage,
   uniqueViolation,
   type AuditLog,
   type Identity,
@@ -56,15 +54,13 @@ export class SegmentService {
   ) {}
 
   async list(identity: Identity, first: number, after?: string | null): Promise<SegmentConnection> {
-    const size = pageSize(first);
-    const cursor = decodeCursor(after, ['timestamp', 'uuid']);
-    const rows = await this.repository.list(identity.tenant, size + 1, cursor && { createdAt: cursor[0] as string, id: cursor[1] as string });
-    return SegmentConnection.from({
-      nodes: rows.slice(0, size).map(toSegment),
-      hasNextPage: rows.length > size,
-      cursorOf: (segment) => encodeCursor([segment.createdAt.toISOString(), segment.id]),
+    const page = await timeIdPage(first, after, {
+      read: (size, cursor) => this.repository.list(identity.tenant, size, cursor),
+      toNode: toSegment,
+      keyOf: (segment) => [segment.createdAt, segment.id],
       count: () => this.repository.count(identity.tenant),
     });
+    return SegmentConnection.from(page);
   }
 
   async get(identity: Identity, id: string, field = 'id'): Promise<Segment | null> {
